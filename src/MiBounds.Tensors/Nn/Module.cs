@@ -1,0 +1,102 @@
+namespace MiBounds.Tensors.Nn;
+
+/// <summary>
+/// A trainable component: owns named parameters and child modules, whose parameters are reported
+/// with dotted names ("layers.0.weight"), as PyTorch does.
+/// </summary>
+public abstract class Module
+{
+    private readonly List<(string name, Tensor tensor)> _parameters = [];
+    private readonly List<(string name, Module module)> _children = [];
+
+    /// <summary>Whether the module is in training mode (affects dropout and batch-norm).</summary>
+    public bool Training { get; private set; } = true;
+
+    /// <summary>Registers a parameter under <paramref name="name"/> and marks it as requiring gradients.</summary>
+    protected Tensor RegisterParameter(string name, Tensor tensor)
+    {
+        Tensor.Parameter(tensor, name);
+        _parameters.Add((name, tensor));
+        return tensor;
+    }
+
+    /// <summary>Registers a child module under <paramref name="name"/>.</summary>
+    protected T RegisterModule<T>(string name, T module) where T : Module
+    {
+        _children.Add((name, module));
+        return module;
+    }
+
+    /// <summary>Every parameter with its dotted name, this module's first, then each child's.</summary>
+    public IEnumerable<(string Name, Tensor Tensor)> NamedParameters()
+    {
+        foreach (var (n, t) in _parameters) yield return (n, t);
+        foreach (var (cn, child) in _children)
+            foreach (var (n, t) in child.NamedParameters()) yield return ($"{cn}.{n}", t);
+    }
+
+    /// <summary>Every parameter, in <see cref="NamedParameters"/> order.</summary>
+    public IEnumerable<Tensor> Parameters() => NamedParameters().Select(p => p.Tensor);
+
+    /// <summary>Named non-trainable state (e.g. batch-norm running statistics), saved with the parameters.</summary>
+    public virtual IEnumerable<(string Name, Tensor Tensor)> NamedBuffers()
+    {
+        foreach (var (cn, child) in _children)
+            foreach (var (n, t) in child.NamedBuffers()) yield return ($"{cn}.{n}", t);
+    }
+
+    /// <summary>Number of trainable scalars.</summary>
+    public long ParameterCount() => Parameters().Sum(p => (long)p.Size);
+
+    /// <summary>Clears the gradients of every parameter.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var p in Parameters()) p.ZeroGrad();
+    }
+
+    /// <summary>Switches this module and its children to training (true) or evaluation (false) mode.</summary>
+    public void Train(bool training = true)
+    {
+        Training = training;
+        foreach (var (_, child) in _children) child.Train(training);
+    }
+
+    /// <summary>Switches to evaluation mode.</summary>
+    public void Eval() => Train(false);
+}
+
+/// <summary>A module with a single input and output.</summary>
+public interface IForward
+{
+    /// <summary>Applies the module.</summary>
+    Tensor Forward(Tensor input);
+}
+
+/// <summary>Element-wise activation functions for <see cref="Mlp"/>.</summary>
+public enum Activation
+{
+    /// <summary>max(x, 0).</summary>
+    Relu,
+    /// <summary>Hyperbolic tangent.</summary>
+    Tanh,
+    /// <summary>Logistic sigmoid.</summary>
+    Sigmoid,
+    /// <summary>log(1 + eˣ).</summary>
+    Softplus,
+    /// <summary>No activation.</summary>
+    Identity,
+}
+
+/// <summary>Applies an <see cref="Activation"/>.</summary>
+public static class Activations
+{
+    /// <summary>Applies <paramref name="activation"/> to <paramref name="x"/>.</summary>
+    public static Tensor Apply(this Activation activation, Tensor x) => activation switch
+    {
+        Activation.Relu => x.Relu(),
+        Activation.Tanh => x.Tanh(),
+        Activation.Sigmoid => x.Sigmoid(),
+        Activation.Softplus => x.Softplus(),
+        _ => x,
+    };
+}

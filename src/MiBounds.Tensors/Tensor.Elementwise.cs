@@ -1,0 +1,254 @@
+using System.Numerics.Tensors;
+
+namespace MiBounds.Tensors;
+
+public sealed partial class Tensor
+{
+    private enum BinaryKind { Add, Sub, Mul, Div }
+
+    /// <summary>Elementwise sum with broadcasting.</summary>
+    public static Tensor operator +(Tensor a, Tensor b) => Binary(a, b, BinaryKind.Add);
+    /// <summary>Elementwise difference with broadcasting.</summary>
+    public static Tensor operator -(Tensor a, Tensor b) => Binary(a, b, BinaryKind.Sub);
+    /// <summary>Elementwise product with broadcasting.</summary>
+    public static Tensor operator *(Tensor a, Tensor b) => Binary(a, b, BinaryKind.Mul);
+    /// <summary>Elementwise quotient with broadcasting.</summary>
+    public static Tensor operator /(Tensor a, Tensor b) => Binary(a, b, BinaryKind.Div);
+    /// <summary>Negation.</summary>
+    public static Tensor operator -(Tensor a) => MulScalar(a, -1f);
+    /// <summary>Adds a constant.</summary>
+    public static Tensor operator +(Tensor a, float c) => AddScalar(a, c);
+    /// <summary>Adds a constant.</summary>
+    public static Tensor operator +(float c, Tensor a) => AddScalar(a, c);
+    /// <summary>Subtracts a constant.</summary>
+    public static Tensor operator -(Tensor a, float c) => AddScalar(a, -c);
+    /// <summary>Constant minus tensor.</summary>
+    public static Tensor operator -(float c, Tensor a) => AddScalar(MulScalar(a, -1f), c);
+    /// <summary>Multiplies by a constant.</summary>
+    public static Tensor operator *(Tensor a, float c) => MulScalar(a, c);
+    /// <summary>Multiplies by a constant.</summary>
+    public static Tensor operator *(float c, Tensor a) => MulScalar(a, c);
+    /// <summary>Divides by a constant.</summary>
+    public static Tensor operator /(Tensor a, float c) => MulScalar(a, 1f / c);
+
+    private static Tensor Binary(Tensor a, Tensor b, BinaryKind kind)
+    {
+        string op = kind.ToString();
+        int[] shape = a.SameShape(b) ? a._shape : Broadcast.Shape(a._shape, b._shape, op);
+        var output = Zeros(shape);
+        var o = output.Data;
+        bool aFull = a.Size == output.Size, bFull = b.Size == output.Size;
+        if (aFull && bFull) ApplySame(a.Values, b.Values, o, kind);
+        else if (aFull && b.Size == 1) ApplyScalarRight(a.Values, b._data[0], o, kind);
+        else
+        {
+            // General case: expand both sides, then apply.
+            ReadOnlySpan<float> av = aFull ? a.Values : ExpandTo(a, shape);
+            ReadOnlySpan<float> bv = bFull ? b.Values : ExpandTo(b, shape);
+            ApplySame(av, bv, o, kind);
+        }
+        if (!AnyRequiresGrad(a, b)) return output;
+        return Record(output, g => BinaryBackward(a, b, output, g, kind), a, b);
+    }
+
+    private static float[] ExpandTo(Tensor t, int[] shape)
+    {
+        var buf = new float[ShapeSize(shape)];
+        Broadcast.Expand(t.Values, t._shape, shape, buf);
+        return buf;
+    }
+
+    private static void ApplySame(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> o, BinaryKind kind)
+    {
+        switch (kind)
+        {
+            case BinaryKind.Add: TensorPrimitives.Add(a, b, o); break;
+            case BinaryKind.Sub: TensorPrimitives.Subtract(a, b, o); break;
+            case BinaryKind.Mul: TensorPrimitives.Multiply(a, b, o); break;
+            default: TensorPrimitives.Divide(a, b, o); break;
+        }
+    }
+
+    private static void ApplyScalarRight(ReadOnlySpan<float> a, float b, Span<float> o, BinaryKind kind)
+    {
+        switch (kind)
+        {
+            case BinaryKind.Add: TensorPrimitives.Add(a, b, o); break;
+            case BinaryKind.Sub: TensorPrimitives.Subtract(a, b, o); break;
+            case BinaryKind.Mul: TensorPrimitives.Multiply(a, b, o); break;
+            default: TensorPrimitives.Divide(a, b, o); break;
+        }
+    }
+
+    private static void BinaryBackward(Tensor a, Tensor b, Tensor output, Tensor g, BinaryKind kind)
+    {
+        var gv = g.Values;
+        int n = output.Size;
+        if (a.RequiresGrad)
+        {
+            ReadOnlySpan<float> ga = gv;
+            float[]? tmp = null;
+            if (kind is BinaryKind.Mul or BinaryKind.Div)
+            {
+                tmp = new float[n];
+                ReadOnlySpan<float> bv = b.Size == n ? b.Values : ExpandTo(b, output._shape);
+                if (kind == BinaryKind.Mul) TensorPrimitives.Multiply(gv, bv, tmp);
+                else TensorPrimitives.Divide(gv, bv, tmp);
+                ga = tmp;
+            }
+            if (a.Size == n) AccumulateGrad(a, ga);
+            else Broadcast.SumInto(ga, output._shape, a._shape, GradBuffer(a));
+        }
+        if (b.RequiresGrad)
+        {
+            var tmp = new float[n];
+            switch (kind)
+            {
+                case BinaryKind.Add: gv.CopyTo(tmp); break;
+                case BinaryKind.Sub: TensorPrimitives.Negate(gv, tmp); break;
+                case BinaryKind.Mul:
+                {
+                    ReadOnlySpan<float> av = a.Size == n ? a.Values : ExpandTo(a, output._shape);
+                    TensorPrimitives.Multiply(gv, av, tmp);
+                    break;
+                }
+                default:
+                {
+                    // d(a/b)/db = -(a/b)/b = -out/b
+                    ReadOnlySpan<float> bv = b.Size == n ? b.Values : ExpandTo(b, output._shape);
+                    TensorPrimitives.Multiply(gv, output.Values, tmp);
+                    TensorPrimitives.Divide(tmp, bv, tmp);
+                    TensorPrimitives.Negate(tmp, tmp);
+                    break;
+                }
+            }
+            if (b.Size == n) AccumulateGrad(b, tmp);
+            else Broadcast.SumInto(tmp, output._shape, b._shape, GradBuffer(b));
+        }
+    }
+
+    /// <summary>a + c for a constant c.</summary>
+    public static Tensor AddScalar(Tensor a, float c)
+    {
+        var output = Zeros(a._shape);
+        TensorPrimitives.Add(a.Values, c, output.Data);
+        if (!AnyRequiresGrad(a)) return output;
+        return Record(output, g => AccumulateGrad(a, g.Values), a);
+    }
+
+    /// <summary>a · c for a constant c.</summary>
+    public static Tensor MulScalar(Tensor a, float c)
+    {
+        var output = Zeros(a._shape);
+        TensorPrimitives.Multiply(a.Values, c, output.Data);
+        if (!AnyRequiresGrad(a)) return output;
+        return Record(output, g =>
+        {
+            var tmp = new float[a.Size];
+            TensorPrimitives.Multiply(g.Values, c, tmp);
+            AccumulateGrad(a, tmp);
+        }, a);
+    }
+
+    // ---------- unary ----------
+
+    /// <summary>
+    /// Applies a unary function; <paramref name="derivative"/> fills d out/d in from (input, output).
+    /// </summary>
+    private static Tensor Unary(Tensor a, SpanAction forward, DerivativeAction derivative)
+    {
+        var output = Zeros(a._shape);
+        forward(a.Values, output.Data);
+        if (!AnyRequiresGrad(a)) return output;
+        return Record(output, g =>
+        {
+            var d = new float[a.Size];
+            derivative(a.Values, output.Values, d);
+            TensorPrimitives.Multiply(d, g.Values, d);
+            AccumulateGrad(a, d);
+        }, a);
+    }
+
+    private delegate void SpanAction(ReadOnlySpan<float> x, Span<float> y);
+    private delegate void DerivativeAction(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> d);
+
+    /// <summary>eˣ.</summary>
+    public Tensor Exp() => Unary(this, (x, y) => TensorPrimitives.Exp(x, y), (_, y, d) => y.CopyTo(d));
+
+    /// <summary>Natural logarithm.</summary>
+    public Tensor Log() => Unary(this, (x, y) => TensorPrimitives.Log(x, y), (x, _, d) => TensorPrimitives.Reciprocal(x, d));
+
+    /// <summary>log(1 + x), accurate near 0.</summary>
+    public Tensor Log1p() => Unary(this,
+        (x, y) => { for (int i = 0; i < x.Length; i++) y[i] = (float)Math.Log(1.0 + x[i]); },
+        (x, _, d) => { for (int i = 0; i < x.Length; i++) d[i] = 1f / (1f + x[i]); });
+
+    /// <summary>log(1 + eˣ), computed stably.</summary>
+    public Tensor Softplus() => Unary(this,
+        (x, y) => { for (int i = 0; i < x.Length; i++) y[i] = SoftplusScalar(x[i]); },
+        (x, _, d) => TensorPrimitives.Sigmoid(x, d));
+
+    /// <summary>Stable log(1 + eˣ) for one value.</summary>
+    public static float SoftplusScalar(float x) => x > 0 ? x + MathF.Log(1f + MathF.Exp(-x)) : MathF.Log(1f + MathF.Exp(x));
+
+    /// <summary>Logistic sigmoid.</summary>
+    public Tensor Sigmoid() => Unary(this, (x, y) => TensorPrimitives.Sigmoid(x, y),
+        (_, y, d) => { for (int i = 0; i < y.Length; i++) d[i] = y[i] * (1f - y[i]); });
+
+    /// <summary>Hyperbolic tangent.</summary>
+    public Tensor Tanh() => Unary(this, (x, y) => TensorPrimitives.Tanh(x, y),
+        (_, y, d) => { for (int i = 0; i < y.Length; i++) d[i] = 1f - y[i] * y[i]; });
+
+    /// <summary>max(x, 0).</summary>
+    public Tensor Relu() => Unary(this, (x, y) => TensorPrimitives.Max(x, 0f, y),
+        (x, _, d) => { for (int i = 0; i < x.Length; i++) d[i] = x[i] > 0 ? 1f : 0f; });
+
+    /// <summary>x².</summary>
+    public Tensor Square() => Unary(this, (x, y) => TensorPrimitives.Multiply(x, x, y),
+        (x, _, d) => TensorPrimitives.Multiply(x, 2f, d));
+
+    /// <summary>√x.</summary>
+    public Tensor Sqrt() => Unary(this, (x, y) => TensorPrimitives.Sqrt(x, y),
+        (_, y, d) => { for (int i = 0; i < y.Length; i++) d[i] = 0.5f / y[i]; });
+
+    /// <summary>|x| (gradient 0 at 0).</summary>
+    public Tensor Abs() => Unary(this, (x, y) => TensorPrimitives.Abs(x, y),
+        (x, _, d) => { for (int i = 0; i < x.Length; i++) d[i] = MathF.Sign(x[i]); });
+
+    /// <summary>Clamps to [lo, hi]; gradient passes only where the value was inside.</summary>
+    public Tensor Clamp(float lo, float hi)
+    {
+        if (lo > hi) throw new ArgumentException($"Clamp: lo {lo} is above hi {hi}");
+        return Unary(this, (x, y) => { TensorPrimitives.Max(x, lo, y); TensorPrimitives.Min(y, hi, y); },
+            (x, _, d) => { for (int i = 0; i < x.Length; i++) d[i] = x[i] >= lo && x[i] <= hi ? 1f : 0f; });
+    }
+
+    /// <summary>Negation.</summary>
+    public Tensor Neg() => MulScalar(this, -1f);
+
+    /// <summary>Elementwise maximum of two same-shape tensors (gradient to the larger; ties to the first).</summary>
+    public static Tensor Maximum(Tensor a, Tensor b)
+    {
+        ShapeCheck.Same(a, b, "Maximum");
+        var output = Zeros(a._shape);
+        TensorPrimitives.Max(a.Values, b.Values, output.Data);
+        if (!AnyRequiresGrad(a, b)) return output;
+        return Record(output, g =>
+        {
+            var ga = new float[a.Size];
+            var gb = new float[a.Size];
+            var av = a.Values; var bv = b.Values; var gv = g.Values;
+            for (int i = 0; i < ga.Length; i++) { if (av[i] >= bv[i]) ga[i] = gv[i]; else gb[i] = gv[i]; }
+            AccumulateGrad(a, ga);
+            AccumulateGrad(b, gb);
+        }, a, b);
+    }
+
+    /// <summary>log(eᵃ + eᵇ), elementwise with broadcasting, computed stably as max + log1p(e^(−|a−b|)).</summary>
+    public static Tensor LogAddExp(Tensor a, Tensor b)
+    {
+        var d = a - b;
+        var max = b + d.Relu();
+        return max + d.Abs().Neg().Exp().Log1p();
+    }
+}

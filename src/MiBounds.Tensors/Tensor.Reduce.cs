@@ -1,0 +1,272 @@
+using System.Numerics.Tensors;
+
+namespace MiBounds.Tensors;
+
+public sealed partial class Tensor
+{
+    // An axis reduction views the tensor as [outer, n, inner].
+    private (int outer, int n, int inner) AxisView(int axis)
+    {
+        int outer = 1, inner = 1;
+        for (int i = 0; i < axis; i++) outer *= _shape[i];
+        for (int i = axis + 1; i < Rank; i++) inner *= _shape[i];
+        return (outer, _shape[axis], inner);
+    }
+
+    private int[] ReducedShape(int axis, bool keepDim)
+    {
+        var list = new List<int>(_shape);
+        if (keepDim) list[axis] = 1; else list.RemoveAt(axis);
+        return list.ToArray();
+    }
+
+    /// <summary>Sum of all elements (double accumulation), as a scalar.</summary>
+    public Tensor Sum()
+    {
+        var output = Scalar((float)SumDouble(Values));
+        if (!AnyRequiresGrad(this)) return output;
+        var a = this;
+        return Record(output, g =>
+        {
+            var d = GradBuffer(a);
+            TensorPrimitives.Add(d, g._data[0], d);
+        }, a);
+    }
+
+    /// <summary>Mean of all elements, as a scalar.</summary>
+    public Tensor Mean()
+    {
+        if (Size == 0) throw new InvalidOperationException("Mean() of an empty tensor");
+        var output = Scalar((float)(SumDouble(Values) / Size));
+        if (!AnyRequiresGrad(this)) return output;
+        var a = this;
+        return Record(output, g =>
+        {
+            var d = GradBuffer(a);
+            TensorPrimitives.Add(d, g._data[0] / a.Size, d);
+        }, a);
+    }
+
+    internal static double SumDouble(ReadOnlySpan<float> v)
+    {
+        // Pairs of float partial sums of 256 values keep the error small at near-float speed.
+        double total = 0;
+        for (int i = 0; i < v.Length; i += 256)
+            total += TensorPrimitives.Sum(v.Slice(i, Math.Min(256, v.Length - i)));
+        return total;
+    }
+
+    /// <summary>Sum over one axis.</summary>
+    public Tensor Sum(int axis, bool keepDim = false) => AxisReduce(axis, keepDim, mean: false);
+
+    /// <summary>Mean over one axis.</summary>
+    public Tensor Mean(int axis, bool keepDim = false) => AxisReduce(axis, keepDim, mean: true);
+
+    private Tensor AxisReduce(int axis, bool keepDim, bool mean)
+    {
+        axis = NormalizeAxis(axis);
+        var (outer, n, inner) = AxisView(axis);
+        if (mean && n == 0) throw new InvalidOperationException($"Mean over an empty axis {axis} of shape {ShapeString(_shape)}");
+        var output = Zeros(ReducedShape(axis, keepDim));
+        float scale = mean ? 1f / n : 1f;
+        var src = Values; var dst = output.Data;
+        for (int o = 0; o < outer; o++)
+        {
+            var row = dst.Slice(o * inner, inner);
+            for (int k = 0; k < n; k++) TensorPrimitives.Add(row, src.Slice((o * n + k) * inner, inner), row);
+            if (mean) TensorPrimitives.Multiply(row, scale, row);
+        }
+        if (!AnyRequiresGrad(this)) return output;
+        var a = this;
+        return Record(output, g =>
+        {
+            var d = GradBuffer(a); var gv = g.Values;
+            for (int o = 0; o < outer; o++)
+            {
+                var gr = gv.Slice(o * inner, inner);
+                for (int k = 0; k < n; k++)
+                {
+                    var dr = d.Slice((o * n + k) * inner, inner);
+                    if (mean) TensorPrimitives.MultiplyAdd(gr, scale, dr, dr); else TensorPrimitives.Add(dr, gr, dr);
+                }
+            }
+        }, a);
+    }
+
+    /// <summary>Maximum over one axis (gradient to the first maximal element).</summary>
+    public Tensor Max(int axis, bool keepDim = false)
+    {
+        axis = NormalizeAxis(axis);
+        var (outer, n, inner) = AxisView(axis);
+        if (n == 0) throw new InvalidOperationException($"Max over an empty axis of shape {ShapeString(_shape)}");
+        var output = Zeros(ReducedShape(axis, keepDim));
+        var arg = new int[outer * inner];
+        var src = Values; var dst = output.Data;
+        for (int o = 0; o < outer; o++)
+            for (int i = 0; i < inner; i++)
+            {
+                int best = 0; float bv = src[o * n * inner + i];
+                for (int k = 1; k < n; k++)
+                {
+                    float v = src[(o * n + k) * inner + i];
+                    if (v > bv || float.IsNaN(v)) { bv = v; best = k; }
+                }
+                dst[o * inner + i] = bv; arg[o * inner + i] = best;
+            }
+        if (!AnyRequiresGrad(this)) return output;
+        var a = this;
+        return Record(output, g =>
+        {
+            var d = GradBuffer(a); var gv = g.Values;
+            for (int o = 0; o < outer; o++)
+                for (int i = 0; i < inner; i++)
+                    d[(o * n + arg[o * inner + i]) * inner + i] += gv[o * inner + i];
+        }, a);
+    }
+
+    /// <summary>Maximum of all elements, as a scalar.</summary>
+    public Tensor Max() => Reshape(Size).Max(0);
+
+    /// <summary>Index of the maximum along the last axis of a rank-2 tensor, per row.</summary>
+    public int[] ArgMaxRows()
+    {
+        CheckRank(2);
+        int rows = _shape[0], cols = _shape[1];
+        var result = new int[rows];
+        for (int r = 0; r < rows; r++) result[r] = TensorPrimitives.IndexOfMax(Values.Slice(r * cols, cols));
+        return result;
+    }
+
+    /// <summary>log Σ exp over one axis, with a max shift and double accumulation.</summary>
+    public Tensor LogSumExp(int axis, bool keepDim = false)
+    {
+        axis = NormalizeAxis(axis);
+        var (outer, n, inner) = AxisView(axis);
+        if (n == 0) throw new InvalidOperationException($"LogSumExp over an empty axis of shape {ShapeString(_shape)}");
+        var output = Zeros(ReducedShape(axis, keepDim));
+        var src = Values; var dst = output.Data;
+        for (int o = 0; o < outer; o++)
+            for (int i = 0; i < inner; i++)
+            {
+                float m = float.NegativeInfinity;
+                for (int k = 0; k < n; k++) m = MathF.Max(m, src[(o * n + k) * inner + i]);
+                if (float.IsNegativeInfinity(m)) { dst[o * inner + i] = m; continue; }
+                double s = 0;
+                for (int k = 0; k < n; k++) s += Math.Exp(src[(o * n + k) * inner + i] - m);
+                dst[o * inner + i] = (float)(m + Math.Log(s));
+            }
+        if (!AnyRequiresGrad(this)) return output;
+        var a = this;
+        return Record(output, g =>
+        {
+            var d = GradBuffer(a); var gv = g.Values; var ov = output.Values; var sv = a.Values;
+            for (int o = 0; o < outer; o++)
+                for (int i = 0; i < inner; i++)
+                {
+                    float lse = ov[o * inner + i], gg = gv[o * inner + i];
+                    if (float.IsNegativeInfinity(lse)) continue;
+                    for (int k = 0; k < n; k++)
+                    {
+                        int idx = (o * n + k) * inner + i;
+                        d[idx] += gg * MathF.Exp(sv[idx] - lse);
+                    }
+                }
+        }, a);
+    }
+
+    /// <summary>log Σ exp of all elements, as a scalar.</summary>
+    public Tensor LogSumExp() => Reshape(Size).LogSumExp(0);
+
+    // ---------- masked reductions (mask has one flag per element) ----------
+
+    private void CheckMask(bool[] mask, string op)
+    {
+        if (mask.Length != Size) throw new ArgumentException($"{op}: mask has {mask.Length} entries, tensor of shape {ShapeString(_shape)} has {Size}");
+    }
+
+    private static int CountTrue(bool[] mask)
+    {
+        int c = 0;
+        foreach (bool b in mask) if (b) c++;
+        return c;
+    }
+
+    /// <summary>Sum of the elements where <paramref name="mask"/> is true.</summary>
+    public Tensor MaskedSum(bool[] mask) => MaskedLinear(mask, mean: false);
+
+    /// <summary>Mean of the elements where <paramref name="mask"/> is true.</summary>
+    public Tensor MaskedMean(bool[] mask) => MaskedLinear(mask, mean: true);
+
+    private Tensor MaskedLinear(bool[] mask, bool mean)
+    {
+        CheckMask(mask, mean ? "MaskedMean" : "MaskedSum");
+        int count = CountTrue(mask);
+        if (mean && count == 0) throw new ArgumentException("MaskedMean: the mask selects no element");
+        var v = Values;
+        double s = 0;
+        for (int i = 0; i < v.Length; i++) if (mask[i]) s += v[i];
+        float scale = mean ? 1f / count : 1f;
+        var output = Scalar((float)(s * scale));
+        if (!AnyRequiresGrad(this)) return output;
+        var a = this;
+        return Record(output, g =>
+        {
+            var d = GradBuffer(a); float gg = g._data[0] * scale;
+            for (int i = 0; i < d.Length; i++) if (mask[i]) d[i] += gg;
+        }, a);
+    }
+
+    /// <summary>log Σ exp over the elements where <paramref name="mask"/> is true (max-shifted; masked-out entries are skipped, never set to −∞).</summary>
+    public Tensor MaskedLogSumExp(bool[] mask) => MaskedLse(mask, logCountShift: false);
+
+    /// <summary>log mean exp over the elements where <paramref name="mask"/> is true.</summary>
+    public Tensor MaskedLogMeanExp(bool[] mask) => MaskedLse(mask, logCountShift: true);
+
+    private Tensor MaskedLse(bool[] mask, bool logCountShift)
+    {
+        CheckMask(mask, "MaskedLogSumExp");
+        int count = CountTrue(mask);
+        if (count == 0) throw new ArgumentException("MaskedLogSumExp: the mask selects no element");
+        var v = Values;
+        float m = float.NegativeInfinity;
+        for (int i = 0; i < v.Length; i++) if (mask[i] && v[i] > m) m = v[i];
+        double s = 0;
+        if (!float.IsNegativeInfinity(m))
+            for (int i = 0; i < v.Length; i++) if (mask[i]) s += Math.Exp(v[i] - m);
+        float lse = float.IsNegativeInfinity(m) ? m : (float)(m + Math.Log(s));
+        var output = Scalar(logCountShift ? lse - MathF.Log(count) : lse);
+        if (!AnyRequiresGrad(this)) return output;
+        var a = this;
+        return Record(output, g =>
+        {
+            if (float.IsNegativeInfinity(lse)) return;
+            var d = GradBuffer(a); var av = a.Values; float gg = g._data[0];
+            for (int i = 0; i < d.Length; i++) if (mask[i]) d[i] += gg * MathF.Exp(av[i] - lse);
+        }, a);
+    }
+
+    /// <summary>The diagonal of a rank-2 tensor (length min(rows, cols)).</summary>
+    public Tensor Diagonal()
+    {
+        CheckRank(2);
+        int n = Math.Min(_shape[0], _shape[1]), cols = _shape[1];
+        var output = Zeros(n);
+        for (int i = 0; i < n; i++) output._data[i] = _data[i * cols + i];
+        if (!AnyRequiresGrad(this)) return output;
+        var a = this;
+        return Record(output, g =>
+        {
+            var d = GradBuffer(a);
+            for (int i = 0; i < n; i++) d[i * cols + i] += g._data[i];
+        }, a);
+    }
+
+    /// <summary>A mask that is true off the diagonal of a rows×cols matrix.</summary>
+    public static bool[] OffDiagonalMask(int rows, int cols)
+    {
+        var m = new bool[rows * cols];
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) m[i * cols + j] = i != j;
+        return m;
+    }
+}

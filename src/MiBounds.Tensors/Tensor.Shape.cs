@@ -1,0 +1,212 @@
+namespace MiBounds.Tensors;
+
+public sealed partial class Tensor
+{
+    /// <summary>Same values, new shape (one dimension may be −1 to infer it). Shares storage.</summary>
+    public Tensor Reshape(params int[] shape)
+    {
+        var s = (int[])shape.Clone();
+        int infer = Array.IndexOf(s, -1);
+        if (infer >= 0)
+        {
+            int known = 1;
+            for (int i = 0; i < s.Length; i++) if (i != infer) known *= s[i];
+            if (known == 0 || Size % known != 0) throw new ArgumentException($"Reshape: cannot infer a dimension of {ShapeString(shape)} from shape {ShapeString(_shape)}");
+            s[infer] = Size / known;
+        }
+        if (ShapeSize(s) != Size) throw new ArgumentException($"Reshape: shape {ShapeString(_shape)} ({Size} values) cannot become {ShapeString(shape)}");
+        var output = new Tensor(_data, s, checkLength: false);
+        if (!AnyRequiresGrad(this)) return output;
+        var a = this;
+        return Record(output, g => AccumulateGrad(a, g.Values), a);
+    }
+
+    /// <summary>Swaps two axes (copying).</summary>
+    public Tensor Transpose(int axis0 = 0, int axis1 = 1)
+    {
+        axis0 = NormalizeAxis(axis0); axis1 = NormalizeAxis(axis1);
+        var perm = new int[Rank];
+        for (int i = 0; i < Rank; i++) perm[i] = i;
+        (perm[axis0], perm[axis1]) = (perm[axis1], perm[axis0]);
+        return Permute(perm);
+    }
+
+    /// <summary>Reorders the axes: output axis i is input axis <paramref name="perm"/>[i] (copying).</summary>
+    public Tensor Permute(params int[] perm)
+    {
+        if (perm.Length != Rank) throw new ArgumentException($"Permute: {perm.Length} axes given for shape {ShapeString(_shape)}");
+        var seen = new bool[Rank];
+        foreach (int p in perm)
+        {
+            if (p < 0 || p >= Rank || seen[p]) throw new ArgumentException($"Permute: {ShapeString(perm)} is not a permutation of {Rank} axes");
+            seen[p] = true;
+        }
+        var outShape = new int[Rank];
+        for (int i = 0; i < Rank; i++) outShape[i] = _shape[perm[i]];
+        var output = Zeros(outShape);
+        var map = PermuteMap(_shape, perm);
+        var src = _data; var dst = output._data;
+        for (int i = 0; i < map.Length; i++) dst[i] = src[map[i]];
+        if (!AnyRequiresGrad(this)) return output;
+        var a = this;
+        return Record(output, g =>
+        {
+            var d = GradBuffer(a); var gv = g.Values;
+            for (int i = 0; i < map.Length; i++) d[map[i]] += gv[i];
+        }, a);
+    }
+
+    // For each output flat index, the input flat index it reads.
+    private static int[] PermuteMap(int[] shape, int[] perm)
+    {
+        int rank = shape.Length;
+        var inStrides = new int[rank];
+        int st = 1;
+        for (int i = rank - 1; i >= 0; i--) { inStrides[i] = st; st *= shape[i]; }
+        var outShape = new int[rank];
+        var stride = new int[rank];
+        for (int i = 0; i < rank; i++) { outShape[i] = shape[perm[i]]; stride[i] = inStrides[perm[i]]; }
+        var map = new int[ShapeSize(shape)];
+        var idx = new int[rank];
+        for (int o = 0; o < map.Length; o++)
+        {
+            int src = 0;
+            for (int i = 0; i < rank; i++) src += idx[i] * stride[i];
+            map[o] = src;
+            for (int i = rank - 1; i >= 0; i--)
+            {
+                if (++idx[i] < outShape[i]) break;
+                idx[i] = 0;
+            }
+        }
+        return map;
+    }
+
+    /// <summary>Concatenates tensors of equal shape except along <paramref name="axis"/>.</summary>
+    public static Tensor Concat(int axis, params Tensor[] parts)
+    {
+        if (parts.Length == 0) throw new ArgumentException("Concat: no tensors given");
+        var first = parts[0];
+        axis = first.NormalizeAxis(axis);
+        int total = 0;
+        foreach (var p in parts)
+        {
+            if (p.Rank != first.Rank) throw new ArgumentException($"Concat: shapes {ShapeString(first._shape)} and {ShapeString(p._shape)} differ in rank");
+            for (int i = 0; i < first.Rank; i++)
+                if (i != axis && p._shape[i] != first._shape[i])
+                    throw new ArgumentException($"Concat along axis {axis}: shapes {ShapeString(first._shape)} and {ShapeString(p._shape)} differ off that axis");
+            total += p._shape[axis];
+        }
+        var shape = first.Shape; shape[axis] = total;
+        var output = Zeros(shape);
+        var (outer, _, inner) = output.AxisView(axis);
+        int offset = 0;
+        foreach (var p in parts)
+        {
+            int n = p._shape[axis];
+            for (int o = 0; o < outer; o++)
+                p.Values.Slice(o * n * inner, n * inner).CopyTo(output.Data.Slice((o * total + offset) * inner, n * inner));
+            offset += n;
+        }
+        bool any = false;
+        foreach (var p in parts) any |= p.RequiresGrad;
+        if (!GradEnabled || !any) return output;
+        return Record(output, g =>
+        {
+            int off = 0;
+            foreach (var p in parts)
+            {
+                int n = p._shape[axis];
+                if (p.RequiresGrad)
+                {
+                    var d = GradBuffer(p);
+                    for (int o = 0; o < outer; o++)
+                    {
+                        var dr = d.Slice(o * n * inner, n * inner);
+                        System.Numerics.Tensors.TensorPrimitives.Add(dr, g.Values.Slice((o * total + off) * inner, n * inner), dr);
+                    }
+                }
+                off += n;
+            }
+        }, parts);
+    }
+
+    /// <summary>The part [start, start+length) along <paramref name="axis"/> (copying).</summary>
+    public Tensor Slice(int axis, int start, int length)
+    {
+        axis = NormalizeAxis(axis);
+        if (start < 0 || length < 0 || start + length > _shape[axis])
+            throw new ArgumentOutOfRangeException(nameof(start), $"Slice [{start}, {start + length}) is outside axis {axis} of shape {ShapeString(_shape)}");
+        var (outer, n, inner) = AxisView(axis);
+        var shape = Shape; shape[axis] = length;
+        var output = Zeros(shape);
+        for (int o = 0; o < outer; o++)
+            Values.Slice((o * n + start) * inner, length * inner).CopyTo(output.Data.Slice(o * length * inner, length * inner));
+        if (!AnyRequiresGrad(this)) return output;
+        var a = this;
+        return Record(output, g =>
+        {
+            var d = GradBuffer(a);
+            for (int o = 0; o < outer; o++)
+            {
+                var dr = d.Slice((o * n + start) * inner, length * inner);
+                System.Numerics.Tensors.TensorPrimitives.Add(dr, g.Values.Slice(o * length * inner, length * inner), dr);
+            }
+        }, a);
+    }
+
+    /// <summary>Rows <paramref name="index"/> of a tensor along axis 0 (repeats allowed).</summary>
+    public Tensor GatherRows(int[] index)
+    {
+        if (Rank == 0) throw new ArgumentException("GatherRows needs rank ≥ 1");
+        int n = _shape[0], inner = Size / Math.Max(n, 1);
+        foreach (int i in index) if (i < 0 || i >= n) throw new ArgumentOutOfRangeException(nameof(index), $"row index {i} is outside [0, {n}) for shape {ShapeString(_shape)}");
+        var shape = Shape; shape[0] = index.Length;
+        var output = Zeros(shape);
+        for (int r = 0; r < index.Length; r++) Values.Slice(index[r] * inner, inner).CopyTo(output.Data.Slice(r * inner, inner));
+        if (!AnyRequiresGrad(this)) return output;
+        var a = this;
+        return Record(output, g =>
+        {
+            var d = GradBuffer(a);
+            for (int r = 0; r < index.Length; r++)
+            {
+                var dr = d.Slice(index[r] * inner, inner);
+                System.Numerics.Tensors.TensorPrimitives.Add(dr, g.Values.Slice(r * inner, inner), dr);
+            }
+        }, a);
+    }
+
+    /// <summary>For a [N, C] tensor, the values x[i, index[i]] as a [N] tensor (e.g. the score of each label).</summary>
+    public Tensor PickPerRow(int[] index)
+    {
+        CheckRank(2);
+        int rows = _shape[0], cols = _shape[1];
+        if (index.Length != rows) throw new ArgumentException($"PickPerRow: {index.Length} indices for {rows} rows (shape {ShapeString(_shape)})");
+        var output = Zeros(rows);
+        for (int r = 0; r < rows; r++)
+        {
+            if (index[r] < 0 || index[r] >= cols) throw new ArgumentOutOfRangeException(nameof(index), $"index {index[r]} in row {r} is outside [0, {cols})");
+            output._data[r] = _data[r * cols + index[r]];
+        }
+        if (!AnyRequiresGrad(this)) return output;
+        var a = this;
+        return Record(output, g =>
+        {
+            var d = GradBuffer(a);
+            for (int r = 0; r < rows; r++) d[r * cols + index[r]] += g._data[r];
+        }, a);
+    }
+
+    /// <summary>One-hot rows: a [N, classes] tensor with 1 at (i, labels[i]).</summary>
+    public static Tensor OneHot(int[] labels, int classes)
+    {
+        var t = Zeros(labels.Length, classes);
+        for (int i = 0; i < labels.Length; i++)
+        {
+            if (labels[i] < 0 || labels[i] >= classes) throw new ArgumentOutOfRangeException(nameof(labels), $"label {labels[i]} at {i} is outside [0, {classes})");
+            t._data[i * classes + labels[i]] = 1f;
+        }
+        return t;
+    }
+}

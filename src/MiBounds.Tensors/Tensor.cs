@@ -1,0 +1,391 @@
+using System.Numerics.Tensors;
+using System.Text;
+
+namespace MiBounds.Tensors;
+
+/// <summary>
+/// A float32, contiguous, row-major tensor of rank 0–4 that can record the operations producing it,
+/// so that <see cref="Backward()"/> on a scalar result fills <see cref="Grad"/> of every leaf that requires a gradient.
+/// </summary>
+public sealed partial class Tensor
+{
+    /// <summary>Largest supported rank.</summary>
+    public const int MaxRank = 4;
+
+    internal readonly float[] _data;
+    internal readonly int[] _shape;
+    internal GradNode? _node;
+
+    /// <summary>Number of elements.</summary>
+    public int Size { get; }
+
+    /// <summary>Whether gradients flow to (and, for leaves, accumulate in) this tensor.</summary>
+    public bool RequiresGrad { get; set; }
+
+    /// <summary>The accumulated gradient, same shape as this tensor; null until a backward pass reaches it.</summary>
+    public Tensor? Grad { get; set; }
+
+    /// <summary>An optional name, used in error messages and when saving parameters.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>Creates a tensor over <paramref name="data"/> (not copied) with the given shape.</summary>
+    internal Tensor(float[] data, int[] shape, bool checkLength = true)
+    {
+        if (shape.Length > MaxRank) throw new ArgumentException($"rank {shape.Length} exceeds the supported {MaxRank} (shape {ShapeString(shape)})");
+        int size = 1;
+        foreach (int d in shape)
+        {
+            if (d < 0) throw new ArgumentException($"negative dimension in shape {ShapeString(shape)}");
+            size = checked(size * d);
+        }
+        if (checkLength && data.Length != size)
+            throw new ArgumentException($"data has {data.Length} values but shape {ShapeString(shape)} holds {size}");
+        _data = data;
+        _shape = shape;
+        Size = size;
+    }
+
+    /// <summary>Rank (number of axes).</summary>
+    public int Rank => _shape.Length;
+
+    /// <summary>A copy of the shape.</summary>
+    public int[] Shape => (int[])_shape.Clone();
+
+    /// <summary>Length of axis <paramref name="axis"/> (negative counts from the end).</summary>
+    public int Dim(int axis) => _shape[NormalizeAxis(axis)];
+
+    /// <summary>The values, row-major. Writing to them bypasses autodiff.</summary>
+    public Span<float> Data => _data.AsSpan(0, Size);
+
+    /// <summary>The values as a read-only span.</summary>
+    public ReadOnlySpan<float> Values => _data.AsSpan(0, Size);
+
+    /// <summary>Whether this tensor was produced by a recorded operation (as opposed to a leaf).</summary>
+    public bool IsLeaf => _node is null;
+
+    /// <summary>The single value of a one-element tensor.</summary>
+    public float Item()
+    {
+        if (Size != 1) throw new InvalidOperationException($"Item() needs a one-element tensor, shape is {ShapeString(_shape)}");
+        return _data[0];
+    }
+
+    /// <summary>Value at a 2-D index.</summary>
+    [System.Runtime.CompilerServices.IndexerName("At")]
+    public float this[int i, int j]
+    {
+        get { CheckRank(2); return _data[i * _shape[1] + j]; }
+        set { CheckRank(2); _data[i * _shape[1] + j] = value; }
+    }
+
+    /// <summary>Value at a flat (row-major) index.</summary>
+    [System.Runtime.CompilerServices.IndexerName("At")]
+    public float this[int flat]
+    {
+        get => _data[flat];
+        set => _data[flat] = value;
+    }
+
+    /// <summary>A copy of the values.</summary>
+    public float[] ToArray() => Values.ToArray();
+
+    /// <summary>Values of a rank-2 tensor as a jagged array.</summary>
+    public float[][] ToRows()
+    {
+        CheckRank(2);
+        var rows = new float[_shape[0]][];
+        for (int i = 0; i < rows.Length; i++) rows[i] = _data.AsSpan(i * _shape[1], _shape[1]).ToArray();
+        return rows;
+    }
+
+    // ---------- creation ----------
+
+    /// <summary>A tensor holding a copy of <paramref name="values"/> with the given shape.</summary>
+    public static Tensor FromArray(ReadOnlySpan<float> values, params int[] shape)
+    {
+        var t = new Tensor(new float[ShapeSize(shape)], (int[])shape.Clone());
+        if (values.Length != t.Size)
+            throw new ArgumentException($"{values.Length} values do not fill shape {ShapeString(shape)} ({t.Size} values)");
+        values.CopyTo(t._data);
+        return t;
+    }
+
+    /// <summary>A 1-D tensor copying <paramref name="values"/>.</summary>
+    public static Tensor FromArray(float[] values) => FromArray(values, values.Length);
+
+    /// <summary>A 2-D tensor from rows of equal length.</summary>
+    public static Tensor FromRows(float[][] rows)
+    {
+        if (rows.Length == 0) throw new ArgumentException("no rows given");
+        int cols = rows[0].Length;
+        var t = Zeros(rows.Length, cols);
+        for (int i = 0; i < rows.Length; i++)
+        {
+            if (rows[i].Length != cols) throw new ArgumentException($"row {i} has {rows[i].Length} values, row 0 has {cols}");
+            rows[i].CopyTo(t._data, i * cols);
+        }
+        return t;
+    }
+
+    /// <summary>A rank-0 tensor holding <paramref name="value"/>.</summary>
+    public static Tensor Scalar(float value) => new([value], []);
+
+    /// <summary>All zeros.</summary>
+    public static Tensor Zeros(params int[] shape) => new(new float[ShapeSize(shape)], (int[])shape.Clone());
+
+    /// <summary>All ones.</summary>
+    public static Tensor Ones(params int[] shape) => Full(1f, shape);
+
+    /// <summary>Every element equal to <paramref name="value"/>.</summary>
+    public static Tensor Full(float value, params int[] shape)
+    {
+        var t = Zeros(shape);
+        t.Data.Fill(value);
+        return t;
+    }
+
+    /// <summary>A zero tensor with the shape of <paramref name="like"/>.</summary>
+    public static Tensor ZerosLike(Tensor like) => Zeros(like._shape);
+
+    /// <summary>Standard normal draws (scaled by <paramref name="std"/>, shifted by <paramref name="mean"/>).</summary>
+    public static Tensor RandomNormal(Rng rng, int[] shape, float mean = 0f, float std = 1f)
+    {
+        var t = Zeros(shape);
+        rng.FillNormal(t.Data, mean, std);
+        return t;
+    }
+
+    /// <summary>Uniform draws in [lo, hi).</summary>
+    public static Tensor RandomUniform(Rng rng, int[] shape, float lo = 0f, float hi = 1f)
+    {
+        var t = Zeros(shape);
+        rng.FillUniform(t.Data, lo, hi);
+        return t;
+    }
+
+    /// <summary>A leaf parameter: marks <paramref name="t"/> as requiring gradients and names it.</summary>
+    public static Tensor Parameter(Tensor t, string? name = null)
+    {
+        if (!t.IsLeaf) throw new ArgumentException("a parameter must be a leaf tensor");
+        t.RequiresGrad = true;
+        t.Name = name;
+        return t;
+    }
+
+    /// <summary>A deep copy without history.</summary>
+    public Tensor Clone() => FromArray(Values, _shape);
+
+    /// <summary>A tensor sharing this one's values but cut from the graph.</summary>
+    public Tensor Detach() => new(_data, _shape, checkLength: false);
+
+    /// <summary>Copies values from <paramref name="source"/> (same shape), bypassing autodiff.</summary>
+    public void CopyFrom(Tensor source)
+    {
+        ShapeCheck.Same(this, source, "CopyFrom");
+        source.Values.CopyTo(Data);
+    }
+
+    /// <summary>Clears the gradient (sets it to zero if present).</summary>
+    public void ZeroGrad() => Grad?.Data.Clear();
+
+    /// <summary>Throws if any value is NaN or infinite, naming <paramref name="what"/> and the first bad index.</summary>
+    public Tensor EnsureFinite(string what)
+    {
+        var v = Values;
+        for (int i = 0; i < v.Length; i++)
+        {
+            if (!float.IsFinite(v[i]))
+                throw new ArgumentException($"{what} contains {(float.IsNaN(v[i]) ? "NaN" : "an infinite value")} at flat index {i} (shape {ShapeString(_shape)})");
+        }
+        return this;
+    }
+
+    /// <summary>Whether every value is finite.</summary>
+    public bool AllFinite()
+    {
+        var v = Values;
+        for (int i = 0; i < v.Length; i++) if (!float.IsFinite(v[i])) return false;
+        return true;
+    }
+
+    /// <inheritdoc />
+    public override string ToString()
+    {
+        var sb = new StringBuilder();
+        sb.Append("Tensor").Append(ShapeString(_shape));
+        if (Size <= 16)
+        {
+            sb.Append(" [");
+            for (int i = 0; i < Size; i++) { if (i > 0) sb.Append(", "); sb.Append(_data[i].ToString("G6", System.Globalization.CultureInfo.InvariantCulture)); }
+            sb.Append(']');
+        }
+        return sb.ToString();
+    }
+
+    // ---------- shape helpers ----------
+
+    /// <summary>Formats a shape as "[a, b]".</summary>
+    public static string ShapeString(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
+
+    internal static int ShapeSize(ReadOnlySpan<int> shape)
+    {
+        int s = 1;
+        foreach (int d in shape)
+        {
+            if (d < 0) throw new ArgumentException($"negative dimension in shape {ShapeString(shape)}");
+            s = checked(s * d);
+        }
+        return s;
+    }
+
+    internal int NormalizeAxis(int axis)
+    {
+        int a = axis < 0 ? axis + Rank : axis;
+        if (a < 0 || a >= Rank) throw new ArgumentOutOfRangeException(nameof(axis), $"axis {axis} is out of range for shape {ShapeString(_shape)}");
+        return a;
+    }
+
+    internal void CheckRank(int rank)
+    {
+        if (Rank != rank) throw new ArgumentException($"expected a rank-{rank} tensor, got shape {ShapeString(_shape)}");
+    }
+
+    internal bool SameShape(Tensor other) => _shape.AsSpan().SequenceEqual(other._shape);
+
+    // ---------- autodiff ----------
+
+    /// <summary>
+    /// Back-propagates from this scalar: every tensor in its history that requires a gradient gets
+    /// d(this)/d(tensor) added to its <see cref="Grad"/>. Intermediate gradients are released afterwards.
+    /// </summary>
+    public void Backward()
+    {
+        if (Size != 1) throw new InvalidOperationException($"Backward() needs a scalar, shape is {ShapeString(_shape)}; use Backward(gradient)");
+        Backward(Ones(_shape));
+    }
+
+    /// <summary>Back-propagates a given output gradient of this tensor's shape.</summary>
+    public void Backward(Tensor gradient)
+    {
+        if (!RequiresGrad) throw new InvalidOperationException("Backward() on a tensor that does not require gradients (was it computed under NoGrad, or from inputs without RequiresGrad?)");
+        ShapeCheck.Same(this, gradient, "Backward");
+        var order = TopologicalOrder(this);
+        AccumulateGrad(this, gradient.Values);
+        for (int i = order.Count - 1; i >= 0; i--)
+        {
+            var t = order[i];
+            if (t._node is null || t.Grad is null) continue;
+            t._node.Backward(t.Grad);
+            // Free intermediate gradients: only leaves keep theirs.
+            t.Grad = null;
+        }
+        ReleaseGraph(order);
+    }
+
+    private static void ReleaseGraph(List<Tensor> order)
+    {
+        // Dropping the nodes lets the graph's buffers be collected and prevents a second backward through stale state.
+        foreach (var t in order) t._node = null;
+    }
+
+    private static List<Tensor> TopologicalOrder(Tensor root)
+    {
+        var order = new List<Tensor>();
+        var visited = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<(Tensor t, bool expanded)>();
+        stack.Push((root, false));
+        while (stack.Count > 0)
+        {
+            var (t, expanded) = stack.Pop();
+            if (expanded) { order.Add(t); continue; }
+            if (!visited.Add(t)) continue;
+            stack.Push((t, true));
+            if (t._node is null) continue;
+            foreach (var input in t._node.Inputs)
+                if (input.RequiresGrad && !visited.Contains(input)) stack.Push((input, false));
+        }
+        return order; // inputs before outputs
+    }
+
+    internal static void AccumulateGrad(Tensor t, ReadOnlySpan<float> g)
+    {
+        if (!t.RequiresGrad) return;
+        if (g.Length != t.Size) throw new InvalidOperationException($"internal: gradient of size {g.Length} for tensor of shape {ShapeString(t._shape)}");
+        if (t.Grad is null) t.Grad = FromArray(g, t._shape);
+        else TensorPrimitives.Add(t.Grad.Values, g, t.Grad.Data);
+    }
+
+    /// <summary>Gradient buffer of <paramref name="t"/>, created zeroed if absent (for kernels that accumulate in place).</summary>
+    internal static Span<float> GradBuffer(Tensor t)
+    {
+        t.Grad ??= Zeros(t._shape);
+        return t.Grad.Data;
+    }
+
+    [ThreadStatic] private static int _noGradDepth;
+
+    /// <summary>Whether operations on the calling thread currently record history.</summary>
+    public static bool GradEnabled => _noGradDepth == 0;
+
+    /// <summary>Within the returned scope (on this thread) no operation records history.</summary>
+    public static IDisposable NoGrad()
+    {
+        _noGradDepth++;
+        return new NoGradScope();
+    }
+
+    private sealed class NoGradScope : IDisposable
+    {
+        private bool _disposed;
+        public void Dispose()
+        {
+            if (_disposed) return;
+            _disposed = true;
+            _noGradDepth--;
+        }
+    }
+
+    /// <summary>Wraps a freshly computed output: records <paramref name="backward"/> if any input requires grad.</summary>
+    internal static Tensor Record(Tensor output, Action<Tensor> backward, params Tensor[] inputs)
+    {
+        if (!GradEnabled) return output;
+        foreach (var input in inputs)
+        {
+            if (input.RequiresGrad)
+            {
+                output.RequiresGrad = true;
+                output._node = new GradNode(inputs, backward);
+                return output;
+            }
+        }
+        return output;
+    }
+
+    internal static bool AnyRequiresGrad(Tensor a) => GradEnabled && a.RequiresGrad;
+    internal static bool AnyRequiresGrad(Tensor a, Tensor b) => GradEnabled && (a.RequiresGrad || b.RequiresGrad);
+}
+
+/// <summary>The recorded producer of a tensor: its inputs and how to push an output gradient into them.</summary>
+internal sealed class GradNode(Tensor[] inputs, Action<Tensor> backward)
+{
+    public Tensor[] Inputs { get; } = inputs;
+    public Action<Tensor> Backward { get; } = backward;
+}
+
+/// <summary>Shape checks whose messages name both shapes.</summary>
+public static class ShapeCheck
+{
+    /// <summary>Throws unless <paramref name="a"/> and <paramref name="b"/> have the same shape.</summary>
+    public static void Same(Tensor a, Tensor b, string op)
+    {
+        if (!a.SameShape(b))
+            throw new ArgumentException($"{op}: shapes {Tensor.ShapeString(a._shape)} and {Tensor.ShapeString(b._shape)} must match");
+    }
+
+    /// <summary>Throws unless <paramref name="t"/> has exactly the expected shape.</summary>
+    public static void Is(Tensor t, string what, params int[] expected)
+    {
+        if (!t._shape.AsSpan().SequenceEqual(expected))
+            throw new ArgumentException($"{what}: expected shape {Tensor.ShapeString(expected)}, got {Tensor.ShapeString(t._shape)}");
+    }
+}

@@ -17,6 +17,13 @@ public static class Engine
     }
 
     /// <summary>
+    /// When true, checked layers (<see cref="Nn.Linear"/>, <see cref="Nn.Conv2d"/>) verify that their inputs and outputs are
+    /// finite and throw an <see cref="ArgumentException"/> naming the layer otherwise. Each layer also has its own flag.
+    /// Off by default (it costs a pass over the data).
+    /// </summary>
+    public static bool CheckFinite { get; set; }
+
+    /// <summary>
     /// Limits kernels started from the calling thread to <paramref name="threads"/> threads until disposed;
     /// used when independent runs already occupy every core.
     /// </summary>

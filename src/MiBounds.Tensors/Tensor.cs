@@ -100,12 +100,25 @@ public sealed partial class Tensor
 
     // ---------- creation ----------
 
-    /// <summary>A tensor holding a copy of <paramref name="values"/> with the given shape.</summary>
+    /// <summary>
+    /// A tensor holding a copy of <paramref name="values"/> with the given shape; with no shape, a 1-D tensor of all the values
+    /// (so <c>FromArray([1f, 2f])</c> means the same with either overload; use <see cref="Scalar"/> for rank 0).
+    /// </summary>
     public static Tensor FromArray(ReadOnlySpan<float> values, params int[] shape)
     {
+        if (shape.Length == 0) shape = [values.Length];
         var t = new Tensor(new float[ShapeSize(shape)], (int[])shape.Clone());
         if (values.Length != t.Size)
             throw new ArgumentException($"{values.Length} values do not fill shape {ShapeString(shape)} ({t.Size} values)");
+        values.CopyTo(t._data);
+        return t;
+    }
+
+    /// <summary>A copy of <paramref name="values"/> with exactly <paramref name="shape"/> (rank 0 allowed).</summary>
+    internal static Tensor CopyOf(ReadOnlySpan<float> values, int[] shape)
+    {
+        var t = new Tensor(new float[ShapeSize(shape)], (int[])shape.Clone());
+        if (values.Length != t.Size) throw new ArgumentException($"{values.Length} values do not fill shape {ShapeString(shape)} ({t.Size} values)");
         values.CopyTo(t._data);
         return t;
     }
@@ -173,7 +186,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>A deep copy without history.</summary>
-    public Tensor Clone() => FromArray(Values, _shape);
+    public Tensor Clone() => CopyOf(Values, _shape);
 
     /// <summary>A tensor sharing this one's values but cut from the graph.</summary>
     public Tensor Detach() => new(_data, _shape, checkLength: false);
@@ -285,7 +298,11 @@ public sealed partial class Tensor
     private static void ReleaseGraph(List<Tensor> order)
     {
         // Dropping the nodes lets the graph's buffers be collected and prevents a second backward through stale state.
-        foreach (var t in order) t._node = null;
+        foreach (var t in order)
+        {
+            t._node?.Release?.Invoke();
+            t._node = null;
+        }
     }
 
     private static List<Tensor> TopologicalOrder(Tensor root)
@@ -311,7 +328,7 @@ public sealed partial class Tensor
     {
         if (!t.RequiresGrad) return;
         if (g.Length != t.Size) throw new InvalidOperationException($"internal: gradient of size {g.Length} for tensor of shape {ShapeString(t._shape)}");
-        if (t.Grad is null) t.Grad = FromArray(g, t._shape);
+        if (t.Grad is null) t.Grad = CopyOf(g, t._shape);
         else TensorPrimitives.Add(t.Grad.Values, g, t.Grad.Data);
     }
 
@@ -346,18 +363,27 @@ public sealed partial class Tensor
     }
 
     /// <summary>Wraps a freshly computed output: records <paramref name="backward"/> if any input requires grad.</summary>
-    internal static Tensor Record(Tensor output, Action<Tensor> backward, params Tensor[] inputs)
+    internal static Tensor Record(Tensor output, Action<Tensor> backward, params Tensor[] inputs) => Record(output, backward, inputs, null);
+
+    /// <summary>
+    /// As <see cref="Record(Tensor, Action{Tensor}, Tensor[])"/>; <paramref name="release"/> runs once when the graph is released
+    /// after a backward pass (to return pooled workspaces). If nothing is recorded it runs at once.
+    /// </summary>
+    internal static Tensor Record(Tensor output, Action<Tensor> backward, Tensor[] inputs, Action? release)
     {
-        if (!GradEnabled) return output;
-        foreach (var input in inputs)
+        if (GradEnabled)
         {
-            if (input.RequiresGrad)
+            foreach (var input in inputs)
             {
-                output.RequiresGrad = true;
-                output._node = new GradNode(inputs, backward);
-                return output;
+                if (input.RequiresGrad)
+                {
+                    output.RequiresGrad = true;
+                    output._node = new GradNode(inputs, backward) { Release = release };
+                    return output;
+                }
             }
         }
+        release?.Invoke();
         return output;
     }
 
@@ -370,6 +396,8 @@ internal sealed class GradNode(Tensor[] inputs, Action<Tensor> backward)
 {
     public Tensor[] Inputs { get; } = inputs;
     public Action<Tensor> Backward { get; } = backward;
+    /// <summary>Runs when the graph is released (returns pooled buffers); may be null.</summary>
+    public Action? Release { get; init; }
 }
 
 /// <summary>Shape checks whose messages name both shapes.</summary>

@@ -22,8 +22,16 @@ public sealed class Linear : Module, IForward
         if (bias) Bias = RegisterParameter("bias", Tensor.Zeros(outFeatures));
     }
 
+    /// <summary>When true (or when <see cref="Engine.CheckFinite"/> is), a non-finite input or output throws, naming this layer.</summary>
+    public bool CheckFinite { get; set; }
+
     /// <summary>Applies the layer to [N, in] input.</summary>
-    public Tensor Forward(Tensor input) => Tensor.Linear(input, Weight, Bias);
+    public Tensor Forward(Tensor input)
+    {
+        if (!CheckFinite && !Engine.CheckFinite) return Tensor.Linear(input, Weight, Bias);
+        input.EnsureFinite($"Linear({InFeatures}→{OutFeatures}) input");
+        return Tensor.Linear(input, Weight, Bias).EnsureFinite($"Linear({InFeatures}→{OutFeatures}) output");
+    }
 }
 
 /// <summary>

@@ -8,6 +8,7 @@ public abstract class Module
 {
     private readonly List<(string name, Tensor tensor)> _parameters = [];
     private readonly List<(string name, Module module)> _children = [];
+    private readonly List<(string name, Tensor tensor)> _buffers = [];
 
     /// <summary>Whether the module is in training mode (affects dropout and batch-norm).</summary>
     public bool Training { get; private set; } = true;
@@ -17,6 +18,15 @@ public abstract class Module
     {
         Tensor.Parameter(tensor, name);
         _parameters.Add((name, tensor));
+        return tensor;
+    }
+
+    /// <summary>Registers non-trainable state (e.g. running statistics) under <paramref name="name"/>; it is saved with the parameters.</summary>
+    protected Tensor RegisterBuffer(string name, Tensor tensor)
+    {
+        if (!tensor.IsLeaf || tensor.RequiresGrad) throw new ArgumentException($"buffer {name} must be a leaf that does not require gradients");
+        tensor.Name = name;
+        _buffers.Add((name, tensor));
         return tensor;
     }
 
@@ -35,12 +45,19 @@ public abstract class Module
             foreach (var (n, t) in child.NamedParameters()) yield return ($"{cn}.{n}", t);
     }
 
+    /// <summary>The direct children with their names.</summary>
+    public IEnumerable<(string Name, Module Module)> NamedChildren() => _children.Select(c => (c.name, c.module));
+
+    /// <summary>Parameters then buffers, each with its dotted name: everything a checkpoint of this module holds.</summary>
+    public IEnumerable<(string Name, Tensor Tensor)> NamedState() => NamedParameters().Concat(NamedBuffers());
+
     /// <summary>Every parameter, in <see cref="NamedParameters"/> order.</summary>
     public IEnumerable<Tensor> Parameters() => NamedParameters().Select(p => p.Tensor);
 
     /// <summary>Named non-trainable state (e.g. batch-norm running statistics), saved with the parameters.</summary>
     public virtual IEnumerable<(string Name, Tensor Tensor)> NamedBuffers()
     {
+        foreach (var (n, t) in _buffers) yield return (n, t);
         foreach (var (cn, child) in _children)
             foreach (var (n, t) in child.NamedBuffers()) yield return ($"{cn}.{n}", t);
     }

@@ -1,0 +1,273 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+
+namespace MiBounds.Tensors;
+
+public sealed partial class Tensor
+{
+    /// <summary>
+    /// 2-D convolution (cross-correlation, as PyTorch's conv2d) of an NCHW input [N, C, H, W] with a weight
+    /// [O, C, kh, kw] and an optional bias [O]; output [N, O, Ho, Wo] with Ho = (H + 2·padding − kh) / stride + 1.
+    /// Implemented as im2col followed by one matrix product over the whole batch.
+    /// </summary>
+    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0)
+    {
+        if (input.Rank != 4) throw new ArgumentException($"Conv2d: input must be [N, C, H, W], got {ShapeString(input._shape)}");
+        if (weight.Rank != 4) throw new ArgumentException($"Conv2d: weight must be [O, C, kh, kw], got {ShapeString(weight._shape)}");
+        if (stride < 1) throw new ArgumentOutOfRangeException(nameof(stride), stride, "Conv2d: stride must be at least 1");
+        if (padding < 0) throw new ArgumentOutOfRangeException(nameof(padding), padding, "Conv2d: padding must be ≥ 0");
+        int n = input._shape[0], c = input._shape[1], h = input._shape[2], w = input._shape[3];
+        int o = weight._shape[0], kh = weight._shape[2], kw = weight._shape[3];
+        if (weight._shape[1] != c)
+            throw new ArgumentException($"Conv2d: input {ShapeString(input._shape)} has {c} channels but weight {ShapeString(weight._shape)} expects {weight._shape[1]}");
+        if (bias is not null && (bias.Rank != 1 || bias._shape[0] != o))
+            throw new ArgumentException($"Conv2d: bias {ShapeString(bias._shape)} does not fit weight {ShapeString(weight._shape)} (expected [{o}])");
+        int ho = (h + 2 * padding - kh) / stride + 1, wo = (w + 2 * padding - kw) / stride + 1;
+        if (h + 2 * padding < kh || w + 2 * padding < kw || ho <= 0 || wo <= 0)
+            throw new ArgumentException($"Conv2d: kernel {kh}×{kw} does not fit input {ShapeString(input._shape)} with padding {padding}");
+        var geo = new ConvGeometry(n, c, h, w, o, kh, kw, ho, wo, stride, padding);
+
+        int rows = geo.ColRows, cols = geo.ColCols;
+        float[] colBuf = ArrayPool<float>.Shared.Rent(rows * cols);
+        float[] tmp = ArrayPool<float>.Shared.Rent(o * cols);
+        var output = Zeros(n, o, ho, wo);
+        try
+        {
+            Im2Col(input._data, colBuf, geo);
+            Gemm.Multiply(false, false, o, cols, rows, weight.Values, rows, colBuf.AsSpan(0, rows * cols), cols, tmp.AsSpan(0, o * cols), cols, accumulate: false);
+            // tmp is [O, N·L]; the output is [N, O, L].
+            int l = ho * wo;
+            var dst = output._data;
+            for (int b = 0; b < n; b++)
+                for (int oc = 0; oc < o; oc++)
+                {
+                    var src = tmp.AsSpan(oc * cols + b * l, l);
+                    var d = dst.AsSpan((b * o + oc) * l, l);
+                    if (bias is null) src.CopyTo(d);
+                    else TensorPrimitives.Add(src, bias._data[oc], d);
+                }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(tmp);
+        }
+        bool needs = GradEnabled && (input.RequiresGrad || weight.RequiresGrad || (bias?.RequiresGrad ?? false));
+        if (!needs)
+        {
+            ArrayPool<float>.Shared.Return(colBuf);
+            return output;
+        }
+        Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
+        return Record(output, g =>
+        {
+            int l = ho * wo;
+            float[] gt = ArrayPool<float>.Shared.Rent(o * cols);
+            try
+            {
+                var gv = g._data;
+                for (int b = 0; b < n; b++)
+                    for (int oc = 0; oc < o; oc++)
+                        gv.AsSpan((b * o + oc) * l, l).CopyTo(gt.AsSpan(oc * cols + b * l, l));
+                var gts = gt.AsSpan(0, o * cols);
+                if (bias is not null && bias.RequiresGrad)
+                {
+                    var db = GradBuffer(bias);
+                    for (int oc = 0; oc < o; oc++) db[oc] += (float)SumDouble(gts.Slice(oc * cols, cols));
+                }
+                if (weight.RequiresGrad)
+                    Gemm.Multiply(false, true, o, rows, cols, gts, cols, colBuf.AsSpan(0, rows * cols), cols, GradBuffer(weight), rows, accumulate: true);
+                if (input.RequiresGrad)
+                {
+                    float[] dcol = ArrayPool<float>.Shared.Rent(rows * cols);
+                    try
+                    {
+                        Gemm.Multiply(true, false, rows, cols, o, weight.Values, rows, gts, cols, dcol.AsSpan(0, rows * cols), cols, accumulate: false);
+                        Col2ImAdd(dcol, GradBuffer(input), geo);
+                    }
+                    finally { ArrayPool<float>.Shared.Return(dcol); }
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(gt);
+            }
+        }, inputs, () => ArrayPool<float>.Shared.Return(colBuf));
+    }
+
+    private readonly record struct ConvGeometry(int N, int C, int H, int W, int O, int Kh, int Kw, int Ho, int Wo, int Stride, int Padding)
+    {
+        public int ColRows => C * Kh * Kw;
+        public int ColCols => N * Ho * Wo;
+    }
+
+    // cols[(c·kh + i)·kw + j, b·L + oy·Wo + ox] = x[b, c, oy·s − p + i, ox·s − p + j] (0 outside).
+    private static void Im2Col(float[] x, float[] cols, ConvGeometry g)
+    {
+        int rows = g.ColRows;
+        long work = (long)rows * g.ColCols;
+        if (work < (1 << 16) || Engine.MaxThreads <= 1)
+        {
+            for (int r = 0; r < rows; r++) Im2ColRow(x, cols, g, r);
+            return;
+        }
+        Parallel.For(0, rows, new ParallelOptions { MaxDegreeOfParallelism = Engine.MaxThreads }, r => Im2ColRow(x, cols, g, r));
+    }
+
+    private static void Im2ColRow(float[] x, float[] cols, ConvGeometry g, int r)
+    {
+        int j = r % g.Kw, i = (r / g.Kw) % g.Kh, c = r / (g.Kw * g.Kh);
+        int l = g.Ho * g.Wo, ncols = g.ColCols;
+        var dstRow = cols.AsSpan(r * ncols, ncols);
+        for (int b = 0; b < g.N; b++)
+        {
+            int xBase = (b * g.C + c) * g.H * g.W;
+            for (int oy = 0; oy < g.Ho; oy++)
+            {
+                var dst = dstRow.Slice(b * l + oy * g.Wo, g.Wo);
+                int iy = oy * g.Stride - g.Padding + i;
+                if (iy < 0 || iy >= g.H) { dst.Clear(); continue; }
+                int rowBase = xBase + iy * g.W;
+                if (g.Stride == 1)
+                {
+                    // ix = ox − p + j, valid for ox in [lo, hi).
+                    int lo = Math.Max(0, g.Padding - j), hi = Math.Min(g.Wo, g.W + g.Padding - j);
+                    if (hi <= lo) { dst.Clear(); continue; }
+                    dst.Slice(0, lo).Clear();
+                    x.AsSpan(rowBase + lo - g.Padding + j, hi - lo).CopyTo(dst.Slice(lo, hi - lo));
+                    dst.Slice(hi).Clear();
+                }
+                else
+                {
+                    for (int ox = 0; ox < g.Wo; ox++)
+                    {
+                        int ix = ox * g.Stride - g.Padding + j;
+                        dst[ox] = ix >= 0 && ix < g.W ? x[rowBase + ix] : 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    // The adjoint of Im2Col: dx[b, c, iy, ix] += Σ cols entries that read it. Parallel over channels (each owns its slice of dx).
+    private static void Col2ImAdd(float[] cols, Span<float> dx, ConvGeometry g)
+    {
+        if (dx.Length != g.N * g.C * g.H * g.W) throw new InvalidOperationException("internal: Col2Im size mismatch");
+        unsafe
+        {
+            fixed (float* pdx = dx)
+            {
+                nint p = (nint)pdx;
+                long work = (long)g.ColRows * g.ColCols;
+                if (work < (1 << 16) || Engine.MaxThreads <= 1 || g.C == 1)
+                    for (int c = 0; c < g.C; c++) Col2ImChannel(cols, (float*)p, g, c);
+                else
+                    Parallel.For(0, g.C, new ParallelOptions { MaxDegreeOfParallelism = Engine.MaxThreads }, c => Col2ImChannel(cols, (float*)p, g, c));
+            }
+        }
+    }
+
+    private static unsafe void Col2ImChannel(float[] cols, float* dx, ConvGeometry g, int c)
+    {
+        int l = g.Ho * g.Wo, ncols = g.ColCols;
+        for (int i = 0; i < g.Kh; i++)
+            for (int j = 0; j < g.Kw; j++)
+            {
+                int r = (c * g.Kh + i) * g.Kw + j;
+                for (int b = 0; b < g.N; b++)
+                {
+                    float* xBase = dx + (long)(b * g.C + c) * g.H * g.W;
+                    int srcBase = r * ncols + b * l;
+                    for (int oy = 0; oy < g.Ho; oy++)
+                    {
+                        int iy = oy * g.Stride - g.Padding + i;
+                        if (iy < 0 || iy >= g.H) continue;
+                        float* row = xBase + iy * g.W;
+                        int s = srcBase + oy * g.Wo;
+                        if (g.Stride == 1)
+                        {
+                            int lo = Math.Max(0, g.Padding - j), hi = Math.Min(g.Wo, g.W + g.Padding - j);
+                            if (hi <= lo) continue;
+                            var d = new Span<float>(row + lo - g.Padding + j, hi - lo);
+                            TensorPrimitives.Add(d, cols.AsSpan(s + lo, hi - lo), d);
+                        }
+                        else
+                        {
+                            for (int ox = 0; ox < g.Wo; ox++)
+                            {
+                                int ix = ox * g.Stride - g.Padding + j;
+                                if (ix >= 0 && ix < g.W) row[ix] += cols[s + ox];
+                            }
+                        }
+                    }
+                }
+            }
+    }
+
+    /// <summary>2×2 max pooling with stride 2 over an NCHW tensor (odd trailing rows/columns are dropped, as in PyTorch). Gradient goes to the first maximal element of each window.</summary>
+    public Tensor MaxPool2x2() => Pool2x2(max: true);
+
+    /// <summary>2×2 average pooling with stride 2 over an NCHW tensor (odd trailing rows/columns are dropped).</summary>
+    public Tensor AvgPool2x2() => Pool2x2(max: false);
+
+    private Tensor Pool2x2(bool max)
+    {
+        string op = max ? "MaxPool2x2" : "AvgPool2x2";
+        if (Rank != 4) throw new ArgumentException($"{op}: input must be [N, C, H, W], got {ShapeString(_shape)}");
+        int n = _shape[0], c = _shape[1], h = _shape[2], w = _shape[3];
+        int ho = h / 2, wo = w / 2;
+        if (ho == 0 || wo == 0) throw new ArgumentException($"{op}: input {ShapeString(_shape)} is smaller than the 2×2 window");
+        var output = Zeros(n, c, ho, wo);
+        int planes = n * c;
+        int[]? arg = max ? new int[planes * ho * wo] : null;
+        var src = _data; var dst = output._data;
+        for (int pl = 0; pl < planes; pl++)
+        {
+            int sb = pl * h * w, db = pl * ho * wo;
+            for (int y = 0; y < ho; y++)
+                for (int x = 0; x < wo; x++)
+                {
+                    int i0 = sb + 2 * y * w + 2 * x;
+                    float a = src[i0], b = src[i0 + 1], cc = src[i0 + w], d = src[i0 + w + 1];
+                    int o = db + y * wo + x;
+                    if (max)
+                    {
+                        int best = i0; float bv = a;
+                        if (b > bv || float.IsNaN(b)) { bv = b; best = i0 + 1; }
+                        if (cc > bv || float.IsNaN(cc)) { bv = cc; best = i0 + w; }
+                        if (d > bv || float.IsNaN(d)) { bv = d; best = i0 + w + 1; }
+                        dst[o] = bv; arg![o] = best;
+                    }
+                    else dst[o] = 0.25f * (a + b + cc + d);
+                }
+        }
+        if (!AnyRequiresGrad(this)) return output;
+        var input = this;
+        return Record(output, g =>
+        {
+            var dx = GradBuffer(input); var gv = g._data;
+            if (max)
+            {
+                for (int o = 0; o < arg!.Length; o++) dx[arg[o]] += gv[o];
+                return;
+            }
+            for (int pl = 0; pl < planes; pl++)
+            {
+                int sb = pl * h * w, db = pl * ho * wo;
+                for (int y = 0; y < ho; y++)
+                    for (int x = 0; x < wo; x++)
+                    {
+                        float q = 0.25f * gv[db + y * wo + x];
+                        int i0 = sb + 2 * y * w + 2 * x;
+                        dx[i0] += q; dx[i0 + 1] += q; dx[i0 + w] += q; dx[i0 + w + 1] += q;
+                    }
+            }
+        }, input);
+    }
+
+    /// <summary>Flattens every axis after the first: [N, …] → [N, prod(…)]. Shares storage.</summary>
+    public Tensor Flatten()
+    {
+        if (Rank == 0) throw new ArgumentException("Flatten needs rank ≥ 1");
+        return Reshape(_shape[0], _shape[0] == 0 ? 0 : Size / _shape[0]);
+    }
+}

@@ -1,10 +1,16 @@
+using MiBounds.Cli;
+
 namespace MiBounds.Toy;
 
-internal static class Program
+/// <summary>The toy suite's command line: each command registers itself from its own file.</summary>
+internal static partial class Program
 {
     private static int Main(string[] args)
     {
-        Console.Error.WriteLine("not implemented yet");
-        return 2;
+        var commands = new CommandSet("MiBounds.Toy");
+        foreach (var m in typeof(Program).GetMethods(System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic))
+            if (m.Name.StartsWith("Register", StringComparison.Ordinal) && m.GetParameters() is [{ ParameterType: var t }] && t == typeof(CommandSet))
+                m.Invoke(null, [commands]);
+        return commands.Run(args);
     }
 }

@@ -1,17 +1,32 @@
-using System.Buffers;
-using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace MiBounds.Tensors;
 
 /// <summary>
 /// Single-precision matrix products on row-major storage: C (+)= op(A)·op(B).
-/// Register-blocked SIMD micro-kernel, K-blocking, and row-parallelism over <see cref="Engine.MaxThreads"/>.
 /// </summary>
-public static unsafe class Gemm
+/// <remarks>
+/// Goto/BLIS structure: op(B) is packed into KC×NC blocks of NR-column panels, op(A) into MC×KC blocks of MR-row panels
+/// (transposes are handled by the packing), and a register-blocked micro-kernel computes MR×NR tiles of C:
+/// 8×32 with Vector512 (16 zmm accumulators), 6×16 with Vector256 otherwise. Work is split across up to
+/// <see cref="Engine.MaxThreads"/> threads along whichever of m or n gives the most even split; small products run on the
+/// calling thread. Each element of C is summed in a fixed order (KC blocks in sequence, each accumulated in k order), which
+/// does not depend on the thread count, so results are deterministic. Packing buffers are per thread and reused, so a call
+/// allocates nothing in steady state.
+/// </remarks>
+public static unsafe partial class Gemm
 {
-    private const int KBlock = 256;
-    private const int ParallelFlopThreshold = 1 << 21;
+    private const int KC = 256;
+    private const int NC = 2048;
+    /// <summary>Below this many multiply-adds a product runs on the calling thread.</summary>
+    private const long ParallelFmaThreshold = 1L << 20;
+
+    private static readonly bool Use512 = Vector512.IsHardwareAccelerated;
+    private static readonly int MR = Use512 ? 8 : 6;
+    private static readonly int NR = Use512 ? 32 : 16;
+    private static readonly int MC = Use512 ? 128 : 96;
 
     /// <summary>
     /// C[m×n] = op(A)·op(B) (+ C when <paramref name="accumulate"/>). op(A) is m×k: A is m×k (lda ≥ k) or,
@@ -20,158 +35,393 @@ public static unsafe class Gemm
     public static void Multiply(bool transA, bool transB, int m, int n, int k,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate)
     {
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"negative size {m}×{n}×{k}");
         if (m == 0 || n == 0) return;
-        if (!accumulate)
-            for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
-        if (k == 0) return;
-
-        // Bring both operands to the non-transposed layout the kernel wants.
-        float[]? packA = null, packB = null;
-        try
+        if (ldc < n || c.Length < (long)(m - 1) * ldc + n) throw new ArgumentException($"C too small for {m}×{n} with ldc {ldc}");
+        if (k == 0)
         {
-            ReadOnlySpan<float> aa = a; int ldaa = lda;
-            if (transA)
-            {
-                packA = ArrayPool<float>.Shared.Rent(m * k);
-                TransposeInto(a, k, m, lda, packA);
-                aa = packA; ldaa = k;
-            }
-            ReadOnlySpan<float> bb = b; int ldbb = ldb;
-            if (transB)
-            {
-                packB = ArrayPool<float>.Shared.Rent(k * n);
-                TransposeInto(b, n, k, ldb, packB);
-                bb = packB; ldbb = n;
-            }
-            fixed (float* pa = aa, pb = bb, pc = c)
-            {
-                Run(pa, ldaa, pb, ldbb, pc, ldc, m, n, k);
-            }
-        }
-        finally
-        {
-            if (packA != null) ArrayPool<float>.Shared.Return(packA);
-            if (packB != null) ArrayPool<float>.Shared.Return(packB);
-        }
-    }
-
-    /// <summary>dst[cols×rows] = src[rows×cols]ᵀ, src with leading dimension ld.</summary>
-    internal static void TransposeInto(ReadOnlySpan<float> src, int rows, int cols, int ld, Span<float> dst)
-    {
-        const int T = 32;
-        for (int i0 = 0; i0 < rows; i0 += T)
-            for (int j0 = 0; j0 < cols; j0 += T)
-            {
-                int i1 = Math.Min(rows, i0 + T), j1 = Math.Min(cols, j0 + T);
-                for (int i = i0; i < i1; i++)
-                    for (int j = j0; j < j1; j++)
-                        dst[j * rows + i] = src[i * ld + j];
-            }
-    }
-
-    private static void Run(float* a, int lda, float* b, int ldb, float* c, int ldc, int m, int n, int k)
-    {
-        int threads = Engine.MaxThreads;
-        long flops = 2L * m * n * k;
-        if (threads <= 1 || flops < ParallelFlopThreshold || m < 8)
-        {
-            Block(a, lda, b, ldb, c, ldc, 0, m, n, k);
+            if (!accumulate) for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
             return;
         }
-        // Split rows into chunks of 4 so each thread runs whole micro-kernels.
-        int chunks = Math.Min(threads, (m + 3) / 4);
-        int rowsPer = ((m + chunks - 1) / chunks + 3) & ~3;
-        nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        int aRows = transA ? k : m, aCols = transA ? m : k, bRows = transB ? n : k, bCols = transB ? k : n;
+        if (lda < aCols || a.Length < (long)(aRows - 1) * lda + aCols) throw new ArgumentException($"A too small for {aRows}×{aCols} with lda {lda}");
+        if (ldb < bCols || b.Length < (long)(bRows - 1) * ldb + bCols) throw new ArgumentException($"B too small for {bRows}×{bCols} with ldb {ldb}");
+
+        fixed (float* pa = a, pb = b, pc = c)
         {
-            int r0 = t * rowsPer, r1 = Math.Min(m, r0 + rowsPer);
-            if (r0 < r1) Block((float*)pa, lda, (float*)pb, ldb, (float*)pc, ldc, r0, r1, n, k);
-        });
+            var p = new Problem(pa, lda, transA, pb, ldb, transB, pc, ldc, m, n, k, accumulate);
+            int threads = Engine.MaxThreads;
+            if (threads <= 1 || (long)m * n * k < ParallelFmaThreshold) Serial(p);
+            else RunParallel(p, threads);
+        }
     }
 
-    private static void Block(float* a, int lda, float* b, int ldb, float* c, int ldc, int r0, int r1, int n, int k)
+    /// <summary>One product, or one thread's part of it.</summary>
+    private readonly struct Problem(float* a, int lda, bool ta, float* b, int ldb, bool tb, float* c, int ldc, int m, int n, int k, bool acc)
     {
-        int w = Vector<float>.Count;
-        int nr = 2 * w;
-        for (int k0 = 0; k0 < k; k0 += KBlock)
+        public readonly float* A = a, B = b, C = c;
+        public readonly int Lda = lda, Ldb = ldb, Ldc = ldc, M = m, N = n, K = k;
+        public readonly bool TA = ta, TB = tb, Acc = acc;
+
+        /// <summary>Rows [r0, r0+rows) of C.</summary>
+        public Problem Rows(int r0, int rows) => new(TA ? A + r0 : A + (long)r0 * Lda, Lda, TA, B, Ldb, TB, C + (long)r0 * Ldc, Ldc, rows, N, K, Acc);
+
+        /// <summary>Columns [c0, c0+cols) of C.</summary>
+        public Problem Cols(int c0, int cols) => new(A, Lda, TA, TB ? B + (long)c0 * Ldb : B + c0, Ldb, TB, C + c0, Ldc, M, cols, K, Acc);
+    }
+
+    // ---------------------------------------------------------------- per-thread packing buffers
+
+    private sealed class Buffers
+    {
+        private readonly float[] _storage;
+        public readonly float* A, B;
+        public readonly float* Tile;
+
+        public Buffers()
         {
-            int kc = Math.Min(KBlock, k - k0);
-            int i = r0;
-            for (; i + 4 <= r1; i += 4)
+            int aSize = MC * KC, bSize = KC * NC, tile = 8 * 32;
+            // Pinned (POH) so the pointers stay valid; 16 extra floats to align each region to 64 bytes.
+            _storage = GC.AllocateUninitializedArray<float>(aSize + bSize + tile + 48, pinned: true);
+            float* p = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_storage));
+            p = Align(p); A = p; p = Align(p + aSize); B = p; p = Align(p + bSize); Tile = p;
+        }
+
+        private static float* Align(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
+    }
+
+    [ThreadStatic] private static Buffers? t_buffers;
+
+    // ---------------------------------------------------------------- serial driver
+
+    private static void Serial(in Problem p)
+    {
+        var buf = t_buffers ??= new Buffers();
+        int mr = MR, nr = NR, mcMax = MC;
+        for (int jc = 0; jc < p.N; jc += NC)
+        {
+            int nc = Math.Min(NC, p.N - jc);
+            for (int pc = 0; pc < p.K; pc += KC)
             {
-                int j = 0;
-                for (; j + nr <= n; j += nr) Kernel4x2(a + i * lda + k0, lda, b + k0 * ldb + j, ldb, c + i * ldc + j, ldc, kc);
-                for (; j + w <= n; j += w) Kernel4x1(a + i * lda + k0, lda, b + k0 * ldb + j, ldb, c + i * ldc + j, ldc, kc);
-                for (int r = 0; r < 4; r++) Tail(a + (i + r) * lda + k0, b + k0 * ldb, ldb, c + (i + r) * ldc, j, n, kc);
+                int kc = Math.Min(KC, p.K - pc);
+                bool overwrite = !p.Acc && pc == 0;
+                PackB(p, pc, jc, kc, nc, buf.B, nr);
+                for (int ic = 0; ic < p.M; ic += mcMax)
+                {
+                    int mc = Math.Min(mcMax, p.M - ic);
+                    PackA(p, ic, pc, mc, kc, buf.A, mr);
+                    float* c = p.C + (long)ic * p.Ldc + jc;
+                    if (Use512) Macro512(buf.A, buf.B, mc, nc, kc, c, p.Ldc, overwrite, buf.Tile);
+                    else Macro256(buf.A, buf.B, mc, nc, kc, c, p.Ldc, overwrite, buf.Tile);
+                }
             }
-            for (; i < r1; i++)
+        }
+    }
+
+    // ---------------------------------------------------------------- packing
+
+    /// <summary>op(A)[ic..ic+mc, pc..pc+kc] → MR-row panels, each kc×MR (k-major), zero-padded to whole panels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackA(in Problem p, int ic, int pc, int mc, int kc, float* dst, int mr)
+    {
+        for (int ir = 0; ir < mc; ir += mr)
+        {
+            int rows = Math.Min(mr, mc - ir);
+            float* d = dst + ir * kc;
+            if (p.TA)
             {
-                int j = 0;
-                for (; j + w <= n; j += w) Kernel1x1(a + i * lda + k0, b + k0 * ldb + j, ldb, c + i * ldc + j, kc);
-                Tail(a + i * lda + k0, b + k0 * ldb, ldb, c + i * ldc, j, n, kc);
+                // op(A)[i, q] = A[q, i]: each k step is a contiguous run of rows.
+                float* s = p.A + (long)pc * p.Lda + ic + ir;
+                if (rows == 8 && mr == 8)
+                {
+                    for (int q = 0; q < kc; q++, s += p.Lda, d += 8) Vector256.Store(Vector256.Load(s), d);
+                }
+                else
+                {
+                    for (int q = 0; q < kc; q++, s += p.Lda, d += mr)
+                    {
+                        int r = 0;
+                        for (; r < rows; r++) d[r] = s[r];
+                        for (; r < mr; r++) d[r] = 0;
+                    }
+                }
             }
+            else
+            {
+                // op(A)[i, q] = A[i, q]: gather one element from each of the panel's rows per k step.
+                float* s = p.A + (long)(ic + ir) * p.Lda + pc;
+                if (rows == mr)
+                {
+                    if (mr == 8) PackRows8(s, p.Lda, kc, d);
+                    else
+                        for (int r = 0; r < mr; r++)
+                        {
+                            float* sr = s + (long)r * p.Lda;
+                            for (int q = 0; q < kc; q++) d[q * mr + r] = sr[q];
+                        }
+                }
+                else
+                {
+                    for (int r = 0; r < mr; r++)
+                    {
+                        if (r < rows)
+                        {
+                            float* sr = s + (long)r * p.Lda;
+                            for (int q = 0; q < kc; q++) d[q * mr + r] = sr[q];
+                        }
+                        else
+                            for (int q = 0; q < kc; q++) d[q * mr + r] = 0;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>8 rows (stride ld) × kc → kc×8, with an 8×8 in-register transpose per block of 8 k.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackRows8(float* s, int ld, int kc, float* d)
+    {
+        int q = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; q + 8 <= kc; q += 8)
+            {
+                var r0 = Vector256.Load(s + q); var r1 = Vector256.Load(s + ld + q);
+                var r2 = Vector256.Load(s + 2L * ld + q); var r3 = Vector256.Load(s + 3L * ld + q);
+                var r4 = Vector256.Load(s + 4L * ld + q); var r5 = Vector256.Load(s + 5L * ld + q);
+                var r6 = Vector256.Load(s + 6L * ld + q); var r7 = Vector256.Load(s + 7L * ld + q);
+                Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+                float* o = d + q * 8;
+                r0.Store(o); r1.Store(o + 8); r2.Store(o + 16); r3.Store(o + 24);
+                r4.Store(o + 32); r5.Store(o + 40); r6.Store(o + 48); r7.Store(o + 56);
+            }
+        }
+        for (; q < kc; q++)
+            for (int r = 0; r < 8; r++) d[q * 8 + r] = s[(long)r * ld + q];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(ref Vector256<float> r0, ref Vector256<float> r1, ref Vector256<float> r2, ref Vector256<float> r3,
+        ref Vector256<float> r4, ref Vector256<float> r5, ref Vector256<float> r6, ref Vector256<float> r7)
+    {
+        // Stage 1: interleave pairs of rows (unpacklo/hi on 32-bit lanes within 128-bit halves).
+        var t0 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(r0, r1); var t1 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(r0, r1);
+        var t2 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(r2, r3); var t3 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(r2, r3);
+        var t4 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(r4, r5); var t5 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(r4, r5);
+        var t6 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(r6, r7); var t7 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(r6, r7);
+        // Stage 2: 64-bit shuffles.
+        var u0 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t0, t2, 0x44); var u1 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t1, t3, 0x44); var u3 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t4, t6, 0x44); var u5 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t5, t7, 0x44); var u7 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t5, t7, 0xEE);
+        // Stage 3: swap 128-bit halves.
+        r0 = System.Runtime.Intrinsics.X86.Avx.Permute2x128(u0, u4, 0x20); r1 = System.Runtime.Intrinsics.X86.Avx.Permute2x128(u1, u5, 0x20);
+        r2 = System.Runtime.Intrinsics.X86.Avx.Permute2x128(u2, u6, 0x20); r3 = System.Runtime.Intrinsics.X86.Avx.Permute2x128(u3, u7, 0x20);
+        r4 = System.Runtime.Intrinsics.X86.Avx.Permute2x128(u0, u4, 0x31); r5 = System.Runtime.Intrinsics.X86.Avx.Permute2x128(u1, u5, 0x31);
+        r6 = System.Runtime.Intrinsics.X86.Avx.Permute2x128(u2, u6, 0x31); r7 = System.Runtime.Intrinsics.X86.Avx.Permute2x128(u3, u7, 0x31);
+    }
+
+    /// <summary>op(B)[pc..pc+kc, jc..jc+nc] → NR-column panels, each kc×NR (k-major), zero-padded to whole panels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackB(in Problem p, int pc, int jc, int kc, int nc, float* dst, int nr)
+    {
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int cols = Math.Min(nr, nc - jr);
+            float* d = dst + jr * kc;
+            if (!p.TB)
+            {
+                // op(B)[q, j] = B[q, j]: each k step is a contiguous run of columns.
+                float* s = p.B + (long)pc * p.Ldb + jc + jr;
+                if (cols == nr && nr == 32 && Vector512.IsHardwareAccelerated)
+                {
+                    for (int q = 0; q < kc; q++, s += p.Ldb, d += 32)
+                    {
+                        Vector512.Store(Vector512.Load(s), d);
+                        Vector512.Store(Vector512.Load(s + 16), d + 16);
+                    }
+                }
+                else if (cols == nr && nr == 16)
+                {
+                    for (int q = 0; q < kc; q++, s += p.Ldb, d += 16)
+                    {
+                        Vector256.Store(Vector256.Load(s), d);
+                        Vector256.Store(Vector256.Load(s + 8), d + 8);
+                    }
+                }
+                else
+                {
+                    for (int q = 0; q < kc; q++, s += p.Ldb, d += nr)
+                    {
+                        int j = 0;
+                        for (; j < cols; j++) d[j] = s[j];
+                        for (; j < nr; j++) d[j] = 0;
+                    }
+                }
+            }
+            else
+            {
+                // op(B)[q, j] = B[j, q]: gather from each of the panel's columns (rows of B), 8 at a time with a transpose.
+                float* s = p.B + (long)(jc + jr) * p.Ldb + pc;
+                int j = 0;
+                if (Vector256.IsHardwareAccelerated)
+                    for (; j + 8 <= cols; j += 8) PackCols8(s + (long)j * p.Ldb, p.Ldb, kc, d + j, nr);
+                for (; j < cols; j++)
+                {
+                    float* sj = s + (long)j * p.Ldb;
+                    for (int q = 0; q < kc; q++) d[q * nr + j] = sj[q];
+                }
+                for (; j < nr; j++)
+                    for (int q = 0; q < kc; q++) d[q * nr + j] = 0;
+            }
+        }
+    }
+
+    /// <summary>8 rows of B (stride ld) × kc → columns j..j+8 of a k-major panel with row stride nr.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackCols8(float* s, int ld, int kc, float* d, int nr)
+    {
+        int q = 0;
+        for (; q + 8 <= kc; q += 8)
+        {
+            var r0 = Vector256.Load(s + q); var r1 = Vector256.Load(s + ld + q);
+            var r2 = Vector256.Load(s + 2L * ld + q); var r3 = Vector256.Load(s + 3L * ld + q);
+            var r4 = Vector256.Load(s + 4L * ld + q); var r5 = Vector256.Load(s + 5L * ld + q);
+            var r6 = Vector256.Load(s + 6L * ld + q); var r7 = Vector256.Load(s + 7L * ld + q);
+            Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+            float* o = d + q * nr;
+            r0.Store(o); r1.Store(o + nr); r2.Store(o + 2 * nr); r3.Store(o + 3 * nr);
+            r4.Store(o + 4 * nr); r5.Store(o + 5 * nr); r6.Store(o + 6 * nr); r7.Store(o + 7 * nr);
+        }
+        for (; q < kc; q++)
+            for (int r = 0; r < 8; r++) d[q * nr + r] = s[(long)r * ld + q];
+    }
+
+    // ---------------------------------------------------------------- macro- and micro-kernels
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Macro512(float* pa, float* pb, int mc, int nc, int kc, float* c, int ldc, bool overwrite, float* tile)
+    {
+        for (int jr = 0; jr < nc; jr += 32)
+        {
+            int cols = Math.Min(32, nc - jr);
+            float* b = pb + jr * kc;
+            for (int ir = 0; ir < mc; ir += 8)
+            {
+                int rows = Math.Min(8, mc - ir);
+                float* a = pa + ir * kc;
+                float* cc = c + (long)ir * ldc + jr;
+                if (rows == 8 && cols == 32) Kernel8x32(a, b, kc, cc, ldc, overwrite);
+                else
+                {
+                    Kernel8x32(a, b, kc, tile, 32, overwrite: true);
+                    MergeTile(tile, 32, cc, ldc, rows, cols, overwrite);
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Macro256(float* pa, float* pb, int mc, int nc, int kc, float* c, int ldc, bool overwrite, float* tile)
+    {
+        for (int jr = 0; jr < nc; jr += 16)
+        {
+            int cols = Math.Min(16, nc - jr);
+            float* b = pb + jr * kc;
+            for (int ir = 0; ir < mc; ir += 6)
+            {
+                int rows = Math.Min(6, mc - ir);
+                float* a = pa + ir * kc;
+                float* cc = c + (long)ir * ldc + jr;
+                if (rows == 6 && cols == 16) Kernel6x16(a, b, kc, cc, ldc, overwrite);
+                else
+                {
+                    Kernel6x16(a, b, kc, tile, 16, overwrite: true);
+                    MergeTile(tile, 16, cc, ldc, rows, cols, overwrite);
+                }
+            }
+        }
+    }
+
+    private static void MergeTile(float* tile, int ldt, float* c, int ldc, int rows, int cols, bool overwrite)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            float* t = tile + r * ldt; float* cr = c + (long)r * ldc;
+            if (overwrite) for (int j = 0; j < cols; j++) cr[j] = t[j];
+            else for (int j = 0; j < cols; j++) cr[j] += t[j];
+        }
+    }
+
+    /// <summary>C[8×32] (+)= Apanel(kc×8)ᵀ·Bpanel(kc×32); 16 zmm accumulators.</summary>
+    [SkipLocalsInit, MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel8x32(float* a, float* b, int kc, float* c, int ldc, bool overwrite)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default,
+            c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int q = 0; q < kc; q++)
+        {
+            var b0 = Vector512.Load(b); var b1 = Vector512.Load(b + 16);
+            var x = Vector512.Create(a[0]); c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(a[1]); c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(a[2]); c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(a[3]); c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(a[4]); c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(a[5]); c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
+            x = Vector512.Create(a[6]); c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
+            x = Vector512.Create(a[7]); c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
+            a += 8; b += 32;
+        }
+        if (overwrite)
+        {
+            c00.Store(c); c01.Store(c + 16); c += ldc; c10.Store(c); c11.Store(c + 16); c += ldc;
+            c20.Store(c); c21.Store(c + 16); c += ldc; c30.Store(c); c31.Store(c + 16); c += ldc;
+            c40.Store(c); c41.Store(c + 16); c += ldc; c50.Store(c); c51.Store(c + 16); c += ldc;
+            c60.Store(c); c61.Store(c + 16); c += ldc; c70.Store(c); c71.Store(c + 16);
+        }
+        else
+        {
+            Add(c, c00); Add(c + 16, c01); c += ldc; Add(c, c10); Add(c + 16, c11); c += ldc;
+            Add(c, c20); Add(c + 16, c21); c += ldc; Add(c, c30); Add(c + 16, c31); c += ldc;
+            Add(c, c40); Add(c + 16, c41); c += ldc; Add(c, c50); Add(c + 16, c51); c += ldc;
+            Add(c, c60); Add(c + 16, c61); c += ldc; Add(c, c70); Add(c + 16, c71);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<float> Load(float* p) => Unsafe.ReadUnaligned<Vector<float>>(p);
+    private static void Add(float* c, Vector512<float> v) => (Vector512.Load(c) + v).Store(c);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* p, Vector<float> v) => Unsafe.WriteUnaligned(p, v);
+    private static void Add(float* c, Vector256<float> v) => (Vector256.Load(c) + v).Store(c);
 
-    private static void Kernel4x2(float* a, int lda, float* b, int ldb, float* c, int ldc, int kc)
+    /// <summary>C[6×16] (+)= Apanel(kc×6)ᵀ·Bpanel(kc×16); 12 ymm accumulators.</summary>
+    [SkipLocalsInit, MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel6x16(float* a, float* b, int kc, float* c, int ldc, bool overwrite)
     {
-        int w = Vector<float>.Count;
-        var c00 = Load(c); var c01 = Load(c + w);
-        var c10 = Load(c + ldc); var c11 = Load(c + ldc + w);
-        var c20 = Load(c + 2 * ldc); var c21 = Load(c + 2 * ldc + w);
-        var c30 = Load(c + 3 * ldc); var c31 = Load(c + 3 * ldc + w);
-        for (int p = 0; p < kc; p++)
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int q = 0; q < kc; q++)
         {
-            var b0 = Load(b + p * ldb); var b1 = Load(b + p * ldb + w);
-            var a0 = new Vector<float>(a[p]);
-            c00 = Vector.FusedMultiplyAdd(a0, b0, c00); c01 = Vector.FusedMultiplyAdd(a0, b1, c01);
-            var a1 = new Vector<float>(a[lda + p]);
-            c10 = Vector.FusedMultiplyAdd(a1, b0, c10); c11 = Vector.FusedMultiplyAdd(a1, b1, c11);
-            var a2 = new Vector<float>(a[2 * lda + p]);
-            c20 = Vector.FusedMultiplyAdd(a2, b0, c20); c21 = Vector.FusedMultiplyAdd(a2, b1, c21);
-            var a3 = new Vector<float>(a[3 * lda + p]);
-            c30 = Vector.FusedMultiplyAdd(a3, b0, c30); c31 = Vector.FusedMultiplyAdd(a3, b1, c31);
+            var b0 = Vector256.Load(b); var b1 = Vector256.Load(b + 8);
+            var x = Vector256.Create(a[0]); c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
+            x = Vector256.Create(a[1]); c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
+            x = Vector256.Create(a[2]); c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
+            x = Vector256.Create(a[3]); c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
+            x = Vector256.Create(a[4]); c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
+            x = Vector256.Create(a[5]); c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
+            a += 6; b += 16;
         }
-        Store(c, c00); Store(c + w, c01);
-        Store(c + ldc, c10); Store(c + ldc + w, c11);
-        Store(c + 2 * ldc, c20); Store(c + 2 * ldc + w, c21);
-        Store(c + 3 * ldc, c30); Store(c + 3 * ldc + w, c31);
-    }
-
-    private static void Kernel4x1(float* a, int lda, float* b, int ldb, float* c, int ldc, int kc)
-    {
-        var c0 = Load(c); var c1 = Load(c + ldc); var c2 = Load(c + 2 * ldc); var c3 = Load(c + 3 * ldc);
-        for (int p = 0; p < kc; p++)
+        if (overwrite)
         {
-            var b0 = Load(b + p * ldb);
-            c0 = Vector.FusedMultiplyAdd(new Vector<float>(a[p]), b0, c0);
-            c1 = Vector.FusedMultiplyAdd(new Vector<float>(a[lda + p]), b0, c1);
-            c2 = Vector.FusedMultiplyAdd(new Vector<float>(a[2 * lda + p]), b0, c2);
-            c3 = Vector.FusedMultiplyAdd(new Vector<float>(a[3 * lda + p]), b0, c3);
+            c00.Store(c); c01.Store(c + 8); c += ldc; c10.Store(c); c11.Store(c + 8); c += ldc;
+            c20.Store(c); c21.Store(c + 8); c += ldc; c30.Store(c); c31.Store(c + 8); c += ldc;
+            c40.Store(c); c41.Store(c + 8); c += ldc; c50.Store(c); c51.Store(c + 8);
         }
-        Store(c, c0); Store(c + ldc, c1); Store(c + 2 * ldc, c2); Store(c + 3 * ldc, c3);
-    }
-
-    private static void Kernel1x1(float* a, float* b, int ldb, float* c, int kc)
-    {
-        var c0 = Load(c);
-        for (int p = 0; p < kc; p++) c0 = Vector.FusedMultiplyAdd(new Vector<float>(a[p]), Load(b + p * ldb), c0);
-        Store(c, c0);
-    }
-
-    private static void Tail(float* a, float* b, int ldb, float* c, int j0, int n, int kc)
-    {
-        for (int j = j0; j < n; j++)
+        else
         {
-            float s = c[j];
-            for (int p = 0; p < kc; p++) s += a[p] * b[p * ldb + j];
-            c[j] = s;
+            Add(c, c00); Add(c + 8, c01); c += ldc; Add(c, c10); Add(c + 8, c11); c += ldc;
+            Add(c, c20); Add(c + 8, c21); c += ldc; Add(c, c30); Add(c + 8, c31); c += ldc;
+            Add(c, c40); Add(c + 8, c41); c += ldc; Add(c, c50); Add(c + 8, c51);
         }
     }
 }

@@ -252,3 +252,15 @@ public sealed partial class Tensor
         return max + d.Abs().Neg().Exp().Log1p();
     }
 }
+
+public sealed partial class Tensor
+{
+    /// <summary>this + other, with broadcasting (the same as the operator).</summary>
+    public Tensor Add(Tensor other) => this + other;
+    /// <summary>this − other, with broadcasting.</summary>
+    public Tensor Sub(Tensor other) => this - other;
+    /// <summary>this · other (elementwise), with broadcasting.</summary>
+    public Tensor Mul(Tensor other) => this * other;
+    /// <summary>this / other (elementwise), with broadcasting.</summary>
+    public Tensor Div(Tensor other) => this / other;
+}

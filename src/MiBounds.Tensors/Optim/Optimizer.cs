@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Numerics.Tensors;
+using System.Text;
 
 namespace MiBounds.Tensors.Optim;
 
@@ -29,6 +31,62 @@ public abstract class Optimizer
     public void ZeroGrad()
     {
         foreach (var p in Parameters) p.ZeroGrad();
+    }
+
+    // ---------- checkpoint state ----------
+
+    /// <summary>
+    /// The optimizer's tensor state by name (the tensors themselves): per-parameter buffers are named
+    /// "&lt;kind&gt;.&lt;parameter index&gt;", e.g. "m.0", "v.0" for Adam and "velocity.0" for Sgd.
+    /// </summary>
+    public virtual IEnumerable<(string Name, Tensor Tensor)> NamedStateTensors() => [];
+
+    /// <summary>Scalar state as invariant strings (type, learning rate, step counts), exact for any step count.</summary>
+    public virtual IReadOnlyDictionary<string, string> StateScalars() => new Dictionary<string, string>
+    {
+        ["optimizer"] = GetType().Name,
+        ["learning_rate"] = LearningRate.ToString("R", CultureInfo.InvariantCulture),
+        ["parameters"] = Parameters.Count.ToString(CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>Restores scalar state written by <see cref="StateScalars"/> (after the tensors were checked).</summary>
+    protected virtual void LoadScalars(IReadOnlyDictionary<string, string> scalars)
+    {
+        if (scalars.TryGetValue("learning_rate", out var lr)) LearningRate = float.Parse(lr, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// Restores the state from named tensors and scalars (as saved). Throws an <see cref="InvalidDataException"/> naming
+    /// every missing, unexpected or mis-shaped tensor, or a different optimizer type or parameter count; nothing changes then.
+    /// </summary>
+    public void LoadState(IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string> scalars, string? source = null)
+    {
+        var problems = new StringBuilder();
+        if (scalars.TryGetValue("optimizer", out var type) && type != GetType().Name)
+            problems.Append($"\n  the state belongs to {type}, not {GetType().Name}");
+        if (scalars.TryGetValue("parameters", out var count) && count != Parameters.Count.ToString(CultureInfo.InvariantCulture))
+            problems.Append($"\n  the state covers {count} parameters, this optimizer has {Parameters.Count}");
+        var own = NamedStateTensors().ToDictionary(p => p.Name, p => p.Tensor, StringComparer.Ordinal);
+        foreach (var (name, t) in own)
+        {
+            if (!tensors.TryGetValue(name, out var s)) problems.Append($"\n  missing tensor {name} (shape {Tensor.ShapeString(t.Shape)})");
+            else if (!s.Shape.AsSpan().SequenceEqual(t.Shape)) problems.Append($"\n  tensor {name}: expected shape {Tensor.ShapeString(t.Shape)}, the state holds {Tensor.ShapeString(s.Shape)}");
+        }
+        foreach (var name in tensors.Keys.Where(k => !own.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal))
+            problems.Append($"\n  unexpected tensor {name}");
+        if (problems.Length > 0) throw new InvalidDataException($"cannot load {source ?? "the optimizer state"} into {GetType().Name}:{problems}");
+        foreach (var (name, t) in own) tensors[name].Values.CopyTo(t.Data);
+        LoadScalars(scalars);
+    }
+
+    /// <summary>Saves the state to a safetensors file (tensors, with the scalars in "__metadata__"), atomically.</summary>
+    public void SaveState(string path) => SafeTensors.Save(path, NamedStateTensors().ToDictionary(p => p.Name, p => p.Tensor, StringComparer.Ordinal), StateScalars());
+
+    /// <summary>Loads a state saved by <see cref="SaveState"/>.</summary>
+    public void LoadState(string path)
+    {
+        var (tensors, meta) = SafeTensors.LoadWithMetadata(path);
+        LoadState(tensors, meta, path);
     }
 }
 
@@ -62,6 +120,30 @@ public sealed class Adam : Optimizer
         Beta1 = beta1; Beta2 = beta2; Epsilon = epsilon; WeightDecay = weightDecay;
         _m = Parameters.Select(p => Tensor.ZerosLike(p)).ToArray();
         _v = Parameters.Select(p => Tensor.ZerosLike(p)).ToArray();
+    }
+
+    /// <inheritdoc />
+    public override IEnumerable<(string Name, Tensor Tensor)> NamedStateTensors()
+    {
+        for (int i = 0; i < _m.Length; i++) yield return ($"m.{i}", _m[i]);
+        for (int i = 0; i < _v.Length; i++) yield return ($"v.{i}", _v[i]);
+    }
+
+    /// <inheritdoc />
+    public override IReadOnlyDictionary<string, string> StateScalars()
+    {
+        var d = new Dictionary<string, string>(base.StateScalars())
+        {
+            ["step"] = StepCount.ToString(CultureInfo.InvariantCulture),
+        };
+        return d;
+    }
+
+    /// <inheritdoc />
+    protected override void LoadScalars(IReadOnlyDictionary<string, string> scalars)
+    {
+        base.LoadScalars(scalars);
+        if (scalars.TryGetValue("step", out var s)) StepCount = long.Parse(s, CultureInfo.InvariantCulture);
     }
 
     /// <inheritdoc />

@@ -101,3 +101,33 @@ bn.append(case("eval2d", lambda x, gamma, beta: F.batch_norm(x, rm, rv, gamma, b
                {"x": torch.randn(2, 2, 3, 3), "gamma": torch.randn(2), "beta": torch.randn(2)},
                extra={"running_mean": rm, "running_var": rv}, meta={"momentum": 0.1, "eps": 1e-5}))
 write("batchnorm.json", bn)
+
+# ---- a safetensors file written independently of the engine (per the format spec, with struct + json) ----
+import struct
+
+
+def write_safetensors(path, tensors, metadata):
+    """tensors: name -> (dtype, shape, raw bytes). Data laid out in name order, header padded with spaces to 8 bytes."""
+    header, blobs, off = {}, [], 0
+    if metadata:
+        header["__metadata__"] = metadata
+    for name in sorted(tensors):
+        dtype, shape, raw = tensors[name]
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [off, off + len(raw)]}
+        blobs.append(raw)
+        off += len(raw)
+    h = json.dumps(header).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+    print(path, os.path.getsize(path), "bytes")
+
+
+w = torch.arange(6, dtype=torch.float32).reshape(2, 3) / 4
+write_safetensors(os.path.join(HERE, "sample.safetensors"), {
+    "layer.weight": ("F32", [2, 3], w.numpy().tobytes()),
+    "layer.bias": ("F64", [2], torch.tensor([1.5, -2.25], dtype=torch.float64).numpy().tobytes()),
+    "half": ("F16", [3], torch.tensor([0.5, -1.0, 65504.0], dtype=torch.float16).numpy().tobytes()),
+    "bf": ("BF16", [2], torch.tensor([3.0, -0.15625], dtype=torch.bfloat16).view(torch.int16).numpy().tobytes()),
+    "scalar": ("F32", [], struct.pack("<f", 7.0)),
+}, {"format": "pt", "note": "written by make_golden.py"})

@@ -1,0 +1,85 @@
+namespace MiBounds.Estimation;
+
+/// <summary>Settings of <see cref="MiEstimation.Estimate(double[,], double[,], EstimationOptions?)"/>; every one has a sane default.</summary>
+public sealed record EstimationOptions
+{
+    /// <summary>
+    /// The estimator: a bound name (<see cref="MiBounds.Bounds.BoundSpec.Accepted"/>), "club" or "l1out" (upper bounds with a
+    /// Gaussian q(y | x)), or "ksg" (k-nearest neighbours, no training). Default "smile5": SMILE with τ = 5, which is
+    /// not capped at log K like InfoNCE and has far lower variance than NWJ/MINE at a few nats (Song and Ermon 2020).
+    /// </summary>
+    public string Estimator { get; init; } = DefaultEstimator;
+
+    /// <summary>The default estimator's name.</summary>
+    public const string DefaultEstimator = "smile5";
+
+    /// <summary>Critic architecture: "separable" (g(x)ᵀh(y), cheap) or "concat" (an MLP on [x, y] for all K² pairs).</summary>
+    public string Critic { get; init; } = "separable";
+
+    /// <summary>Hidden width of the critic's (or q's) MLPs.</summary>
+    public int Hidden { get; init; } = 256;
+
+    /// <summary>Hidden layers of the MLPs.</summary>
+    public int Layers { get; init; } = 2;
+
+    /// <summary>Embedding width of the separable critic.</summary>
+    public int Embed { get; init; } = 32;
+
+    /// <summary>Batch size K for training and for evaluating the bound on held-out data (values depend on K).</summary>
+    public int BatchSize { get; init; } = 128;
+
+    /// <summary>Training steps (an upper limit: early stopping may end sooner). Null: from <see cref="Epochs"/>, else 2000.</summary>
+    public int? Steps { get; init; }
+
+    /// <summary>Passes over the training split, when <see cref="Steps"/> is null.</summary>
+    public int? Epochs { get; init; }
+
+    /// <summary>The default step budget.</summary>
+    public const int DefaultSteps = 2000;
+
+    /// <summary>Adam learning rate.</summary>
+    public float LearningRate { get; init; } = 5e-4f;
+
+    /// <summary>Fraction of rows held out for evaluation (with one fold).</summary>
+    public double ValFraction { get; init; } = 0.5;
+
+    /// <summary>
+    /// 1: one train/held-out split, uncertainty by bootstrap over held-out batches. k ≥ 2: k-fold cross-fitting (each
+    /// fold trains on the other k − 1 parts), mean ± standard error over folds.
+    /// </summary>
+    public int Folds { get; init; } = 1;
+
+    /// <summary>Steps between held-out evaluations; null: steps / 20, between 1 and 50.</summary>
+    public int? EvalEvery { get; init; }
+
+    /// <summary>Stop after this many evaluations without a new best held-out value.</summary>
+    public int Patience { get; init; } = 10;
+
+    /// <summary>Random partitions of the held-out rows into batches averaged for the final value.</summary>
+    public int EvaluationRepeats { get; init; } = 4;
+
+    /// <summary>Bootstrap replicates for the standard error (one fold).</summary>
+    public int BootstrapReplicates { get; init; } = 1000;
+
+    /// <summary>Neighbours for KSG.</summary>
+    public int KsgNeighbors { get; init; } = Ksg.DefaultK;
+
+    /// <summary>Seed of every random choice (split, initialization, batches): equal seeds give equal results.</summary>
+    public ulong Seed { get; init; } = 1;
+
+    /// <summary>Called after each held-out evaluation (and once per fold at the end).</summary>
+    public Action<EstimationProgress>? Progress { get; init; }
+
+    /// <summary>Cancelling stops training; the best checkpoint so far is still evaluated and reported (with a warning).</summary>
+    public CancellationToken Cancellation { get; init; }
+}
+
+/// <summary>A progress report from <see cref="MiEstimation"/>.</summary>
+/// <param name="Fold">0-based fold.</param>
+/// <param name="Folds">Number of folds.</param>
+/// <param name="Step">Steps taken in this fold.</param>
+/// <param name="Steps">Step budget.</param>
+/// <param name="TrainNats">Moving average of the training-batch values.</param>
+/// <param name="HeldOutNats">The latest held-out value.</param>
+/// <param name="BestHeldOutNats">The best held-out value so far.</param>
+public readonly record struct EstimationProgress(int Fold, int Folds, int Step, int Steps, double TrainNats, double HeldOutNats, double BestHeldOutNats);

@@ -1,0 +1,53 @@
+namespace MiBounds.Estimation;
+
+/// <summary>What <see cref="MiEstimation"/> found.</summary>
+public sealed record EstimationResult
+{
+    /// <summary>The estimator's name as requested (e.g. "smile5", "infonce", "ksg").</summary>
+    public required string Estimator { get; init; }
+
+    /// <summary>Whether the estimator is a lower bound, an upper bound or neither (KSG, DV, SMILE).</summary>
+    public required string Kind { get; init; }
+
+    /// <summary>The held-out estimate of the best checkpoint, in nats (the mean over folds with k-fold).</summary>
+    public required double EstimateNats { get; init; }
+
+    /// <summary>Its standard error in nats (bootstrap over held-out batches, or across folds).</summary>
+    public required double StderrNats { get; init; }
+
+    /// <summary>The estimate in bits.</summary>
+    public double EstimateBits => Units.NatsToBits(EstimateNats);
+
+    /// <summary>The standard error in bits.</summary>
+    public double StderrBits => Units.NatsToBits(StderrNats);
+
+    /// <summary>The same critic's value on the training split (NaN for KSG); far above the estimate means overfitting.</summary>
+    public required double TrainNats { get; init; }
+
+    /// <summary>How the standard error was obtained.</summary>
+    public required string Uncertainty { get; init; }
+
+    /// <summary>Rows used.</summary>
+    public required int Samples { get; init; }
+
+    /// <summary>Batch size actually used (smaller than requested when a split has fewer rows).</summary>
+    public required int BatchSize { get; init; }
+
+    /// <summary>Per-fold details.</summary>
+    public required IReadOnlyList<FoldResult> Folds { get; init; }
+
+    /// <summary>Things the user should know before trusting the number.</summary>
+    public required IReadOnlyList<string> Warnings { get; init; }
+}
+
+/// <summary>One train/held-out fit.</summary>
+/// <param name="TrainRows">Rows trained on.</param>
+/// <param name="HeldOutRows">Rows evaluated on.</param>
+/// <param name="HeldOutNats">Held-out value of the best checkpoint.</param>
+/// <param name="TrainNats">Training-split value of the best checkpoint.</param>
+/// <param name="BestStep">Steps taken when the best checkpoint was saved.</param>
+/// <param name="StepsRun">Steps taken before stopping.</param>
+/// <param name="StopReason">"budget", "early-stop", "diverged", "cancelled" or "none" (KSG).</param>
+/// <param name="History">(step, held-out value) at each evaluation.</param>
+public sealed record FoldResult(int TrainRows, int HeldOutRows, double HeldOutNats, double TrainNats, int BestStep, int StepsRun,
+    string StopReason, IReadOnlyList<(int Step, double HeldOutNats)> History);

@@ -1,0 +1,61 @@
+using MiBounds.Bounds;
+using MiBounds.Critics;
+using MiBounds.Tensors;
+
+namespace MiBounds.Estimation;
+
+/// <summary>Names the estimators that <see cref="MiEstimation"/> and the command line accept, and builds them.</summary>
+public static class EstimatorCatalog
+{
+    /// <summary>Every accepted name, for help and error messages.</summary>
+    public const string Accepted = BoundSpec.Accepted + ", club, l1out (upper bounds), ksg (k-NN)";
+
+    /// <summary>The critics accepted.</summary>
+    public static readonly string[] Critics = ["separable", "concat"];
+
+    /// <summary>Whether <paramref name="name"/> is the KSG estimator.</summary>
+    public static bool IsKsg(string name) => Normalize(name) == "ksg";
+
+    /// <summary>Whether <paramref name="name"/> is an upper bound (CLUB, L1Out).</summary>
+    public static bool IsUpperBound(string name) => Normalize(name) is "club" or "l1out";
+
+    /// <summary>"lower bound", "upper bound" or "estimate" (neither: KSG, DV, MINE, SMILE).</summary>
+    public static string KindOf(string name)
+    {
+        if (IsKsg(name)) return "estimate";
+        if (IsUpperBound(name)) return "upper bound";
+        return BoundSpec.Parse(name).Kind is BoundKind.DonskerVaradhan or BoundKind.Mine or BoundKind.Smile ? "estimate" : "lower bound";
+    }
+
+    /// <summary>Throws <see cref="FormatException"/> listing the accepted names if <paramref name="name"/> is unknown.</summary>
+    public static string Validate(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (IsKsg(name) || IsUpperBound(name)) return Normalize(name);
+        try { return BoundSpec.Parse(name).Text; }
+        catch (FormatException) { throw new FormatException($"unknown estimator '{name}'; accepted: {Accepted}"); }
+    }
+
+    /// <summary>Builds a trainable estimator (not KSG) for data of widths <paramref name="dimX"/>, <paramref name="dimY"/>.</summary>
+    public static IMiEstimator Create(string name, int dimX, int dimY, EstimationOptions options, Rng rng)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        string n = Validate(name);
+        if (n == "ksg") throw new ArgumentException("KSG has no trainable parts: use Ksg.Estimate");
+        if (n is "club" or "l1out")
+        {
+            var decoder = new GaussianDecoder(dimX, dimY, rng, options.Hidden, options.Layers);
+            return n == "club" ? new Club(decoder) : new L1Out(decoder);
+        }
+        var spec = BoundSpec.Parse(n);
+        ICritic critic = Normalize(options.Critic) switch
+        {
+            "separable" => new SeparableCritic(dimX, dimY, rng, options.Hidden, options.Layers, options.Embed),
+            "concat" => new ConcatCritic(dimX, dimY, rng, options.Hidden, options.Layers),
+            _ => throw new FormatException($"unknown critic '{options.Critic}'; accepted: {string.Join(", ", Critics)}"),
+        };
+        return spec.Create(critic, spec.UsesBaseline ? new LearnedBaseline(dimY, rng, options.Hidden, options.Layers) : null);
+    }
+
+    private static string Normalize(string name) => name.Trim().ToLowerInvariant();
+}

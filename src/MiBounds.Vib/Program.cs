@@ -1,10 +1,10 @@
 namespace MiBounds.Vib;
 
+/// <summary>
+/// Entry point: `dotnet run --project src/MiBounds.Vib -c Release -- &lt;command&gt; [options]`.
+/// Commands live in their own files as `Commands.Register*()` methods, so adding one never touches this file.
+/// </summary>
 internal static class Program
 {
-    private static int Main(string[] args)
-    {
-        Console.Error.WriteLine("not implemented yet");
-        return 2;
-    }
+    private static int Main(string[] args) => Commands.Dispatch(args, Console.Out, Console.Error);
 }

@@ -1,0 +1,31 @@
+using Spectre.Console;
+
+namespace MiBounds.Vib;
+
+internal static partial class Commands
+{
+    private static void RegisterPlots()
+    {
+        Add(new Command("plot", "collect runs' results into SVG plots and a Markdown summary",
+            "usage: plot --runs DIR[,DIR…] [--out DIR]\n  --runs    run directories, or folders whose subfolders are runs\n  --out     where error_vs_beta.svg, ib_plane.svg and summary.md go (default: the first --runs entry)",
+            PlotCommand));
+    }
+
+    private static int PlotCommand(Options o)
+    {
+        var paths = o.Required("runs").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (paths.Length == 0) throw new UsageException("--runs needs at least one directory");
+        string outDir = o.String("out") ?? paths[0];
+        o.EnsureAllUsed();
+        var runs = RunSummary.Collect(paths);
+        if (runs.Count == 0) throw new UsageException($"no run directories (with run.json) under {string.Join(", ", paths)}");
+        Directory.CreateDirectory(outDir);
+        Plots.ErrorVsBeta(runs, Path.Combine(outDir, "error_vs_beta.svg"));
+        Plots.IbPlane(runs, Path.Combine(outDir, "ib_plane.svg"));
+        var summary = Plots.SummaryMarkdown(runs);
+        RunResults.AtomicWrite(Path.Combine(outDir, "summary.md"), summary);
+        AnsiConsole.WriteLine(summary);
+        AnsiConsole.MarkupLine($"{runs.Count} run(s): plots and summary.md in [bold]{Markup.Escape(outDir)}[/]");
+        return 0;
+    }
+}

@@ -1,0 +1,117 @@
+using MiBounds.Tensors;
+using MiBounds.Tensors.Nn;
+
+namespace MiBounds.Vib;
+
+/// <summary>Which objective and encoder behaviour a <see cref="VibNetwork"/> uses.</summary>
+public enum ModelKind
+{
+    /// <summary>Stochastic encoder, loss CE + β·KL(p(z|x) ‖ N(0, I)) (Alemi et al.).</summary>
+    Vib,
+    /// <summary>Stochastic encoder, loss CE + β·MMD(q(z), N(0, σ²I)) (variational InfoMax).</summary>
+    Vim,
+    /// <summary>Same network, z = μ, loss CE.</summary>
+    Deterministic,
+    /// <summary>Same network, z = μ, dropout on the hidden layers during training, loss CE.</summary>
+    Dropout,
+}
+
+/// <summary>
+/// The VIB network: an encoder 784→1024→1024→2K with ReLU whose outputs are μ (first K) and
+/// σ = softplus(second K − 5), and a linear decoder K→classes giving q(y|z) as a softmax.
+/// </summary>
+public sealed class VibNetwork : Module
+{
+    private readonly Linear[] _encoder;
+
+    /// <summary>The decoder q(y|z), a linear softmax classifier.</summary>
+    public Linear Decoder { get; }
+
+    /// <summary>Model kind.</summary>
+    public ModelKind Kind { get; }
+
+    /// <summary>Bottleneck size K.</summary>
+    public int Bottleneck { get; }
+
+    /// <summary>Number of classes.</summary>
+    public int Classes { get; }
+
+    /// <summary>Dropout probability on the hidden layers (only for <see cref="ModelKind.Dropout"/>).</summary>
+    public float DropoutRate { get; }
+
+    /// <summary>Whether z is sampled from p(z|x) (VIB, VIM) rather than set to μ.</summary>
+    public bool IsStochastic => Kind is ModelKind.Vib or ModelKind.Vim;
+
+    /// <summary>Builds the network; weights are Glorot-uniform from <paramref name="rng"/>.</summary>
+    public VibNetwork(ModelKind kind, int inputs, int bottleneck, int classes, Rng rng, int hidden = 1024, float dropoutRate = 0.5f)
+    {
+        if (bottleneck < 1) throw new ArgumentOutOfRangeException(nameof(bottleneck), bottleneck, "bottleneck size K must be ≥ 1");
+        if (dropoutRate is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(dropoutRate), dropoutRate, "must be in [0, 1)");
+        Kind = kind; Bottleneck = bottleneck; Classes = classes; DropoutRate = dropoutRate;
+        _encoder =
+        [
+            RegisterModule("encoder.0", new Linear(inputs, hidden, rng)),
+            RegisterModule("encoder.1", new Linear(hidden, hidden, rng)),
+            RegisterModule("encoder.2", new Linear(hidden, 2 * bottleneck, rng)),
+        ];
+        Decoder = RegisterModule("decoder", new Linear(bottleneck, classes, rng));
+    }
+
+    /// <summary>
+    /// The encoder's Gaussian p(z|x) = N(μ, diag σ²) for [N, inputs] images. <paramref name="rng"/> draws dropout masks
+    /// (used only by the dropout model in training mode).
+    /// </summary>
+    public (Tensor Mu, Tensor Sigma) Encode(Tensor x, Rng? rng = null)
+    {
+        var h = x;
+        for (int i = 0; i < 2; i++)
+        {
+            h = _encoder[i].Forward(h).Relu();
+            if (Kind == ModelKind.Dropout && Training && DropoutRate > 0)
+                h = ApplyDropout(h, rng ?? throw new ArgumentNullException(nameof(rng), "the dropout model needs an Rng in training mode"));
+        }
+        var output = _encoder[2].Forward(h);
+        var mu = output.Slice(1, 0, Bottleneck);
+        var sigma = (output.Slice(1, Bottleneck, Bottleneck) - 5f).Softplus();
+        return (mu, sigma);
+    }
+
+    // Inverted dropout as a product with a fixed 0/(1/(1−p)) mask; the engine had no dropout op when this was written.
+    private Tensor ApplyDropout(Tensor h, Rng rng)
+    {
+        var mask = Tensor.Zeros(h.Shape);
+        var m = mask.Data;
+        float keep = 1f - DropoutRate, scale = 1f / keep;
+        for (int i = 0; i < m.Length; i++) m[i] = rng.NextFloat() < keep ? scale : 0f;
+        return h * mask;
+    }
+
+    /// <summary>One reparameterized sample z = μ + σ·ε per row (z = μ for deterministic kinds).</summary>
+    public Tensor Sample(Tensor mu, Tensor sigma, Rng rng)
+    {
+        if (!IsStochastic) return mu;
+        return mu + sigma * Tensor.RandomNormal(rng, mu.Shape);
+    }
+
+    /// <summary>Decoder log-probabilities log q(y|z), [N, classes].</summary>
+    public Tensor LogProbabilities(Tensor z) => LogSoftmax(Decoder.Forward(z));
+
+    /// <summary>
+    /// The prediction rule: log of the softmax averaged over <paramref name="samples"/> posterior samples
+    /// (one pass for deterministic kinds), [N, classes]. Differentiable in <paramref name="x"/>, so attacks use it.
+    /// </summary>
+    public Tensor PredictLogProbabilities(Tensor x, int samples, Rng rng)
+    {
+        if (samples < 1) throw new ArgumentOutOfRangeException(nameof(samples), samples, "must be ≥ 1");
+        var (mu, sigma) = Encode(x, rng);
+        if (!IsStochastic || samples == 1) return LogProbabilities(Sample(mu, sigma, rng));
+        int n = mu.Dim(0);
+        var muRep = Tensor.Concat(0, Enumerable.Repeat(mu, samples).ToArray());
+        var sigmaRep = Tensor.Concat(0, Enumerable.Repeat(sigma, samples).ToArray());
+        var logp = LogProbabilities(Sample(muRep, sigmaRep, rng)).Reshape(samples, n, Classes);
+        return logp.LogSumExp(0) - MathF.Log(samples);
+    }
+
+    /// <summary>log softmax over the last axis of [N, C] logits.</summary>
+    internal static Tensor LogSoftmax(Tensor logits) => logits - logits.LogSumExp(1, keepDim: true);
+}

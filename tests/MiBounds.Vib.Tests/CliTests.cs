@@ -1,0 +1,76 @@
+using MiBounds.Vib;
+
+namespace MiBounds.Vib.Tests;
+
+public class CliTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter(); var e = new StringWriter();
+        int code = Commands.Dispatch(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Theory]
+    [InlineData("vib", "--beta", "abc")]
+    [InlineData("vib", "--k", "0")]
+    [InlineData("vib", "--epochs", "-3")]
+    [InlineData("vib", "--bogus", "1")]
+    [InlineData("vib", "stray")]
+    [InlineData("vim", "--sigma", "0")]
+    [InlineData("baseline", "--kind", "svm")]
+    [InlineData("baseline", "--beta", "0.1")]
+    [InlineData("frobnicate")]
+    [InlineData("robustness")]
+    [InlineData("plot")]
+    public void BadOptionsGiveOneLineAndExitCode2(params string[] args)
+    {
+        var (code, _, err) = Run(args);
+        Assert.Equal(2, code);
+        Assert.StartsWith("error: ", err);
+        Assert.Single(err.TrimEnd().Split('\n'));
+    }
+
+    [Fact]
+    public void HelpListsEveryCommand()
+    {
+        var (code, output, _) = Run("--help");
+        Assert.Equal(0, code);
+        foreach (var name in new[] { "vib", "vim", "baseline", "robustness", "plot" }) Assert.Contains(name, output);
+    }
+
+    [Fact]
+    public void MissingDataDirectoryNamesTheFile()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "vib-missing-" + Guid.NewGuid().ToString("N"));
+        var outDir = Path.Combine(Path.GetTempPath(), "vib-out-" + Guid.NewGuid().ToString("N"));
+        var (code, _, err) = Run("vib", "--data", dir, "--out", outDir, "--epochs", "1");
+        Assert.Equal(1, code);
+        Assert.Contains("train-images-idx3-ubyte", err);
+    }
+
+    [Fact]
+    public void TrainResumeAndPlotEndToEnd()
+    {
+        var data = Synthetic.WriteIdxDirectory(train: 60, test: 30);
+        var outDir = Path.Combine(Path.GetTempPath(), "vib-cli-" + Guid.NewGuid().ToString("N"));
+        string[] common = ["--data", data, "--out", outDir, "--k", "2", "--hidden", "16", "--batch", "20", "--threads", "1"];
+        Assert.Equal(0, Run(["vib", "--epochs", "1", .. common]).Code);
+        Assert.Equal(2, Run(["vib", "--epochs", "1", .. common]).Code); // refuses to overwrite a run
+        Assert.Equal(2, Run(["vib", "--epochs", "2", "--beta", "0.5", "--resume", .. common]).Code); // options differ
+        Assert.Equal(0, Run(["vib", "--epochs", "2", "--resume", "--robustness", "--epsilons", "0.1", .. common]).Code);
+        var results = RunResults.Load(outDir);
+        Assert.Equal([1, 2], results.Epochs.Select(e => e.Epoch));
+        Assert.Equal(["none", "fgsm", "pgd"], results.Attacks.Select(a => a.Attack));
+        var json = File.ReadAllText(Path.Combine(outDir, "results.json"));
+        foreach (var key in new[] { "\"model\"", "\"epoch\"", "\"seconds\"", "\"test_acc_1\"", "\"test_acc_12\"", "\"train_acc_1\"", "\"izx_bits\"", "\"izy_bits\"", "\"attack\"", "\"epsilon\"", "\"accuracy\"" })
+            Assert.Contains(key, json);
+        Assert.True(File.Exists(Path.Combine(outDir, "embedding.svg")), "K = 2 runs draw their embedding");
+        var plots = Path.Combine(outDir, "plots");
+        Assert.Equal(0, Run("plot", "--runs", outDir, "--out", plots).Code);
+        Assert.True(File.Exists(Path.Combine(plots, "error_vs_beta.svg")));
+        Assert.True(File.Exists(Path.Combine(plots, "ib_plane.svg")));
+        Directory.Delete(outDir, true);
+        Directory.Delete(data, true);
+    }
+}

@@ -1,0 +1,130 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using MiBounds.Tensors;
+using MiBounds.Toy.Reports;
+
+namespace MiBounds.Toy.Sweep;
+
+/// <summary>How a sweep is executed (none of this changes the numbers).</summary>
+public sealed record SweepExecution
+{
+    /// <summary>Independent runs trained at once, each on one thread with one engine thread.</summary>
+    public int Parallel { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Steps between checkpoints.</summary>
+    public int CheckpointEvery { get; init; } = 500;
+
+    /// <summary>Continue the sweep already in the output folder.</summary>
+    public bool Resume { get; init; }
+
+    /// <summary>Draw a live Spectre.Console table (false: plain periodic lines).</summary>
+    public bool LiveDisplay { get; init; }
+
+    /// <summary>Seconds between plain progress lines.</summary>
+    public double PlainInterval { get; init; } = 15;
+
+    /// <summary>Tests only: every run stops abruptly after this many new steps, without a final checkpoint, like a crash.</summary>
+    public int? CrashAfterSteps { get; init; }
+}
+
+/// <summary>The outcome of a sweep.</summary>
+/// <param name="Runs">Every run's result.</param>
+/// <param name="WallSeconds">Wall time of this invocation.</param>
+public sealed record SweepOutcome(IReadOnlyList<RunResult> Runs, double WallSeconds)
+{
+    /// <summary>Whether every run finished.</summary>
+    public bool Complete => Runs.All(r => r.Status == RunStatus.Done);
+}
+
+/// <summary>Runs a sweep into an output folder: sweep.json, runs/*.csv, checkpoints/*.ckpt, then the reports.</summary>
+public static class SweepRunner
+{
+    /// <summary>Name of the saved configuration.</summary>
+    public const string ConfigFile = "sweep.json";
+
+    /// <summary>
+    /// Prepares <paramref name="outDir"/> (creating it, or checking that a resumed sweep matches <paramref name="config"/>),
+    /// trains every unfinished run in parallel, and writes the reports (also after an interruption, with what is done).
+    /// </summary>
+    public static SweepOutcome Run(SweepConfig config, string outDir, SweepExecution execution, TextWriter log, CancellationToken cancellation)
+    {
+        config.Validate();
+        if (execution.Parallel < 1) throw new ArgumentException($"parallel must be at least 1, got {execution.Parallel}");
+        if (execution.CheckpointEvery < 1) throw new ArgumentException($"checkpoint-every must be at least 1, got {execution.CheckpointEvery}");
+        PrepareFolder(config, outDir, execution.Resume);
+        var wall = Stopwatch.StartNew();
+        var runs = config.Runs();
+        var progress = runs.Select(r => new RunProgress(r, config.TotalSteps)).ToArray();
+        var results = new RunResult?[runs.Count];
+        var queue = new ConcurrentQueue<int>(Enumerable.Range(0, runs.Count));
+        var failures = new ConcurrentQueue<Exception>();
+
+        void Worker()
+        {
+            using var _ = Engine.LimitThreads(1); // the cores are shared by whole runs; per-run results depend only on the seed
+            while (queue.TryDequeue(out int i))
+            {
+                try { results[i] = TrainOne(config, runs[i], outDir, execution, progress[i], cancellation); }
+                catch (Exception e) when (e is InvalidDataException or IOException)
+                {
+                    progress[i].Status = RunStatus.Failed;
+                    progress[i].Error = e.Message;
+                    failures.Enqueue(e);
+                }
+            }
+        }
+
+        int threads = Math.Min(execution.Parallel, runs.Count);
+        var workers = Enumerable.Range(0, threads).Select(n => new Thread(Worker) { Name = $"sweep-{n}", IsBackground = true }).ToArray();
+        foreach (var w in workers) w.Start();
+        var display = new ProgressDisplay(progress, execution.LiveDisplay, execution.PlainInterval, log);
+        display.RunUntil(() => workers.All(w => !w.IsAlive));
+        foreach (var w in workers) w.Join();
+        if (failures.TryPeek(out var first) && results.All(r => r is null)) throw first;
+
+        var finished = results.Select((r, i) => r ?? new RunResult(runs[i], [], new double[config.Levels.Length], null, RunStatus.Failed, progress[i].Error)).ToArray();
+        Report.WriteAll(config, finished, outDir);
+        wall.Stop();
+        return new SweepOutcome(finished, wall.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>The folder holding each run's estimates CSV.</summary>
+    public static string RunsFolder(string outDir) => Path.Combine(outDir, "runs");
+
+    /// <summary>The folder holding each run's checkpoint.</summary>
+    public static string CheckpointFolder(string outDir) => Path.Combine(outDir, "checkpoints");
+
+    private static RunResult TrainOne(SweepConfig config, RunSpec spec, string outDir, SweepExecution execution, RunProgress progress, CancellationToken cancellation)
+    {
+        var run = new SweepRun(config, spec);
+        string checkpoint = Path.Combine(CheckpointFolder(outDir), spec.Id + ".ckpt");
+        if (File.Exists(checkpoint)) run.Restore(RunCheckpoint.Load(checkpoint, spec.Id));
+        if (cancellation.IsCancellationRequested)
+        {
+            progress.Step = run.StepsDone;
+            return run.Result(run.StepsDone >= config.TotalSteps ? RunStatus.Done : RunStatus.Interrupted);
+        }
+        return run.Train(Path.Combine(RunsFolder(outDir), spec.Id + ".csv"), checkpoint, execution.CheckpointEvery, progress, cancellation, execution.CrashAfterSteps);
+    }
+
+    private static void PrepareFolder(SweepConfig config, string outDir, bool resume)
+    {
+        if (File.Exists(outDir)) throw new ArgumentException($"--out {outDir} is a file, not a folder");
+        string configPath = Path.Combine(outDir, ConfigFile);
+        if (resume)
+        {
+            if (!File.Exists(configPath)) throw new ArgumentException($"nothing to resume: {configPath} does not exist");
+            var saved = SweepConfig.Load(configPath);
+            if (!saved.SameAs(config)) throw new ArgumentException($"the options differ from the sweep saved in {configPath}; resume with the same options (or none)");
+        }
+        else
+        {
+            if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
+                throw new ArgumentException($"--out {outDir} is not empty; pass --resume to continue the sweep there, or choose another folder");
+            Directory.CreateDirectory(outDir);
+            config.Save(configPath);
+        }
+        Directory.CreateDirectory(RunsFolder(outDir));
+        Directory.CreateDirectory(CheckpointFolder(outDir));
+    }
+}

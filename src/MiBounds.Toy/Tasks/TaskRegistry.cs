@@ -1,0 +1,80 @@
+using System.Reflection;
+
+namespace MiBounds.Toy.Tasks;
+
+/// <summary>
+/// Builds a task with a requested true MI. Adding a task to the suite means adding a (non-abstract, parameterless)
+/// class implementing this interface anywhere in this assembly: <see cref="TaskRegistry"/> finds it by reflection.
+/// </summary>
+public interface IMiTaskFactory
+{
+    /// <summary>The name used on the command line (lower case, unique).</summary>
+    string Name { get; }
+
+    /// <summary>One line for the <c>tasks</c> listing.</summary>
+    string Summary { get; }
+
+    /// <summary>The task with dimension <paramref name="dim"/> whose true MI is <paramref name="mi"/> nats.</summary>
+    IMiTask Create(int dim, double mi);
+}
+
+/// <summary>The correlated Gaussian of the paper's Figure 2.</summary>
+public sealed class GaussianTaskFactory : IMiTaskFactory
+{
+    /// <inheritdoc />
+    public string Name => "gaussian";
+
+    /// <inheritdoc />
+    public string Summary => "y = ρx + √(1−ρ²)ε, x, ε ~ N(0, I_d); I = −(d/2)·log(1−ρ²)";
+
+    /// <inheritdoc />
+    public IMiTask Create(int dim, double mi) => CorrelatedGaussian.FromMi(dim, mi);
+}
+
+/// <summary>The cubic variant of the correlated Gaussian (y ↦ y³, same MI).</summary>
+public sealed class CubicTaskFactory : IMiTaskFactory
+{
+    /// <inheritdoc />
+    public string Name => "cubic";
+
+    /// <inheritdoc />
+    public string Summary => "the correlated Gaussian with y ↦ y³ elementwise (MI unchanged)";
+
+    /// <inheritdoc />
+    public IMiTask Create(int dim, double mi) => CorrelatedGaussian.FromMi(dim, mi, cubic: true);
+}
+
+/// <summary>Every task factory in this assembly, by name.</summary>
+public static class TaskRegistry
+{
+    private static readonly Lazy<IReadOnlyDictionary<string, IMiTaskFactory>> s_factories = new(Discover);
+
+    /// <summary>All factories, ordered by name with the paper's two tasks first.</summary>
+    public static IReadOnlyList<IMiTaskFactory> All =>
+        s_factories.Value.Values.OrderBy(f => f.Name switch { "gaussian" => 0, "cubic" => 1, _ => 2 }).ThenBy(f => f.Name, StringComparer.Ordinal).ToArray();
+
+    /// <summary>The names, comma-separated, for help and error messages.</summary>
+    public static string Names => string.Join(", ", All.Select(f => f.Name));
+
+    /// <summary>The factory named <paramref name="name"/>; throws <see cref="ArgumentException"/> listing the names otherwise.</summary>
+    public static IMiTaskFactory Get(string name) =>
+        s_factories.Value.TryGetValue(name.Trim().ToLowerInvariant(), out var f) ? f
+        : throw new ArgumentException($"unknown task '{name}'; tasks: {Names}");
+
+    /// <summary>Whether a task of that name exists.</summary>
+    public static bool Contains(string name) => s_factories.Value.ContainsKey(name.Trim().ToLowerInvariant());
+
+    private static IReadOnlyDictionary<string, IMiTaskFactory> Discover()
+    {
+        var found = new Dictionary<string, IMiTaskFactory>(StringComparer.Ordinal);
+        foreach (var type in typeof(TaskRegistry).Assembly.GetTypes())
+        {
+            if (type.IsAbstract || type.IsInterface || !typeof(IMiTaskFactory).IsAssignableFrom(type)) continue;
+            if (type.GetConstructor(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance, Type.EmptyTypes) is not { } ctor) continue;
+            var factory = (IMiTaskFactory)ctor.Invoke(null);
+            if (!found.TryAdd(factory.Name, factory))
+                throw new InvalidOperationException($"two task factories are named '{factory.Name}': {found[factory.Name].GetType().Name} and {type.Name}");
+        }
+        return found;
+    }
+}

@@ -269,18 +269,26 @@ public sealed partial class Tensor
 
     /// <summary>
     /// Back-propagates from this scalar: every tensor in its history that requires a gradient gets
-    /// d(this)/d(tensor) added to its <see cref="Grad"/>. Intermediate gradients are released afterwards.
+    /// d(this)/d(tensor) added to its <see cref="Grad"/>. Intermediate gradients are released afterwards, and so is
+    /// the graph (a second backward through it throws) unless <paramref name="retainGraph"/> is true.
     /// </summary>
-    public void Backward()
+    public void Backward(bool retainGraph = false)
     {
         if (Size != 1) throw new InvalidOperationException($"Backward() needs a scalar, shape is {ShapeString(_shape)}; use Backward(gradient)");
-        Backward(Ones(_shape));
+        Backward(Ones(_shape), retainGraph);
     }
 
+    /// <summary>Back-propagates from this scalar (the graph is released afterwards).</summary>
+    public void Backward() => Backward(retainGraph: false);
+
+    /// <summary>Back-propagates a given output gradient of this tensor's shape (the graph is released afterwards).</summary>
+    public void Backward(Tensor gradient) => Backward(gradient, retainGraph: false);
+
     /// <summary>Back-propagates a given output gradient of this tensor's shape.</summary>
-    public void Backward(Tensor gradient)
+    public void Backward(Tensor gradient, bool retainGraph)
     {
         if (!RequiresGrad) throw new InvalidOperationException("Backward() on a tensor that does not require gradients (was it computed under NoGrad, or from inputs without RequiresGrad?)");
+        if (_released) throw ReleasedError();
         ShapeCheck.Same(this, gradient, "Backward");
         var order = TopologicalOrder(this);
         AccumulateGrad(this, gradient.Values);
@@ -292,16 +300,25 @@ public sealed partial class Tensor
             // Free intermediate gradients: only leaves keep theirs.
             t.Grad = null;
         }
-        ReleaseGraph(order);
+        if (!retainGraph) ReleaseGraph(order);
     }
+
+    // Set on a non-leaf whose graph a backward pass released: reaching it again would silently stop the gradient.
+    private bool _released;
+
+    private static InvalidOperationException ReleasedError() => new(
+        "Backward() reached a tensor whose graph an earlier Backward() already released; recompute the forward pass, " +
+        "add the losses and call Backward() once, or pass retainGraph: true to the earlier call");
 
     private static void ReleaseGraph(List<Tensor> order)
     {
-        // Dropping the nodes lets the graph's buffers be collected and prevents a second backward through stale state.
+        // Dropping the nodes lets the graph's buffers be collected (or returned to their pools).
         foreach (var t in order)
         {
-            t._node?.Release?.Invoke();
+            if (t._node is null) continue;
+            t._node.Release?.Invoke();
             t._node = null;
+            t._released = true;
         }
     }
 
@@ -316,6 +333,7 @@ public sealed partial class Tensor
             var (t, expanded) = stack.Pop();
             if (expanded) { order.Add(t); continue; }
             if (!visited.Add(t)) continue;
+            if (t._released) throw ReleasedError();
             stack.Push((t, true));
             if (t._node is null) continue;
             foreach (var input in t._node.Inputs)

@@ -5,10 +5,13 @@ public static unsafe partial class Gemm
     /// <summary>Relative cost of packing one element, in multiply-adds, for choosing how to split a product.</summary>
     private const double PackCost = 12;
 
+    /// <summary>Smallest part worth handing to another thread, in multiply-adds.</summary>
+    private const long PartFmas = 1L << 21;
+
     /// <summary>
-    /// Splits C into up to <paramref name="threads"/> parts along m or n (whole MR/NR tiles, fixed by the shape and the
-    /// thread count), runs part 0.. on the calling thread and the rest on pooled threads. The calling thread also takes any
-    /// part that no helper has started, so a busy thread pool never stalls a product.
+    /// Splits C into parts along m or n (whole MR/NR tiles, fixed by the shape and the thread count, so results are
+    /// deterministic), which the calling thread and up to threads−1 pooled helpers claim one at a time. The calling thread
+    /// also takes any part that no helper has started, so a busy thread pool never stalls a product.
     /// </summary>
     private static void RunParallel(in Problem p, int threads)
     {
@@ -22,15 +25,22 @@ public static unsafe partial class Gemm
             : (double)((nt + tn - 1) / tn) * nr * p.M * p.K + PackCost * ((double)((nt + tn - 1) / tn) * nr * p.K + (double)p.K * p.M);
         if (costM == double.MaxValue && costN == double.MaxValue) { Serial(p); return; }
         bool splitM = costM <= costN;
-        int parts = splitM ? tm : tn;
         int tiles = splitM ? mt : nt;
+        // Up to 4 parts per thread, claimed dynamically, so a helper that is descheduled on a busy machine holds up only a
+        // small part; each part keeps at least ~PartFmas multiply-adds so its packing and hand-off stay cheap.
+        // Each extra part re-packs the whole other operand (k×n or k×m): keep that under ~10% of a part's multiply-adds.
+        long fmas = (long)p.M * p.N * p.K;
+        long byPacking = (long)((splitM ? p.M : p.N) / (10 * PackCost));
+        int parts = (int)Math.Clamp(Math.Min(fmas / PartFmas, byPacking), threads, 4L * threads);
+        parts = Math.Min(parts, tiles);
         int per = (tiles + parts - 1) / parts * (splitM ? mr : nr);
         parts = ((splitM ? p.M : p.N) + per - 1) / per;
         if (parts <= 1) { Serial(p); return; }
 
         var job = Job.Rent();
-        job.Start(p, splitM, per, parts);
-        for (int h = 1; h < parts; h++) ThreadPool.UnsafeQueueUserWorkItem(job, preferLocal: false);
+        int helpers = Math.Min(threads, parts) - 1;
+        job.Start(p, splitM, per, parts, helpers);
+        for (int h = 0; h < helpers; h++) ThreadPool.UnsafeQueueUserWorkItem(job, preferLocal: false);
         job.RunParts();
         var spin = new SpinWait();
         while (Volatile.Read(ref job.Done) < parts) spin.SpinOnce(sleep1Threshold: -1);
@@ -52,12 +62,12 @@ public static unsafe partial class Gemm
             lock (Pool) return Pool.Count > 0 ? Pool.Pop() : new Job();
         }
 
-        public void Start(in Problem p, bool splitM, int per, int parts)
+        public void Start(in Problem p, bool splitM, int per, int parts, int helpers)
         {
             _p = p; _splitM = splitM; _per = per; _parts = parts;
             Done = 0; _next = 0;
             // The caller plus one reference per queued helper; the last one out returns the job to the pool.
-            Volatile.Write(ref _refs, parts);
+            Volatile.Write(ref _refs, helpers + 1);
         }
 
         public void RunParts()

@@ -254,6 +254,8 @@ public static unsafe partial class Gemm
                     for (int q = 0; q < kc; q++, s += p.Ldb, d += nr)
                     {
                         int j = 0;
+                        if (Vector256.IsHardwareAccelerated)
+                            for (; j + 8 <= cols; j += 8) Vector256.Store(Vector256.Load(s + j), d + j);
                         for (; j < cols; j++) d[j] = s[j];
                         for (; j < nr; j++) d[j] = 0;
                     }
@@ -311,10 +313,20 @@ public static unsafe partial class Gemm
                 int rows = Math.Min(8, mc - ir);
                 float* a = pa + ir * kc;
                 float* cc = c + (long)ir * ldc + jr;
-                if (rows == 8 && cols == 32) Kernel8x32(a, b, kc, cc, ldc, overwrite);
+                if (cols > 16)
+                {
+                    if (rows == 8 && cols == 32) Kernel8x32(a, b, kc, cc, ldc, overwrite);
+                    else
+                    {
+                        Kernel8x32(a, b, kc, tile, 32, overwrite: true);
+                        MergeTile(tile, 32, cc, ldc, rows, cols, overwrite);
+                    }
+                }
+                else if (rows == 8 && cols == 16) Kernel8x16(a, b, kc, cc, ldc, overwrite);
                 else
                 {
-                    Kernel8x32(a, b, kc, tile, 32, overwrite: true);
+                    // A narrow last panel (n mod 32 ≤ 16): half the work of a full tile.
+                    Kernel8x16(a, b, kc, tile, 32, overwrite: true);
                     MergeTile(tile, 32, cc, ldc, rows, cols, overwrite);
                 }
             }
@@ -348,8 +360,12 @@ public static unsafe partial class Gemm
         for (int r = 0; r < rows; r++)
         {
             float* t = tile + r * ldt; float* cr = c + (long)r * ldc;
-            if (overwrite) for (int j = 0; j < cols; j++) cr[j] = t[j];
-            else for (int j = 0; j < cols; j++) cr[j] += t[j];
+            int j = 0;
+            if (Vector256.IsHardwareAccelerated)
+                for (; j + 8 <= cols; j += 8)
+                    (overwrite ? Vector256.Load(t + j) : Vector256.Load(t + j) + Vector256.Load(cr + j)).Store(cr + j);
+            if (overwrite) for (; j < cols; j++) cr[j] = t[j];
+            else for (; j < cols; j++) cr[j] += t[j];
         }
     }
 
@@ -385,6 +401,32 @@ public static unsafe partial class Gemm
             Add(c, c20); Add(c + 16, c21); c += ldc; Add(c, c30); Add(c + 16, c31); c += ldc;
             Add(c, c40); Add(c + 16, c41); c += ldc; Add(c, c50); Add(c + 16, c51); c += ldc;
             Add(c, c60); Add(c + 16, c61); c += ldc; Add(c, c70); Add(c + 16, c71);
+        }
+    }
+
+    /// <summary>C[8×16] (+)= Apanel(kc×8)ᵀ·(first 16 columns of a 32-wide Bpanel); 8 zmm accumulators.</summary>
+    [SkipLocalsInit, MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel8x16(float* a, float* b, int kc, float* c, int ldc, bool overwrite)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        for (int q = 0; q < kc; q++)
+        {
+            var b0 = Vector512.Load(b);
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[0]), b0, c0); c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a[1]), b0, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a[2]), b0, c2); c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a[3]), b0, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a[4]), b0, c4); c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a[5]), b0, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a[6]), b0, c6); c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a[7]), b0, c7);
+            a += 8; b += 32;
+        }
+        if (overwrite)
+        {
+            c0.Store(c); c += ldc; c1.Store(c); c += ldc; c2.Store(c); c += ldc; c3.Store(c); c += ldc;
+            c4.Store(c); c += ldc; c5.Store(c); c += ldc; c6.Store(c); c += ldc; c7.Store(c);
+        }
+        else
+        {
+            Add(c, c0); c += ldc; Add(c, c1); c += ldc; Add(c, c2); c += ldc; Add(c, c3); c += ldc;
+            Add(c, c4); c += ldc; Add(c, c5); c += ldc; Add(c, c6); c += ldc; Add(c, c7);
         }
     }
 

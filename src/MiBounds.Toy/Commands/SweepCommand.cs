@@ -8,7 +8,7 @@ namespace MiBounds.Toy;
 
 internal static partial class Program
 {
-    static void RegisterSweep(CommandSet c) => c.Add("sweep",
+    internal static void RegisterSweep(CommandSet c) => c.Add("sweep",
         "the staircase sweep of Poole et al. 2019, Fig. 2 (--critic concat|separable|both, --estimators LIST, --task NAME|both, --dim 20, --batch 64, " +
         "--steps-per-level 4000, --levels 2,4,6,8,10, --lr 5e-4, --seed 0, --out DIR, --resume, --checkpoint-every 500, --parallel CORES, --plain)",
         o => Sweep(o, Console.Out, CancelOnCtrlC()));

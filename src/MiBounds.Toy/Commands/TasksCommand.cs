@@ -7,7 +7,7 @@ namespace MiBounds.Toy;
 
 internal static partial class Program
 {
-    static void RegisterTasks(CommandSet c) => c.Add("tasks", "list the tasks with known MI and their parameters at each level (--dim 20, --levels 2,4,6,8,10)", o => Tasks(o, Console.Out));
+    internal static void RegisterTasks(CommandSet c) => c.Add("tasks", "list the tasks with known MI and their parameters at each level (--dim 20, --levels 2,4,6,8,10)", o => Tasks(o, Console.Out));
 
     /// <summary>Prints each task with the true MI it reaches at every requested level.</summary>
     internal static int Tasks(ParsedOptions o, TextWriter output)

@@ -1,0 +1,184 @@
+using System.Text.Json;
+using System.Xml.Linq;
+using MiBounds.Cli;
+using MiBounds.Toy.Reports;
+using MiBounds.Toy.Sweep;
+
+namespace MiBounds.Toy.Tests;
+
+public sealed class SweepTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "mib-toy-tests-" + Guid.NewGuid().ToString("N"));
+
+    public SweepTests() => Directory.CreateDirectory(_root);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
+    }
+
+    private static (int Code, string Output) Sweep(string[] args, int? crashAfterSteps = null)
+    {
+        var output = new StringWriter();
+        int code = Program.Sweep(new ParsedOptions([.. args, "--plain"]), output, CancellationToken.None, crashAfterSteps);
+        return (code, output.ToString());
+    }
+
+    private static readonly string[] Tiny = ["--dim", "2", "--batch", "8", "--steps-per-level", "6", "--levels", "1,2", "--seed", "3"];
+
+    [Fact]
+    public void TinySweepWritesEveryReport()
+    {
+        string dir = Path.Combine(_root, "sweep");
+        var (code, output) = Sweep([.. Tiny, "--task", "gaussian", "--estimators", "nwj,alpha0.5,infonce", "--out", dir]);
+        Assert.True(code == 0, output);
+        Assert.Contains("total wall time", output);
+
+        // One CSV per (task, critic, estimator), a header and one line per step.
+        var csvs = Directory.GetFiles(Path.Combine(dir, "runs"), "*.csv").Select(Path.GetFileName).Order().ToArray();
+        Assert.Equal(6, csvs.Length);
+        Assert.Contains("gaussian-concat-alpha0.5.csv", csvs);
+        var lines = File.ReadAllLines(Path.Combine(dir, "runs", "gaussian-separable-nwj.csv"));
+        Assert.Equal("step,mi,estimate", lines[0]);
+        Assert.Equal(13, lines.Length);
+        Assert.StartsWith("11,2,", lines[^1]);
+
+        // summary.json: per run and level, exactly the documented fields (alpha only for Iα).
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, Report.SummaryFile)));
+        var records = json.RootElement.EnumerateArray().ToArray();
+        Assert.Equal(6 * 2, records.Length);
+        string[] common = ["task", "critic", "bound", "estimator", "mi", "mean", "bias", "variance", "steps", "steps_per_second"];
+        foreach (var r in records)
+        {
+            var names = r.EnumerateObject().Select(p => p.Name).ToHashSet();
+            bool interpolated = r.GetProperty("bound").GetString() == "InterpolatedBound";
+            Assert.Equal(common.Concat(interpolated ? ["alpha"] : []).ToHashSet(), names);
+            Assert.Equal(6, r.GetProperty("steps").GetInt32());
+            Assert.Equal(r.GetProperty("mean").GetDouble() - r.GetProperty("mi").GetDouble(), r.GetProperty("bias").GetDouble(), 9);
+            Assert.True(r.GetProperty("variance").GetDouble() >= 0);
+            Assert.True(r.GetProperty("steps_per_second").GetDouble() > 0);
+            if (interpolated) Assert.Equal(0.5, r.GetProperty("alpha").GetDouble());
+        }
+
+        // The summary's mean is the mean of the CSV's level-2 estimates (fewer than 1000, so all 6).
+        var level2 = lines.Skip(7).Select(l => double.Parse(l.Split(',')[2], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var sepNwj2 = records.Single(r => r.GetProperty("critic").GetString() == "separable" && r.GetProperty("estimator").GetString() == "nwj" && r.GetProperty("mi").GetDouble() == 2);
+        Assert.Equal(level2.Average(), sepNwj2.GetProperty("mean").GetDouble(), 12);
+
+        // SVGs are well-formed XML with a panel title per bound and the InfoNCE ceiling line.
+        foreach (var critic in new[] { "concat", "separable" })
+        {
+            var svg = XDocument.Parse(File.ReadAllText(Path.Combine(dir, Report.FigureFile(critic, "gaussian"))));
+            Assert.Equal("svg", svg.Root!.Name.LocalName);
+            var texts = svg.Descendants().Where(e => e.Name.LocalName == "text").Select(e => e.Value).ToArray();
+            Assert.Contains("InfoNCE", texts);
+            Assert.Contains("NWJ", texts);
+            Assert.Contains(svg.Descendants().Where(e => e.Name.LocalName == "title"), t => t.Value.StartsWith("ceiling 2.08", StringComparison.Ordinal)); // log 8
+        }
+        string index = File.ReadAllText(Path.Combine(dir, Report.IndexFile));
+        Assert.Contains(Report.FigureFile("concat", "gaussian"), index);
+        Assert.Contains("<table>", index);
+    }
+
+    [Fact]
+    public void ResumedSweepEqualsAnUninterruptedOne()
+    {
+        string[] config = [.. Tiny, "--task", "cubic", "--critic", "separable", "--estimators", "tuba,mine", "--checkpoint-every", "4"];
+        string whole = Path.Combine(_root, "whole"), broken = Path.Combine(_root, "broken");
+        Assert.Equal(0, Sweep([.. config, "--out", whole]).Code);
+
+        // A "crash" after 7 steps: the last checkpoint is at step 4 and the CSV already holds 7 rows.
+        var (crashCode, _) = Sweep([.. config, "--out", broken], crashAfterSteps: 7);
+        Assert.Equal(130, crashCode);
+        Assert.Equal(1 + 7, File.ReadAllLines(Path.Combine(broken, "runs", "cubic-separable-tuba.csv")).Length);
+
+        var (code, output) = Sweep(["--resume", "--out", broken, "--checkpoint-every", "4"]);
+        Assert.True(code == 0, output);
+        foreach (var run in new[] { "cubic-separable-tuba", "cubic-separable-mine" })
+            Assert.Equal(File.ReadAllText(Path.Combine(whole, "runs", run + ".csv")), File.ReadAllText(Path.Combine(broken, "runs", run + ".csv")));
+        Assert.Equal(Means(whole), Means(broken));
+
+        // Resuming a finished sweep trains nothing and changes nothing.
+        var before = File.ReadAllText(Path.Combine(broken, "runs", "cubic-separable-mine.csv"));
+        Assert.Equal(0, Sweep(["--resume", "--out", broken]).Code);
+        Assert.Equal(before, File.ReadAllText(Path.Combine(broken, "runs", "cubic-separable-mine.csv")));
+    }
+
+    private static double[] Means(string dir)
+    {
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, Report.SummaryFile)));
+        return json.RootElement.EnumerateArray().Select(r => r.GetProperty("mean").GetDouble()).ToArray();
+    }
+
+    [Fact]
+    public void ResumeRefusesDifferentOptions()
+    {
+        string dir = Path.Combine(_root, "s");
+        Assert.Equal(0, Sweep([.. Tiny, "--task", "gaussian", "--critic", "separable", "--estimators", "js", "--out", dir]).Code);
+        var (code, error) = RunCli("sweep", "--resume", "--out", dir, "--batch", "16", "--plain");
+        Assert.Equal(2, code);
+        Assert.Contains("differ", error);
+    }
+
+    private static (int Code, string Error) RunCli(params string[] args)
+    {
+        var commands = new CommandSet("toy");
+        Program.RegisterSweep(commands);
+        Program.RegisterTasks(commands);
+        var error = new StringWriter();
+        int code = commands.Run(args, error);
+        return (code, error.ToString());
+    }
+
+    [Theory]
+    [InlineData("unknown estimator 'bogus'", "--estimators", "nwj,bogus")]
+    [InlineData("--dim must be", "--dim", "0")]
+    [InlineData("--batch must be", "--batch", "1")]
+    [InlineData("--steps-per-level must be", "--steps-per-level", "-5")]
+    [InlineData("--critic must be", "--critic", "mlp")]
+    [InlineData("unknown task 'banana'", "--task", "banana")]
+    [InlineData("unknown option --colour", "--colour", "red")]
+    [InlineData("--lr must be", "--lr", "-1")]
+    [InlineData("--resume needs --out", "--resume")]
+    public void InvalidOptionsGiveOneLineAndExitCode2(string expected, params string[] args)
+    {
+        var (code, error) = RunCli(["sweep", .. args, "--plain"]);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, error);
+        Assert.Single(error.TrimEnd().Split('\n'));
+    }
+
+    [Fact]
+    public void OutDirThatIsAFileIsRejected()
+    {
+        string file = Path.Combine(_root, "a-file");
+        File.WriteAllText(file, "x");
+        var (code, error) = RunCli("sweep", "--out", file, "--plain");
+        Assert.Equal(2, code);
+        Assert.Contains("is a file", error);
+        Assert.Single(error.TrimEnd().Split('\n'));
+    }
+
+    [Fact]
+    public void NonEmptyOutDirNeedsResume()
+    {
+        string dir = Path.Combine(_root, "busy");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "something"), "x");
+        var (code, error) = RunCli(["sweep", .. Tiny, "--out", dir, "--plain"]);
+        Assert.Equal(2, code);
+        Assert.Contains("--resume", error);
+    }
+
+    [Fact]
+    public void TasksCommandListsTasksWithTheirMi()
+    {
+        var output = new StringWriter();
+        Assert.Equal(0, Program.Tasks(new ParsedOptions(["--dim", "20", "--levels", "2,10"]), output));
+        string text = output.ToString();
+        Assert.Contains("gaussian:", text);
+        Assert.Contains("cubic:", text);
+        Assert.Contains("true MI 10 nats", text);
+        Assert.Contains("ρ=0.7951", text); // √(1 − e^(−1)) = 0.79506
+    }
+}

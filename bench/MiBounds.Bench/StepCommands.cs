@@ -1,0 +1,210 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using MiBounds.Tensors;
+
+namespace MiBounds.Bench;
+
+/// <summary>
+/// `steps`: training steps/s per (critic, bound, batch) cell, median of repeats, with bytes allocated per step and gen-0
+/// collections per 1000 steps; with --compare, PyTorch's steps/s for the same cell from bench/torch_steps.py --serve,
+/// alternating our repeats with PyTorch's so both see the same machine load. `steps-gc`: GC collections and bytes
+/// allocated over a 4000-step level.
+/// </summary>
+internal static partial class CommandRegistry
+{
+    static void RegisterSteps()
+    {
+        Program.Commands["steps"] = ("training steps/s per critic × bound × batch cell [--compare] [--threads 2,1] [--batches 64,128] " +
+                                     "[--critics separable,concat] [--bounds nwj,tuba,infonce,js,alpha0.5] [--repeats 5] [--seconds 1] [--json FILE]",
+            args => StepCommands.Steps(args));
+        Program.Commands["steps-gc"] = ("GC collections and bytes/step over a 4000-step level per cell [--steps 4000] [--threads 1] [--batches 64] " +
+                                        "[--critics ...] [--bounds ...]",
+            args => StepCommands.GcLevel(args));
+    }
+}
+
+internal static class StepCommands
+{
+    private static string? Option(string[] args, string name)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+
+    private static string[] List(string[] args, string name, string[] fallback) =>
+        Option(args, name)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? fallback;
+
+    private static int[] Ints(string[] args, string name, string fallback) =>
+        List(args, name, fallback.Split(',')).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+
+    internal static double Median(IEnumerable<double> values)
+    {
+        var xs = values.OrderBy(v => v).ToArray();
+        return xs.Length % 2 == 1 ? xs[xs.Length / 2] : 0.5 * (xs[xs.Length / 2 - 1] + xs[xs.Length / 2]);
+    }
+
+    private static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
+
+    /// <summary>One timed repeat of ours: steps/s, bytes allocated per step, gen-0 collections.</summary>
+    private readonly record struct Sample(double StepsPerSecond, double BytesPerStep, int Gen0, int Steps);
+
+    private static Sample Measure(StepWorkload w, double seconds, int minSteps = 3)
+    {
+        long bytes0 = GC.GetTotalAllocatedBytes(precise: true);
+        int gen0 = GC.CollectionCount(0);
+        var sw = Stopwatch.StartNew();
+        int n = 0;
+        while (true)
+        {
+            w.Step();
+            n++;
+            if (n >= minSteps && sw.Elapsed.TotalSeconds >= seconds) break;
+        }
+        double dt = sw.Elapsed.TotalSeconds;
+        long bytes = GC.GetTotalAllocatedBytes(precise: true) - bytes0;
+        return new Sample(n / dt, (double)bytes / n, GC.CollectionCount(0) - gen0, n);
+    }
+
+    /// <summary>bench/torch_steps.py --serve, kept alive for the whole comparison.</summary>
+    private sealed class TorchServer : IDisposable
+    {
+        private readonly Process _process;
+
+        public TorchServer(string python, string script)
+        {
+            if (!File.Exists(script)) throw new FileNotFoundException($"PyTorch step script not found at {Path.GetFullPath(script)} (run from the repository root or pass --torch-script)");
+            var psi = new ProcessStartInfo(python, [script, "--serve"])
+            {
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                UseShellExecute = false,
+            };
+            _process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {python}");
+        }
+
+        public double Measure(string critic, string bound, int batch, int threads, double seconds)
+        {
+            var request = JsonSerializer.Serialize(new Dictionary<string, object> { ["critic"] = critic, ["bound"] = bound, ["batch"] = batch, ["threads"] = threads, ["seconds"] = seconds });
+            _process.StandardInput.WriteLine(request);
+            _process.StandardInput.Flush();
+            var line = _process.StandardOutput.ReadLine()
+                ?? throw new InvalidOperationException($"PyTorch server exited (code {(_process.HasExited ? _process.ExitCode : -1)}); is python3-torch installed? (apt-get install -y python3-torch libopenblas0-pthread)");
+            using var doc = JsonDocument.Parse(line);
+            if (doc.RootElement.TryGetProperty("error", out var err)) throw new InvalidOperationException($"PyTorch failed on {critic}/{bound}/K{batch}: {err.GetString()}");
+            return doc.RootElement.GetProperty("steps_per_s").GetDouble();
+        }
+
+        public void Dispose()
+        {
+            try { _process.StandardInput.Close(); if (!_process.WaitForExit(10_000)) _process.Kill(); }
+            catch (InvalidOperationException) { }
+            _process.Dispose();
+        }
+    }
+
+    public static int Steps(string[] args)
+    {
+        var critics = List(args, "--critics", StepWorkload.AllCritics);
+        var bounds = List(args, "--bounds", StepWorkload.AllBounds);
+        var batches = Ints(args, "--batches", "64,128");
+        var threadCounts = Ints(args, "--threads", "2");
+        int repeats = int.Parse(Option(args, "--repeats") ?? "5", CultureInfo.InvariantCulture);
+        double seconds = double.Parse(Option(args, "--seconds") ?? "1", CultureInfo.InvariantCulture);
+        bool compare = args.Contains("--compare");
+        string? jsonPath = Option(args, "--json");
+        using var torch = compare ? new TorchServer(Option(args, "--python") ?? "/usr/bin/python3", Option(args, "--torch-script") ?? "bench/torch_steps.py") : null;
+
+        Console.WriteLine($"# {Environment.ProcessorCount} processors, Vector512 {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, " +
+                          $"median of {repeats} repeats of >= {seconds} s{(compare ? ", ours and PyTorch alternating per repeat" : "")}");
+        Console.WriteLine($"# load average at start: {LoadAverage()}");
+        Console.WriteLine(compare
+            ? $"{"cell",-26} {"thr",3} {"ours/s",9} {"torch/s",9} {"ratio",7} {"B/step",9} {"gc0/1k",7}"
+            : $"{"cell",-26} {"thr",3} {"ours/s",9} {"B/step",9} {"gc0/1k",7}");
+        var results = new List<Dictionary<string, object>>();
+        int saved = Engine.MaxThreads;
+        try
+        {
+            foreach (int batch in batches)
+                foreach (var critic in critics)
+                    foreach (var bound in bounds)
+                    {
+                        var w = new StepWorkload(critic, bound, batch);
+                        foreach (int threads in threadCounts)
+                        {
+                            Engine.MaxThreads = threads;
+                            Measure(w, Math.Min(0.3, seconds), minSteps: 3); // JIT and buffers
+                            var ours = new List<Sample>();
+                            var theirs = new List<double>();
+                            for (int r = 0; r < repeats; r++)
+                            {
+                                ours.Add(Measure(w, seconds));
+                                if (torch is not null) theirs.Add(torch.Measure(critic, bound, batch, threads, seconds));
+                            }
+                            double oursMedian = Median(ours.Select(s => s.StepsPerSecond));
+                            double bytes = Median(ours.Select(s => s.BytesPerStep));
+                            double gc0 = 1000.0 * ours.Sum(s => s.Gen0) / ours.Sum(s => s.Steps);
+                            var row = new Dictionary<string, object>
+                            {
+                                ["critic"] = critic, ["bound"] = bound, ["batch"] = batch, ["threads"] = threads,
+                                ["ours_steps_per_s"] = oursMedian, ["ours_samples"] = ours.Select(s => s.StepsPerSecond).ToArray(),
+                                ["bytes_per_step"] = bytes, ["gen0_per_1000_steps"] = gc0,
+                            };
+                            if (torch is not null)
+                            {
+                                double t = Median(theirs);
+                                row["torch_steps_per_s"] = t;
+                                row["torch_samples"] = theirs.ToArray();
+                                row["ratio"] = oursMedian / t;
+                                Console.WriteLine($"{w.Cell,-26} {threads,3} {oursMedian,9:F1} {t,9:F1} {oursMedian / t,6:F1}x {bytes,9:F0} {gc0,7:F2}");
+                            }
+                            else Console.WriteLine($"{w.Cell,-26} {threads,3} {oursMedian,9:F1} {bytes,9:F0} {gc0,7:F2}");
+                            results.Add(row);
+                        }
+                    }
+        }
+        finally { Engine.MaxThreads = saved; }
+        Console.WriteLine($"# load average at end: {LoadAverage()}");
+        if (jsonPath is not null)
+        {
+            File.WriteAllText(jsonPath, JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["load_average_end"] = LoadAverage(), ["processors"] = Environment.ProcessorCount, ["repeats"] = repeats, ["seconds"] = seconds, ["cells"] = results,
+            }, new JsonSerializerOptions { WriteIndented = true }));
+            Console.WriteLine($"# wrote {jsonPath}");
+        }
+        return 0;
+    }
+
+    public static int GcLevel(string[] args)
+    {
+        var critics = List(args, "--critics", StepWorkload.AllCritics);
+        var bounds = List(args, "--bounds", StepWorkload.AllBounds);
+        var batches = Ints(args, "--batches", "64");
+        int threads = int.Parse(Option(args, "--threads") ?? "1", CultureInfo.InvariantCulture);
+        int steps = int.Parse(Option(args, "--steps") ?? "4000", CultureInfo.InvariantCulture);
+        Console.WriteLine($"# {steps} steps per cell after 100 warm-up steps, {threads} thread(s); load average {LoadAverage()}");
+        Console.WriteLine($"{"cell",-26} {"steps/s",9} {"B/step",9} {"gen0",5} {"gen1",5} {"gen2",5}");
+        int saved = Engine.MaxThreads;
+        Engine.MaxThreads = threads;
+        try
+        {
+            foreach (int batch in batches)
+                foreach (var critic in critics)
+                    foreach (var bound in bounds)
+                    {
+                        var w = new StepWorkload(critic, bound, batch);
+                        for (int i = 0; i < 100; i++) w.Step();
+                        int g0 = GC.CollectionCount(0), g1 = GC.CollectionCount(1), g2 = GC.CollectionCount(2);
+                        long bytes0 = GC.GetTotalAllocatedBytes(precise: true);
+                        var sw = Stopwatch.StartNew();
+                        for (int i = 0; i < steps; i++) w.Step();
+                        double dt = sw.Elapsed.TotalSeconds;
+                        long bytes = GC.GetTotalAllocatedBytes(precise: true) - bytes0;
+                        Console.WriteLine($"{w.Cell,-26} {steps / dt,9:F1} {(double)bytes / steps,9:F0} {GC.CollectionCount(0) - g0,5} {GC.CollectionCount(1) - g1,5} {GC.CollectionCount(2) - g2,5}");
+                    }
+        }
+        finally { Engine.MaxThreads = saved; }
+        return 0;
+    }
+}

@@ -6,14 +6,6 @@ namespace MiBounds.Tests;
 
 public class BoundTests
 {
-    private sealed class FixedCritic : ICritic
-    {
-        public Tensor Scores(Tensor x, Tensor y) => throw new NotSupportedException("score-level tests only");
-        public IEnumerable<Tensor> Parameters() => [];
-    }
-
-    private static readonly ICritic Dummy = new FixedCritic();
-    private static readonly IBaseline Zero = new ConstantBaseline();
 
     private static (float[] flat, double[,] grid) RandomScores(int k, int seed, double scale)
     {
@@ -60,7 +52,7 @@ public class BoundTests
         var (flat, grid) = RandomScores(k, 11, 1.3);
         var b = RandomBaseline(k, 12);
         var spec = BoundSpec.Parse(name);
-        var bound = spec.Create(Dummy, Zero);
+        var bound = spec.CreateScoreOnly();
         var eval = bound.EvaluateScores(flat, k, k, spec.UsesBaseline ? b.Select(v => (float)v).ToArray() : null);
         Assert.Equal(Reference(name, grid, b), eval.Value, 4);
         if (name == "js") Assert.Equal(ReferenceFormulas.JsObjective(grid), eval.Objective, 4);
@@ -76,7 +68,7 @@ public class BoundTests
         var spec = BoundSpec.Parse(name);
         var baseline = spec.UsesBaseline ? b : null;
         // MINE's objective depends on its moving average: fix it so the finite differences see the same function.
-        MiBound Make() { var m = spec.Create(Dummy, Zero); if (m is Mine mine) mine.MovingAverage = 1.7; return m; }
+        MiBound Make() { var m = spec.CreateScoreOnly(); if (m is Mine mine) mine.MovingAverage = 1.7; return m; }
         var eval = Make().EvaluateScores(flat, k, k, baseline);
         const double eps = 1e-2;
         for (int i = 0; i < flat.Length; i++)
@@ -108,7 +100,7 @@ public class BoundTests
         for (int i = 0; i < flat.Length; i++) flat[i] = rng.NextFloat() < 0.5 ? -80f : 80f;
         flat[0] = 80f; flat[1] = 80f; // ties at the row maximum
         var spec = BoundSpec.Parse(name);
-        var eval = spec.Create(Dummy, Zero).EvaluateScores(flat, k, k, spec.UsesBaseline ? new float[k] : null);
+        var eval = spec.CreateScoreOnly().EvaluateScores(flat, k, k, spec.UsesBaseline ? new float[k] : null);
         // NWJ/TUBA/MINE exponentiate raw scores by definition (e^80 fits a double); they must not produce NaN.
         Assert.False(double.IsNaN(eval.Value), $"{name}: value is NaN");
         if (name is not ("nwj" or "tuba" or "js" or "mine"))
@@ -142,15 +134,15 @@ public class BoundTests
         var b = RandomBaseline(k, 4);
         var fb = b.Select(v => (float)v).ToArray();
         double tuba = ReferenceFormulas.Tuba(grid, b), infoNce = ReferenceFormulas.InfoNce(grid);
-        double nearZero = new InterpolatedBound(Dummy, Zero, 1e-6).EvaluateScores(flat, k, k, fb).Value;
+        double nearZero = new InterpolatedBound(1e-6).EvaluateScores(flat, k, k, fb).Value;
         Assert.Equal(tuba, nearZero, 3);
         // Iα ≤ 1 + log K − log α for every α (the ceiling the plots draw).
         foreach (double alpha in new[] { 0.01, 0.5, 0.99 })
         {
-            var bound = new InterpolatedBound(Dummy, Zero, alpha);
+            var bound = new InterpolatedBound(alpha);
             Assert.True(bound.EvaluateScores(flat, k, k, fb).Value <= bound.Ceiling(k)!.Value, $"α={alpha} above its ceiling");
         }
-        var fromLogit = InterpolatedBound.FromLogit(Dummy, Zero, 0.0);
+        var fromLogit = InterpolatedBound.FromLogit(null, null, 0.0);
         Assert.Equal(0.5, fromLogit.Alpha, 12);
     }
 
@@ -164,19 +156,19 @@ public class BoundTests
         var moved = new float[k * k];
         for (int i = 0; i < k; i++) for (int j = 0; j < k; j++) moved[i * k + perm[j]] = flat[i * k + j];
         var mask = PositiveMask.FromLabels(perm, k);
-        foreach (var bound in new MiBound[] { new DonskerVaradhan(Dummy), new JensenShannon(Dummy), new InfoNce(Dummy) })
+        foreach (var bound in new MiBound[] { new DonskerVaradhan(), new JensenShannon(), new InfoNce() })
         {
             var direct = bound.EvaluateScores(flat, k, k);
             var masked = bound.EvaluateScores(moved, k, k, positives: mask);
             Assert.Equal(direct.Value, masked.Value, 5);
         }
-        Assert.Equal(ReferenceFormulas.Dv(grid), new DonskerVaradhan(Dummy).EvaluateScores(moved, k, k, positives: mask).Value, 4);
+        Assert.Equal(ReferenceFormulas.Dv(grid), new DonskerVaradhan().EvaluateScores(moved, k, k, positives: mask).Value, 4);
     }
 
     [Fact]
     public void MineMovingAverageFollowsTrainingStepsOnly()
     {
-        var mine = new Mine(Dummy, momentum: 0.5);
+        var mine = new Mine(null, momentum: 0.5);
         var (flat, grid) = RandomScores(4, 1, 1.0);
         mine.EvaluateScores(flat, 4, 4, training: false);
         Assert.True(double.IsNaN(mine.MovingAverage));
@@ -197,16 +189,20 @@ public class BoundTests
         Assert.Equal(BoundKind.Interpolated, BoundSpec.Parse("alpha0.01").Kind);
         Assert.True(double.IsPositiveInfinity(BoundSpec.Parse("smileinf").Parameter));
         Assert.Equal("InterpolatedBound", BoundSpec.Parse("alpha0.5").TypeName);
+        Assert.Equal(0.5, ((InterpolatedBound)BoundSpec.Parse("alpha0.5").CreateScoreOnly()).Alpha, 12);
+        var scoreOnly = new InfoNce();
+        Assert.Contains("without a critic", Assert.Throws<InvalidOperationException>(() => scoreOnly.Estimate(new Batch(Tensor.Zeros(3, 1), Tensor.Zeros(3, 1)))).Message);
+        Assert.Throws<ArgumentNullException>(() => BoundSpec.Parse("tuba").Create(new GaussianConditionalCritic(1, 0.5)));
     }
 
     [Fact]
     public void ScoreLevelInputErrorsAreClear()
     {
-        var nce = new InfoNce(Dummy);
+        var nce = new InfoNce();
         Assert.Contains("do not fill", Assert.Throws<ArgumentException>(() => nce.EvaluateScores(new float[5], 2, 2)).Message);
         Assert.Contains("NaN", Assert.Throws<ArgumentException>(() => nce.EvaluateScores([0, float.NaN, 0, 0], 2, 2)).Message);
         Assert.Contains("positive mask", Assert.Throws<ArgumentException>(() => nce.EvaluateScores(new float[6], 2, 3)).Message);
-        Assert.Contains("baseline", Assert.Throws<ArgumentNullException>(() => new Tuba(Dummy, Zero).EvaluateScores(new float[4], 2, 2)).Message);
-        Assert.Contains("one entry per score row", Assert.Throws<ArgumentException>(() => new Tuba(Dummy, Zero).EvaluateScores(new float[4], 2, 2, new float[3])).Message);
+        Assert.Contains("baseline", Assert.Throws<ArgumentNullException>(() => new Tuba().EvaluateScores(new float[4], 2, 2)).Message);
+        Assert.Contains("one entry per score row", Assert.Throws<ArgumentException>(() => new Tuba().EvaluateScores(new float[4], 2, 2, new float[3])).Message);
     }
 }

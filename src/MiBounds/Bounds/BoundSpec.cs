@@ -83,19 +83,25 @@ public sealed record BoundSpec(BoundKind Kind, double Parameter, string Text)
     /// <summary>Builds the bound. <paramref name="baseline"/> is required when <see cref="UsesBaseline"/>.</summary>
     public MiBound Create(ICritic critic, IBaseline? baseline = null)
     {
+        ArgumentNullException.ThrowIfNull(critic);
         if (UsesBaseline && baseline is null) throw new ArgumentNullException(nameof(baseline), $"{Text} needs a baseline");
-        return Kind switch
-        {
-            BoundKind.Nwj => new Nwj(critic),
-            BoundKind.Tuba => new Tuba(critic, baseline!),
-            BoundKind.InfoNce => new InfoNce(critic),
-            BoundKind.JensenShannon => new JensenShannon(critic),
-            BoundKind.Interpolated => new InterpolatedBound(critic, baseline!, Parameter),
-            BoundKind.Smile => new Smile(critic, Parameter),
-            BoundKind.Mine => new Mine(critic, Parameter),
-            _ => new DonskerVaradhan(critic),
-        };
+        return Build(critic, baseline);
     }
+
+    /// <summary>Builds a score-only bound, fed score matrices (and baseline vectors) computed elsewhere.</summary>
+    public MiBound CreateScoreOnly() => Build(null, null);
+
+    private MiBound Build(ICritic? critic, IBaseline? baseline) => Kind switch
+    {
+        BoundKind.Nwj => critic is null ? new Nwj() : new Nwj(critic),
+        BoundKind.Tuba => critic is null ? new Tuba() : new Tuba(critic, baseline!),
+        BoundKind.InfoNce => critic is null ? new InfoNce() : new InfoNce(critic),
+        BoundKind.JensenShannon => critic is null ? new JensenShannon() : new JensenShannon(critic),
+        BoundKind.Interpolated => InterpolatedBound.FromLogit(critic, baseline, Math.Log(Parameter) - Math.Log(1 - Parameter)),
+        BoundKind.Smile => new Smile(critic, Parameter),
+        BoundKind.Mine => new Mine(critic, Parameter),
+        _ => critic is null ? new DonskerVaradhan() : new DonskerVaradhan(critic),
+    };
 
     /// <inheritdoc />
     public override string ToString() => Text;

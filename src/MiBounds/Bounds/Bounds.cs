@@ -10,6 +10,9 @@ public sealed class Tuba : MiBound
     /// <summary>Creates the bound with a critic and a baseline (learned, constant or analytic).</summary>
     public Tuba(ICritic critic, IBaseline baseline) : base(critic, baseline) { }
 
+    /// <summary>Creates a score-only bound (the baseline vector is passed with the scores).</summary>
+    public Tuba() : base(null) { }
+
     /// <inheritdoc />
     protected override bool RequiresBaseline => true;
 
@@ -27,6 +30,9 @@ public sealed class Nwj : MiBound
     /// <summary>Creates the bound.</summary>
     public Nwj(ICritic critic) : base(critic) { }
 
+    /// <summary>Creates a score-only bound.</summary>
+    public Nwj() : base(null) { }
+
     /// <inheritdoc />
     protected override BoundOutput Compute(Tensor scores, Tensor? logBaseline, PositiveMask mask, bool training)
     {
@@ -40,6 +46,9 @@ public sealed class InfoNce : MiBound
 {
     /// <summary>Creates the bound.</summary>
     public InfoNce(ICritic critic) : base(critic) { }
+
+    /// <summary>Creates a score-only bound.</summary>
+    public InfoNce() : base(null) { }
 
     /// <inheritdoc />
     public override double? Ceiling(int batchSize) => Math.Log(batchSize);
@@ -57,6 +66,9 @@ public sealed class DonskerVaradhan : MiBound
 {
     /// <summary>Creates the bound.</summary>
     public DonskerVaradhan(ICritic critic) : base(critic) { }
+
+    /// <summary>Creates a score-only bound.</summary>
+    public DonskerVaradhan() : base(null) { }
 
     /// <inheritdoc />
     protected override BoundOutput Compute(Tensor scores, Tensor? logBaseline, PositiveMask mask, bool training)
@@ -78,8 +90,8 @@ public sealed class Mine : MiBound
     /// <summary>Current moving average of mean_neg e^S (NaN before the first training step).</summary>
     public double MovingAverage { get; set; } = double.NaN;
 
-    /// <summary>Creates the bound.</summary>
-    public Mine(ICritic critic, double momentum = 0.99) : base(critic)
+    /// <summary>Creates the bound (a null critic makes it score-only).</summary>
+    public Mine(ICritic? critic, double momentum = 0.99) : base(critic)
     {
         if (momentum is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "must be in [0, 1)");
         Momentum = momentum;
@@ -109,6 +121,9 @@ public sealed class JensenShannon : MiBound
     /// <summary>Creates the bound.</summary>
     public JensenShannon(ICritic critic) : base(critic) { }
 
+    /// <summary>Creates a score-only bound.</summary>
+    public JensenShannon() : base(null) { }
+
     /// <inheritdoc />
     protected override BoundOutput Compute(Tensor scores, Tensor? logBaseline, PositiveMask mask, bool training)
     {
@@ -126,8 +141,8 @@ public sealed class Smile : MiBound
     /// <summary>The clipping threshold τ (may be +∞).</summary>
     public double Tau { get; }
 
-    /// <summary>Creates the bound (default τ = 5).</summary>
-    public Smile(ICritic critic, double tau = 5.0) : base(critic)
+    /// <summary>Creates the bound (default τ = 5; a null critic makes it score-only).</summary>
+    public Smile(ICritic? critic, double tau = 5.0) : base(critic)
     {
         if (!(tau > 0)) throw new ArgumentOutOfRangeException(nameof(tau), tau, "τ must be positive (or +∞)");
         Tau = tau;
@@ -158,17 +173,19 @@ public sealed class InterpolatedBound : MiBound
     public double AlphaLogit { get; }
 
     /// <summary>Creates the bound with α given as a value in (0, 1).</summary>
-    public InterpolatedBound(ICritic critic, IBaseline baseline, double alpha) : this(critic, baseline, LogitOf(alpha), isLogit: true) { }
+    public InterpolatedBound(ICritic critic, IBaseline baseline, double alpha) : this(LogitOf(alpha), critic, baseline) { }
 
-    private InterpolatedBound(ICritic critic, IBaseline baseline, double alphaLogit, bool isLogit) : base(critic, baseline)
+    /// <summary>Creates a score-only bound (the baseline vector is passed with the scores).</summary>
+    public InterpolatedBound(double alpha) : this(LogitOf(alpha), null, null) { }
+
+    private InterpolatedBound(double alphaLogit, ICritic? critic, IBaseline? baseline) : base(critic, baseline)
     {
-        _ = isLogit;
         if (!double.IsFinite(alphaLogit)) throw new ArgumentOutOfRangeException(nameof(alphaLogit), alphaLogit, "α's logit must be finite");
         AlphaLogit = alphaLogit;
     }
 
-    /// <summary>Creates the bound with α given by its logit (any finite real).</summary>
-    public static InterpolatedBound FromLogit(ICritic critic, IBaseline baseline, double alphaLogit) => new(critic, baseline, alphaLogit, isLogit: true);
+    /// <summary>Creates the bound with α given by its logit (any finite real); null critic and baseline make it score-only.</summary>
+    public static InterpolatedBound FromLogit(ICritic? critic, IBaseline? baseline, double alphaLogit) => new(alphaLogit, critic, baseline);
 
     private static double LogitOf(double alpha)
     {

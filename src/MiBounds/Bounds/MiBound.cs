@@ -42,18 +42,22 @@ public interface IMiEstimator
 /// </summary>
 public abstract class MiBound : IMiEstimator
 {
-    /// <summary>The critic producing the scores.</summary>
-    public ICritic Critic { get; }
+    /// <summary>The critic producing the scores, or null for a score-only bound (fed through <see cref="FromScores"/> or <see cref="EvaluateScores"/>).</summary>
+    public ICritic? Critic { get; }
 
     /// <summary>The baseline, for bounds that use one.</summary>
     public IBaseline? Baseline { get; }
 
-    /// <summary>Stores the critic and (for TUBA and Iα) the baseline.</summary>
-    protected MiBound(ICritic critic, IBaseline? baseline = null)
+    /// <summary>
+    /// Stores the critic and (for TUBA and Iα) the baseline. With no critic the bound is score-only: it evaluates
+    /// score matrices computed elsewhere, and the baseline vector comes with the scores.
+    /// </summary>
+    protected MiBound(ICritic? critic, IBaseline? baseline = null)
     {
-        Critic = critic ?? throw new ArgumentNullException(nameof(critic));
+        Critic = critic;
         Baseline = baseline;
-        if (RequiresBaseline && baseline is null) throw new ArgumentNullException(nameof(baseline), $"{GetType().Name} needs a baseline (LearnedBaseline, ConstantBaseline or GaussianMarginalBaseline)");
+        if (critic is not null && RequiresBaseline && baseline is null)
+            throw new ArgumentNullException(nameof(baseline), $"{GetType().Name} needs a baseline (LearnedBaseline, ConstantBaseline or GaussianMarginalBaseline)");
     }
 
     /// <summary>Whether the bound uses a baseline b(y).</summary>
@@ -68,7 +72,7 @@ public abstract class MiBound : IMiEstimator
     /// <inheritdoc />
     public IEnumerable<Tensor> Parameters()
     {
-        var all = Critic.Parameters();
+        var all = Critic?.Parameters() ?? [];
         return Baseline is null ? all : all.Concat(Baseline.Parameters());
     }
 
@@ -86,6 +90,7 @@ public abstract class MiBound : IMiEstimator
     public BoundOutput Forward(Batch batch, bool training)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        if (Critic is null) throw new InvalidOperationException($"{Name} was created without a critic: feed it score matrices with FromScores or EvaluateScores");
         var scores = Critic.Scores(batch.X, batch.Y);
         int k = batch.Size;
         if (scores.Rank != 2 || scores.Dim(0) != k || scores.Dim(1) != k)

@@ -30,7 +30,7 @@ public sealed partial class Tensor
         int rows = geo.ColRows, cols = geo.ColCols;
         float[] colBuf = ArrayPool<float>.Shared.Rent(rows * cols);
         float[] tmp = ArrayPool<float>.Shared.Rent(o * cols);
-        var output = Zeros(n, o, ho, wo);
+        var output = NewOutput(n, o, ho, wo);
         try
         {
             Im2Col(input._data, colBuf, geo);
@@ -216,7 +216,7 @@ public sealed partial class Tensor
         int n = _shape[0], c = _shape[1], h = _shape[2], w = _shape[3];
         int ho = h / 2, wo = w / 2;
         if (ho == 0 || wo == 0) throw new ArgumentException($"{op}: input {ShapeString(_shape)} is smaller than the 2×2 window");
-        var output = Zeros(n, c, ho, wo);
+        var output = NewOutput(n, c, ho, wo);
         int planes = n * c;
         int[]? arg = max ? new int[planes * ho * wo] : null;
         var src = _data; var dst = output._data;

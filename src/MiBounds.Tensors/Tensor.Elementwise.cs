@@ -35,7 +35,7 @@ public sealed partial class Tensor
     {
         string op = kind.ToString();
         int[] shape = a.SameShape(b) ? a._shape : Broadcast.Shape(a._shape, b._shape, op);
-        var output = Zeros(shape);
+        var output = NewOutput(shape);
         var o = output.Data;
         bool aFull = a.Size == output.Size, bFull = b.Size == output.Size;
         if (aFull && bFull) ApplySame(a.Values, b.Values, o, kind);
@@ -43,18 +43,18 @@ public sealed partial class Tensor
         else
         {
             // General case: expand both sides, then apply.
-            ReadOnlySpan<float> av = aFull ? a.Values : ExpandTo(a, shape);
-            ReadOnlySpan<float> bv = bFull ? b.Values : ExpandTo(b, shape);
-            ApplySame(av, bv, o, kind);
+            using var ea = aFull ? default : ExpandTo(a, shape);
+            using var eb = bFull ? default : ExpandTo(b, shape);
+            ApplySame(aFull ? a.Values : ea.Span, bFull ? b.Values : eb.Span, o, kind);
         }
         if (!AnyRequiresGrad(a, b)) return output;
         return Record(output, g => BinaryBackward(a, b, output, g, kind), a, b);
     }
 
-    private static float[] ExpandTo(Tensor t, int[] shape)
+    private static Scratch ExpandTo(Tensor t, int[] shape)
     {
-        var buf = new float[ShapeSize(shape)];
-        Broadcast.Expand(t.Values, t._shape, shape, buf);
+        var buf = new Scratch(ShapeSize(shape));
+        Broadcast.Expand(t.Values, t._shape, shape, buf.Span);
         return buf;
     }
 
@@ -87,37 +87,38 @@ public sealed partial class Tensor
         if (a.RequiresGrad)
         {
             ReadOnlySpan<float> ga = gv;
-            float[]? tmp = null;
+            using var tmp = kind is BinaryKind.Mul or BinaryKind.Div ? new Scratch(n) : default;
             if (kind is BinaryKind.Mul or BinaryKind.Div)
             {
-                tmp = new float[n];
-                ReadOnlySpan<float> bv = b.Size == n ? b.Values : ExpandTo(b, output._shape);
-                if (kind == BinaryKind.Mul) TensorPrimitives.Multiply(gv, bv, tmp);
-                else TensorPrimitives.Divide(gv, bv, tmp);
-                ga = tmp;
+                using var eb = b.Size == n ? default : ExpandTo(b, output._shape);
+                ReadOnlySpan<float> bv = b.Size == n ? b.Values : eb.Span;
+                if (kind == BinaryKind.Mul) TensorPrimitives.Multiply(gv, bv, tmp.Span);
+                else TensorPrimitives.Divide(gv, bv, tmp.Span);
+                ga = tmp.Span;
             }
             if (a.Size == n) AccumulateGrad(a, ga);
             else Broadcast.SumInto(ga, output._shape, a._shape, GradBuffer(a));
         }
         if (b.RequiresGrad)
         {
-            var tmp = new float[n];
+            using var scratch = new Scratch(n);
+            var tmp = scratch.Span;
             switch (kind)
             {
                 case BinaryKind.Add: gv.CopyTo(tmp); break;
                 case BinaryKind.Sub: TensorPrimitives.Negate(gv, tmp); break;
                 case BinaryKind.Mul:
                 {
-                    ReadOnlySpan<float> av = a.Size == n ? a.Values : ExpandTo(a, output._shape);
-                    TensorPrimitives.Multiply(gv, av, tmp);
+                    using var ea = a.Size == n ? default : ExpandTo(a, output._shape);
+                    TensorPrimitives.Multiply(gv, a.Size == n ? a.Values : ea.Span, tmp);
                     break;
                 }
                 default:
                 {
                     // d(a/b)/db = -(a/b)/b = -out/b
-                    ReadOnlySpan<float> bv = b.Size == n ? b.Values : ExpandTo(b, output._shape);
+                    using var eb = b.Size == n ? default : ExpandTo(b, output._shape);
                     TensorPrimitives.Multiply(gv, output.Values, tmp);
-                    TensorPrimitives.Divide(tmp, bv, tmp);
+                    TensorPrimitives.Divide(tmp, b.Size == n ? b.Values : eb.Span, tmp);
                     TensorPrimitives.Negate(tmp, tmp);
                     break;
                 }
@@ -130,7 +131,7 @@ public sealed partial class Tensor
     /// <summary>a + c for a constant c.</summary>
     public static Tensor AddScalar(Tensor a, float c)
     {
-        var output = Zeros(a._shape);
+        var output = NewOutput(a._shape);
         TensorPrimitives.Add(a.Values, c, output.Data);
         if (!AnyRequiresGrad(a)) return output;
         return Record(output, g => AccumulateGrad(a, g.Values), a);
@@ -139,14 +140,14 @@ public sealed partial class Tensor
     /// <summary>a · c for a constant c.</summary>
     public static Tensor MulScalar(Tensor a, float c)
     {
-        var output = Zeros(a._shape);
+        var output = NewOutput(a._shape);
         TensorPrimitives.Multiply(a.Values, c, output.Data);
         if (!AnyRequiresGrad(a)) return output;
         return Record(output, g =>
         {
-            var tmp = new float[a.Size];
-            TensorPrimitives.Multiply(g.Values, c, tmp);
-            AccumulateGrad(a, tmp);
+            using var tmp = new Scratch(a.Size);
+            TensorPrimitives.Multiply(g.Values, c, tmp.Span);
+            AccumulateGrad(a, tmp.Span);
         }, a);
     }
 
@@ -157,12 +158,13 @@ public sealed partial class Tensor
     /// </summary>
     private static Tensor Unary(Tensor a, SpanAction forward, DerivativeAction derivative)
     {
-        var output = Zeros(a._shape);
+        var output = NewOutput(a._shape);
         forward(a.Values, output.Data);
         if (!AnyRequiresGrad(a)) return output;
         return Record(output, g =>
         {
-            var d = new float[a.Size];
+            using var scratch = new Scratch(a.Size);
+            var d = scratch.Span;
             derivative(a.Values, output.Values, d);
             TensorPrimitives.Multiply(d, g.Values, d);
             AccumulateGrad(a, d);
@@ -230,13 +232,14 @@ public sealed partial class Tensor
     public static Tensor Maximum(Tensor a, Tensor b)
     {
         ShapeCheck.Same(a, b, "Maximum");
-        var output = Zeros(a._shape);
+        var output = NewOutput(a._shape);
         TensorPrimitives.Max(a.Values, b.Values, output.Data);
         if (!AnyRequiresGrad(a, b)) return output;
         return Record(output, g =>
         {
-            var ga = new float[a.Size];
-            var gb = new float[a.Size];
+            using var sa = new Scratch(a.Size, clear: true);
+            using var sb = new Scratch(a.Size, clear: true);
+            var ga = sa.Span; var gb = sb.Span;
             var av = a.Values; var bv = b.Values; var gv = g.Values;
             for (int i = 0; i < ga.Length; i++) { if (av[i] >= bv[i]) ga[i] = gv[i]; else gb[i] = gv[i]; }
             AccumulateGrad(a, ga);
@@ -263,4 +266,25 @@ public sealed partial class Tensor
     public Tensor Mul(Tensor other) => this * other;
     /// <summary>this / other (elementwise), with broadcasting.</summary>
     public Tensor Div(Tensor other) => this / other;
+}
+
+/// <summary>A pooled scratch buffer of a given length (ArrayPool), returned on Dispose; default is empty.</summary>
+internal readonly struct Scratch : IDisposable
+{
+    private readonly float[]? _array;
+    private readonly int _length;
+
+    public Scratch(int length, bool clear = false)
+    {
+        _array = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(length, 1));
+        _length = length;
+        if (clear) _array.AsSpan(0, length).Clear();
+    }
+
+    public Span<float> Span => _array is null ? default : _array.AsSpan(0, _length);
+
+    public void Dispose()
+    {
+        if (_array is not null) System.Buffers.ArrayPool<float>.Shared.Return(_array);
+    }
 }

@@ -17,7 +17,7 @@ public sealed partial class Tensor
         int kb = transB ? b._shape[1] : b._shape[0], n = transB ? b._shape[0] : b._shape[1];
         if (ka != kb)
             throw new ArgumentException($"MatMul: inner dimensions differ: {ShapeString(a._shape)}{(transA ? "ᵀ" : "")} · {ShapeString(b._shape)}{(transB ? "ᵀ" : "")}");
-        var output = Zeros(m, n);
+        var output = NewOutput(m, n);
         Gemm.Multiply(transA, transB, m, n, ka, a.Values, a._shape[1], b.Values, b._shape[1], output.Data, n, accumulate: false);
         if (!AnyRequiresGrad(a, b)) return output;
         return Record(output, g => MatMulBackward(a, b, g.Values, transA, transB, m, n, ka, 0, 0, 0), a, b);
@@ -52,7 +52,7 @@ public sealed partial class Tensor
         int m = transA ? a._shape[2] : a._shape[1], ka = transA ? a._shape[1] : a._shape[2];
         int kb = transB ? b._shape[2] : b._shape[1], n = transB ? b._shape[1] : b._shape[2];
         if (ka != kb) throw new ArgumentException($"MatMul: inner dimensions differ: {ShapeString(a._shape)} · {ShapeString(b._shape)}");
-        var output = Zeros(batch, m, n);
+        var output = NewOutput(batch, m, n);
         int aStride = m * ka, bStride = ka * n, cStride = m * n;
         for (int t = 0; t < batch; t++)
             Gemm.Multiply(transA, transB, m, n, ka, a.Values.Slice(t * aStride, aStride), a._shape[2],
@@ -75,7 +75,7 @@ public sealed partial class Tensor
         int n = x._shape[0], din = x._shape[1], dout = weight._shape[0];
         if (bias is not null && (bias.Rank != 1 || bias._shape[0] != dout))
             throw new ArgumentException($"Linear: bias {ShapeString(bias._shape)} does not fit weight {ShapeString(weight._shape)}");
-        var output = Zeros(n, dout);
+        var output = NewOutput(n, dout);
         var o = output.Data;
         if (bias is not null)
             for (int r = 0; r < n; r++) bias.Values.CopyTo(o.Slice(r * dout, dout));

@@ -72,7 +72,7 @@ public sealed partial class Tensor
                 invStd[ch] = 1f / MathF.Sqrt(runningVar!._data[ch] + epsilon);
             }
         }
-        var output = Zeros(x._shape);
+        var output = NewOutput(x._shape);
         var ov = output._data;
         for (int b = 0; b < n; b++)
             for (int ch = 0; ch < c; ch++)
@@ -150,15 +150,15 @@ public sealed partial class Tensor
         var mask = new float[Size];
         float keep = p >= 1 ? 0f : 1f / (1f - p);
         for (int i = 0; i < mask.Length; i++) mask[i] = rng.NextFloat() >= p ? keep : 0f;
-        var output = Zeros(_shape);
+        var output = NewOutput(_shape);
         TensorPrimitives.Multiply(Values, mask, output.Data);
         if (!AnyRequiresGrad(this)) return output;
         var a = this;
         return Record(output, g =>
         {
-            var tmp = new float[a.Size];
-            TensorPrimitives.Multiply(g.Values, mask, tmp);
-            AccumulateGrad(a, tmp);
+            using var tmp = new Scratch(a.Size);
+            TensorPrimitives.Multiply(g.Values, mask, tmp.Span);
+            AccumulateGrad(a, tmp.Span);
         }, a);
     }
 
@@ -172,7 +172,7 @@ public sealed partial class Tensor
     {
         axis = NormalizeAxis(axis);
         var (outer, n, inner) = AxisView(axis);
-        var output = Zeros(_shape);
+        var output = NewOutput(_shape);
         var src = _data; var dst = output._data;
         for (int o = 0; o < outer; o++)
             for (int i = 0; i < inner; i++)

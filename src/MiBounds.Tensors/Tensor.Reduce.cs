@@ -23,7 +23,7 @@ public sealed partial class Tensor
     /// <summary>Sum of all elements (double accumulation), as a scalar.</summary>
     public Tensor Sum()
     {
-        var output = Scalar((float)SumDouble(Values));
+        var output = NewScalar((float)SumDouble(Values));
         if (!AnyRequiresGrad(this)) return output;
         var a = this;
         return Record(output, g =>
@@ -37,7 +37,7 @@ public sealed partial class Tensor
     public Tensor Mean()
     {
         if (Size == 0) throw new InvalidOperationException("Mean() of an empty tensor");
-        var output = Scalar((float)(SumDouble(Values) / Size));
+        var output = NewScalar((float)(SumDouble(Values) / Size));
         if (!AnyRequiresGrad(this)) return output;
         var a = this;
         return Record(output, g =>
@@ -67,7 +67,7 @@ public sealed partial class Tensor
         axis = NormalizeAxis(axis);
         var (outer, n, inner) = AxisView(axis);
         if (mean && n == 0) throw new InvalidOperationException($"Mean over an empty axis {axis} of shape {ShapeString(_shape)}");
-        var output = Zeros(ReducedShape(axis, keepDim));
+        var output = NewOutput(ReducedShape(axis, keepDim));
         float scale = mean ? 1f / n : 1f;
         var src = Values; var dst = output.Data;
         for (int o = 0; o < outer; o++)
@@ -99,7 +99,7 @@ public sealed partial class Tensor
         axis = NormalizeAxis(axis);
         var (outer, n, inner) = AxisView(axis);
         if (n == 0) throw new InvalidOperationException($"Max over an empty axis of shape {ShapeString(_shape)}");
-        var output = Zeros(ReducedShape(axis, keepDim));
+        var output = NewOutput(ReducedShape(axis, keepDim));
         var arg = new int[outer * inner];
         var src = Values; var dst = output.Data;
         for (int o = 0; o < outer; o++)
@@ -143,7 +143,7 @@ public sealed partial class Tensor
         axis = NormalizeAxis(axis);
         var (outer, n, inner) = AxisView(axis);
         if (n == 0) throw new InvalidOperationException($"LogSumExp over an empty axis of shape {ShapeString(_shape)}");
-        var output = Zeros(ReducedShape(axis, keepDim));
+        var output = NewOutput(ReducedShape(axis, keepDim));
         var src = Values; var dst = output.Data;
         for (int o = 0; o < outer; o++)
             for (int i = 0; i < inner; i++)
@@ -206,7 +206,7 @@ public sealed partial class Tensor
         double s = 0;
         for (int i = 0; i < v.Length; i++) if (mask[i]) s += v[i];
         float scale = mean ? 1f / count : 1f;
-        var output = Scalar((float)(s * scale));
+        var output = NewScalar((float)(s * scale));
         if (!AnyRequiresGrad(this)) return output;
         var a = this;
         return Record(output, g =>
@@ -234,7 +234,7 @@ public sealed partial class Tensor
         if (!float.IsNegativeInfinity(m))
             for (int i = 0; i < v.Length; i++) if (mask[i]) s += Math.Exp(v[i] - m);
         float lse = float.IsNegativeInfinity(m) ? m : (float)(m + Math.Log(s));
-        var output = Scalar(logCountShift ? lse - MathF.Log(count) : lse);
+        var output = NewScalar(logCountShift ? lse - MathF.Log(count) : lse);
         if (!AnyRequiresGrad(this)) return output;
         var a = this;
         return Record(output, g =>
@@ -250,7 +250,7 @@ public sealed partial class Tensor
     {
         CheckRank(2);
         int n = Math.Min(_shape[0], _shape[1]), cols = _shape[1];
-        var output = Zeros(n);
+        var output = NewOutput(n);
         for (int i = 0; i < n; i++) output._data[i] = _data[i * cols + i];
         if (!AnyRequiresGrad(this)) return output;
         var a = this;

@@ -43,7 +43,7 @@ public sealed partial class Tensor
         }
         var outShape = new int[Rank];
         for (int i = 0; i < Rank; i++) outShape[i] = _shape[perm[i]];
-        var output = Zeros(outShape);
+        var output = NewOutput(outShape);
         var map = PermuteMap(_shape, perm);
         var src = _data; var dst = output._data;
         for (int i = 0; i < map.Length; i++) dst[i] = src[map[i]];
@@ -98,7 +98,7 @@ public sealed partial class Tensor
             total += p._shape[axis];
         }
         var shape = first.Shape; shape[axis] = total;
-        var output = Zeros(shape);
+        var output = NewOutput(shape);
         var (outer, _, inner) = output.AxisView(axis);
         int offset = 0;
         foreach (var p in parts)
@@ -139,7 +139,7 @@ public sealed partial class Tensor
             throw new ArgumentOutOfRangeException(nameof(start), $"Slice [{start}, {start + length}) is outside axis {axis} of shape {ShapeString(_shape)}");
         var (outer, n, inner) = AxisView(axis);
         var shape = Shape; shape[axis] = length;
-        var output = Zeros(shape);
+        var output = NewOutput(shape);
         for (int o = 0; o < outer; o++)
             Values.Slice((o * n + start) * inner, length * inner).CopyTo(output.Data.Slice(o * length * inner, length * inner));
         if (!AnyRequiresGrad(this)) return output;
@@ -162,7 +162,7 @@ public sealed partial class Tensor
         int n = _shape[0], inner = Size / Math.Max(n, 1);
         foreach (int i in index) if (i < 0 || i >= n) throw new ArgumentOutOfRangeException(nameof(index), $"row index {i} is outside [0, {n}) for shape {ShapeString(_shape)}");
         var shape = Shape; shape[0] = index.Length;
-        var output = Zeros(shape);
+        var output = NewOutput(shape);
         for (int r = 0; r < index.Length; r++) Values.Slice(index[r] * inner, inner).CopyTo(output.Data.Slice(r * inner, inner));
         if (!AnyRequiresGrad(this)) return output;
         var a = this;
@@ -183,7 +183,7 @@ public sealed partial class Tensor
         CheckRank(2);
         int rows = _shape[0], cols = _shape[1];
         if (index.Length != rows) throw new ArgumentException($"PickPerRow: {index.Length} indices for {rows} rows (shape {ShapeString(_shape)})");
-        var output = Zeros(rows);
+        var output = NewOutput(rows);
         for (int r = 0; r < rows; r++)
         {
             if (index[r] < 0 || index[r] >= cols) throw new ArgumentOutOfRangeException(nameof(index), $"index {index[r]} in row {r} is outside [0, {cols})");

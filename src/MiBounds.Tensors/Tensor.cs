@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 using System.Text;
 
@@ -13,6 +14,8 @@ public sealed partial class Tensor
     public const int MaxRank = 4;
 
     internal readonly float[] _data;
+    // The storage came from ArrayPool<float>.Shared (it may be longer than Size) and goes back when its owner is done.
+    internal bool _pooled;
     internal readonly int[] _shape;
     internal GradNode? _node;
 
@@ -275,7 +278,7 @@ public sealed partial class Tensor
     public void Backward(bool retainGraph = false)
     {
         if (Size != 1) throw new InvalidOperationException($"Backward() needs a scalar, shape is {ShapeString(_shape)}; use Backward(gradient)");
-        Backward(Ones(_shape), retainGraph);
+        BackwardCore(OneValue, retainGraph);
     }
 
     /// <summary>Back-propagates from this scalar (the graph is released afterwards).</summary>
@@ -287,21 +290,74 @@ public sealed partial class Tensor
     /// <summary>Back-propagates a given output gradient of this tensor's shape.</summary>
     public void Backward(Tensor gradient, bool retainGraph)
     {
+        ShapeCheck.Same(this, gradient, "Backward");
+        BackwardCore(gradient.Values, retainGraph);
+    }
+
+    private static readonly float[] OneValue = [1f];
+
+    private void BackwardCore(ReadOnlySpan<float> gradient, bool retainGraph)
+    {
         if (!RequiresGrad) throw new InvalidOperationException("Backward() on a tensor that does not require gradients (was it computed under NoGrad, or from inputs without RequiresGrad?)");
         if (_released) throw ReleasedError();
-        ShapeCheck.Same(this, gradient, "Backward");
-        var order = TopologicalOrder(this);
-        AccumulateGrad(this, gradient.Values);
-        for (int i = order.Count - 1; i >= 0; i--)
+        var walk = _walk is { InUse: false } w ? w : new GraphWalk();
+        _walk = walk;
+        walk.InUse = true;
+        try
         {
-            var t = order[i];
-            if (t._node is null || t.Grad is null) continue;
-            t._node.Backward(t.Grad);
-            // Free intermediate gradients: only leaves keep theirs.
-            t.Grad = null;
+            var order = walk.TopologicalOrder(this);
+            AccumulateGrad(this, gradient);
+            for (int i = order.Count - 1; i >= 0; i--)
+            {
+                var t = order[i];
+                if (t._node is null || t.Grad is null) continue;
+                var g = t.Grad;
+                t._node.Backward(g);
+                // Free intermediate gradients: only leaves keep theirs.
+                t.Grad = null;
+                if (g._pooled) ArrayPool<float>.Shared.Return(g._data);
+            }
+            if (!retainGraph) ReleaseGraph(order);
         }
-        if (!retainGraph) ReleaseGraph(order);
+        finally
+        {
+            walk.Clear();
+            walk.InUse = false;
+        }
     }
+
+    /// <summary>Reusable traversal state (one per thread), so a backward pass allocates no bookkeeping.</summary>
+    private sealed class GraphWalk
+    {
+        public bool InUse;
+        private readonly List<Tensor> _order = [];
+        private readonly HashSet<Tensor> _visited = new(ReferenceEqualityComparer.Instance);
+        private readonly Stack<(Tensor t, bool expanded)> _stack = new();
+
+        public List<Tensor> TopologicalOrder(Tensor root)
+        {
+            _stack.Push((root, false));
+            while (_stack.Count > 0)
+            {
+                var (t, expanded) = _stack.Pop();
+                if (expanded) { _order.Add(t); continue; }
+                if (!_visited.Add(t)) continue;
+                if (t._released) throw ReleasedError();
+                _stack.Push((t, true));
+                if (t._node is null) continue;
+                foreach (var input in t._node.Inputs)
+                    if (input.RequiresGrad && !_visited.Contains(input)) _stack.Push((input, false));
+            }
+            return _order; // inputs before outputs
+        }
+
+        public void Clear()
+        {
+            _order.Clear(); _visited.Clear(); _stack.Clear();
+        }
+    }
+
+    [ThreadStatic] private static GraphWalk? _walk;
 
     // Set on a non-leaf whose graph a backward pass released: reaching it again would silently stop the gradient.
     private bool _released;
@@ -322,38 +378,27 @@ public sealed partial class Tensor
         }
     }
 
-    private static List<Tensor> TopologicalOrder(Tensor root)
-    {
-        var order = new List<Tensor>();
-        var visited = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
-        var stack = new Stack<(Tensor t, bool expanded)>();
-        stack.Push((root, false));
-        while (stack.Count > 0)
-        {
-            var (t, expanded) = stack.Pop();
-            if (expanded) { order.Add(t); continue; }
-            if (!visited.Add(t)) continue;
-            if (t._released) throw ReleasedError();
-            stack.Push((t, true));
-            if (t._node is null) continue;
-            foreach (var input in t._node.Inputs)
-                if (input.RequiresGrad && !visited.Contains(input)) stack.Push((input, false));
-        }
-        return order; // inputs before outputs
-    }
-
     internal static void AccumulateGrad(Tensor t, ReadOnlySpan<float> g)
     {
         if (!t.RequiresGrad) return;
         if (g.Length != t.Size) throw new InvalidOperationException($"internal: gradient of size {g.Length} for tensor of shape {ShapeString(t._shape)}");
-        if (t.Grad is null) t.Grad = CopyOf(g, t._shape);
+        if (t.Grad is null)
+        {
+            if (t._node is null) t.Grad = CopyOf(g, t._shape);
+            else { t.Grad = Pooled(t._shape, clear: false); t.Grad._pooled = true; g.CopyTo(t.Grad._data); }
+        }
         else TensorPrimitives.Add(t.Grad.Values, g, t.Grad.Data);
     }
 
     /// <summary>Gradient buffer of <paramref name="t"/>, created zeroed if absent (for kernels that accumulate in place).</summary>
     internal static Span<float> GradBuffer(Tensor t)
     {
-        t.Grad ??= Zeros(t._shape);
+        // Leaves keep their gradient across steps; a recorded tensor's gradient lives only during the backward pass, so it is pooled.
+        if (t.Grad is null)
+        {
+            t.Grad = t._node is null ? Zeros(t._shape) : Pooled(t._shape, clear: true);
+            t.Grad._pooled = t._node is not null;
+        }
         return t.Grad.Data;
     }
 

@@ -14,7 +14,7 @@ internal static partial class Commands
           --seed N          seed (default 1)
           --lr X            Adam learning rate (default 1e-4; decayed ×0.97 every 2 epochs)
           --train-eval N    training images evaluated per epoch (default 10000, 0 = all 60000)
-          --out DIR         results.csv, results.json, run.json, checkpoint.bin, embedding.svg for K=2 (default results/<model>)
+          --out DIR         results.csv, results.json, run.json, checkpoint.safetensors, embedding.svg for K=2 (default results/<model>)
           --resume          continue from DIR's checkpoint
           --data DIR        IDX directory (default /usr/share/datasets/fashion-mnist)
           --threads N       kernel threads (default: all cores)
@@ -33,7 +33,7 @@ internal static partial class Commands
         Add(new Command("baseline", "train a baseline with the same network (z = μ): deterministic or dropout",
             "usage: baseline [--kind deterministic|dropout] [--dropout 0.5] [options]\n" + CommonUsage,
             o => Train(o, o.Choice("kind", "deterministic", "deterministic", "dropout") == "dropout" ? ModelKind.Dropout : ModelKind.Deterministic)));
-        Add(new Command("robustness", "FGSM/PGD accuracy of a trained run (reads DIR/checkpoint.bin)",
+        Add(new Command("robustness", "FGSM/PGD accuracy of a trained run (reads DIR/checkpoint.safetensors)",
             "usage: robustness --out DIR [--count 1000] [--epsilons 0.1,0.2,0.3] [--data DIR] [--threads N]",
             RobustnessCommand));
     }

@@ -1,3 +1,4 @@
+using MiBounds.Critics;
 using MiBounds.Tensors;
 using MiBounds.Tensors.Nn;
 
@@ -24,8 +25,8 @@ public sealed class VibNetwork : Module
 {
     private readonly Linear[] _encoder;
 
-    /// <summary>The decoder q(y|z), a linear softmax classifier.</summary>
-    public Linear Decoder { get; }
+    /// <summary>The decoder q(y|z), a linear softmax classifier (the library's Barber–Agakov decoder).</summary>
+    public CategoricalDecoder Decoder { get; }
 
     /// <summary>Model kind.</summary>
     public ModelKind Kind { get; }
@@ -54,7 +55,7 @@ public sealed class VibNetwork : Module
             RegisterModule("encoder.1", new Linear(hidden, hidden, rng)),
             RegisterModule("encoder.2", new Linear(hidden, 2 * bottleneck, rng)),
         ];
-        Decoder = RegisterModule("decoder", new Linear(bottleneck, classes, rng));
+        Decoder = RegisterModule("decoder", new CategoricalDecoder(bottleneck, classes, rng));
     }
 
     /// <summary>
@@ -68,22 +69,12 @@ public sealed class VibNetwork : Module
         {
             h = _encoder[i].Forward(h).Relu();
             if (Kind == ModelKind.Dropout && Training && DropoutRate > 0)
-                h = ApplyDropout(h, rng ?? throw new ArgumentNullException(nameof(rng), "the dropout model needs an Rng in training mode"));
+                h = h.Dropout(DropoutRate, rng ?? throw new ArgumentNullException(nameof(rng), "the dropout model needs an Rng in training mode"));
         }
         var output = _encoder[2].Forward(h);
         var mu = output.Slice(1, 0, Bottleneck);
         var sigma = (output.Slice(1, Bottleneck, Bottleneck) - 5f).Softplus();
         return (mu, sigma);
-    }
-
-    // Inverted dropout as a product with a fixed 0/(1/(1−p)) mask; the engine had no dropout op when this was written.
-    private Tensor ApplyDropout(Tensor h, Rng rng)
-    {
-        var mask = Tensor.Zeros(h.Shape);
-        var m = mask.Data;
-        float keep = 1f - DropoutRate, scale = 1f / keep;
-        for (int i = 0; i < m.Length; i++) m[i] = rng.NextFloat() < keep ? scale : 0f;
-        return h * mask;
     }
 
     /// <summary>One reparameterized sample z = μ + σ·ε per row (z = μ for deterministic kinds).</summary>
@@ -94,7 +85,7 @@ public sealed class VibNetwork : Module
     }
 
     /// <summary>Decoder log-probabilities log q(y|z), [N, classes].</summary>
-    public Tensor LogProbabilities(Tensor z) => LogSoftmax(Decoder.Forward(z));
+    public Tensor LogProbabilities(Tensor z) => Decoder.LogProbabilities(z);
 
     /// <summary>
     /// The prediction rule: log of the softmax averaged over <paramref name="samples"/> posterior samples
@@ -111,7 +102,4 @@ public sealed class VibNetwork : Module
         var logp = LogProbabilities(Sample(muRep, sigmaRep, rng)).Reshape(samples, n, Classes);
         return logp.LogSumExp(0) - MathF.Log(samples);
     }
-
-    /// <summary>log softmax over the last axis of [N, C] logits.</summary>
-    internal static Tensor LogSoftmax(Tensor logits) => logits - logits.LogSumExp(1, keepDim: true);
 }

@@ -1,36 +1,33 @@
+using System.Globalization;
 using MiBounds.Tensors;
+using MiBounds.Tensors.Nn;
 using MiBounds.Tensors.Optim;
 
 namespace MiBounds.Vib;
 
 /// <summary>
-/// Per-epoch training state: parameters, their Polyak averages, Adam's moments and step count, the RNG state and
-/// the number of finished epochs. Written to a temporary file and renamed, so an interruption leaves the previous one.
+/// Per-epoch training state in one safetensors file (written atomically by the engine): the network's state dict
+/// under "model.", the Polyak averages under "polyak.", Adam's moments under "adam."; the finished epochs, the
+/// RNG state, Adam's scalars and the averaging count go in the metadata.
 /// </summary>
 internal static class Checkpoint
 {
-    private const uint Magic = 0x4B434956; // "VICK"
-    public const string FileName = "checkpoint.bin";
+    public const string FileName = "checkpoint.safetensors";
 
     public static void Save(string path, int epochsDone, VibNetwork net, ParameterAverage average, Adam adam, Rng rng)
     {
-        var tmp = path + ".tmp";
-        using (var w = new BinaryWriter(File.Create(tmp)))
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, t) in net.StateDict()) tensors["model." + name] = t;
+        foreach (var (name, t) in average.NamedStateTensors()) tensors["polyak." + name] = t;
+        foreach (var (name, t) in adam.NamedStateTensors()) tensors["adam." + name] = t;
+        var meta = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            w.Write(Magic);
-            w.Write(epochsDone);
-            w.Write(adam.StepCount);
-            foreach (var word in rng.GetState()) w.Write(word);
-            var tensors = Tensors(net, average, adam);
-            w.Write(tensors.Count);
-            foreach (var (name, t) in tensors)
-            {
-                w.Write(name);
-                w.Write(t.Size);
-                foreach (float v in t.Values) w.Write(v);
-            }
-        }
-        File.Move(tmp, path, overwrite: true);
+            ["epochs"] = epochsDone.ToString(CultureInfo.InvariantCulture),
+            ["rng"] = string.Join(",", rng.GetState().Select(w => w.ToString(CultureInfo.InvariantCulture))),
+            ["polyak_updates"] = average.UpdateCount.ToString(CultureInfo.InvariantCulture),
+        };
+        foreach (var (k, v) in adam.StateScalars()) meta["adam." + k] = v;
+        SafeTensors.Save(path, tensors, meta);
     }
 
     /// <summary>Restores a checkpoint into freshly built objects; returns the number of finished epochs.</summary>
@@ -39,40 +36,27 @@ internal static class Checkpoint
         if (!File.Exists(path)) throw new DataException($"{path}: no checkpoint to resume from");
         try
         {
-            using var r = new BinaryReader(File.OpenRead(path));
-            if (r.ReadUInt32() != Magic) throw new DataException($"{path}: not a checkpoint (bad magic number)");
-            int epochs = r.ReadInt32();
-            adam.StepCount = r.ReadInt64();
-            var state = new ulong[6];
-            for (int i = 0; i < state.Length; i++) state[i] = r.ReadUInt64();
-            rng.SetState(state);
-            var tensors = Tensors(net, average, adam);
-            int count = r.ReadInt32();
-            if (count != tensors.Count) throw new DataException($"{path}: holds {count} tensors, this model has {tensors.Count} (different --k or model?)");
-            foreach (var (name, t) in tensors)
+            var (tensors, meta) = SafeTensors.LoadWithMetadata(path);
+            Dictionary<string, Tensor> Part(string prefix) => tensors.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
+                .ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value, StringComparer.Ordinal);
+            net.LoadStateDict(Part("model."), strict: true, path);
+            adam.LoadState(Part("adam."), meta.Where(kv => kv.Key.StartsWith("adam.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key[5..], kv => kv.Value), path);
+            var polyak = Part("polyak.");
+            foreach (var (name, t) in average.NamedStateTensors())
             {
-                string stored = r.ReadString();
-                int size = r.ReadInt32();
-                if (stored != name || size != t.Size) throw new DataException($"{path}: tensor {stored} ({size} values) does not match {name} ({t.Size} values)");
-                var d = t.Data;
-                for (int i = 0; i < size; i++) d[i] = r.ReadSingle();
+                if (!polyak.TryGetValue(name, out var s) || s.Size != t.Size) throw new DataException($"{path}: Polyak average {name} is missing or has the wrong size");
+                t.CopyFrom(s.Reshape(t.Shape));
             }
-            return epochs;
+            average.UpdateCount = long.Parse(Meta(meta, "polyak_updates", path), CultureInfo.InvariantCulture);
+            rng.SetState(Meta(meta, "rng", path).Split(',').Select(w => ulong.Parse(w, CultureInfo.InvariantCulture)).ToArray());
+            return int.Parse(Meta(meta, "epochs", path), CultureInfo.InvariantCulture);
         }
-        catch (EndOfStreamException e) { throw new DataException($"{path}: truncated checkpoint", e); }
+        catch (Exception e) when (e is InvalidDataException or FormatException or IOException)
+        {
+            throw new DataException($"{path}: cannot resume: {e.Message}", e);
+        }
     }
 
-    private static List<(string, Tensor)> Tensors(VibNetwork net, ParameterAverage average, Adam adam)
-    {
-        var list = new List<(string, Tensor)>();
-        var named = net.NamedParameters().ToArray();
-        for (int i = 0; i < named.Length; i++)
-        {
-            list.Add((named[i].Name, named[i].Tensor));
-            list.Add((named[i].Name + ".polyak", average.Averages[i]));
-            list.Add((named[i].Name + ".adam_m", adam.FirstMoments[i]));
-            list.Add((named[i].Name + ".adam_v", adam.SecondMoments[i]));
-        }
-        return list;
-    }
+    private static string Meta(Dictionary<string, string> meta, string key, string path)
+        => meta.TryGetValue(key, out var v) ? v : throw new DataException($"{path}: checkpoint metadata lacks '{key}'");
 }

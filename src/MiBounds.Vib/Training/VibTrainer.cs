@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MiBounds.Bounds;
 using MiBounds.Tensors;
 using MiBounds.Tensors.Optim;
 
@@ -17,6 +18,8 @@ public sealed class VibTrainer
     private static readonly double Ln2 = Math.Log(2);
     private readonly ParameterAverage _average;
     private readonly Adam _adam;
+    private readonly StepDecay _schedule;
+    private readonly BarberAgakov _labelBound;
     private readonly Rng _rng;
     private readonly double[] _mmdConstants;
 
@@ -42,20 +45,16 @@ public sealed class VibTrainer
         _rng = new Rng(config.Seed);
         Network = new VibNetwork(config.Kind, data.Train.Features, config.Bottleneck, data.Train.Classes, _rng, config.Hidden, dropoutRate: (float)config.DropoutRate);
         _adam = new Adam(Network.Parameters(), (float)config.LearningRate, beta1: (float)config.AdamBeta1);
+        _schedule = new StepDecay(_adam, config.DecayEvery, (float)config.Decay);
         _average = new ParameterAverage(Network.Parameters(), (float)config.Polyak);
         _mmdConstants = Mmd.Constants(config.Bottleneck, config.PriorSigma, config.MultiScale);
-        LabelEntropyBits = EntropyBits(data.Train.Labels, data.Train.Classes);
+        // I(Z;Y) ≥ H(Y) + E log q(y|z): the Barber–Agakov bound with the categorical decoder and the label entropy.
+        _labelBound = new BarberAgakov(Network.Decoder, BarberAgakov.LabelEntropy(data.Train.Labels));
+        LabelEntropyBits = _labelBound.EntropyX / Ln2;
     }
 
-    /// <summary>Entropy of the empirical label distribution, in bits.</summary>
-    public static double EntropyBits(int[] labels, int classes)
-    {
-        var counts = new double[classes];
-        foreach (int y in labels) counts[y]++;
-        double h = 0;
-        foreach (double c in counts) if (c > 0) { double p = c / labels.Length; h -= p * Math.Log2(p); }
-        return h;
-    }
+    /// <summary>The Barber–Agakov lower bound on I(Z;Y) in nats for codes <paramref name="z"/> and their labels (differentiable).</summary>
+    public Tensor LabelInformation(Tensor z, int[] labels) => _labelBound.FromLogLikelihoods(Network.Decoder.LogLikelihood(z, labels));
 
     private string CheckpointPath => Path.Combine(OutputDirectory ?? throw new InvalidOperationException("no output directory"), Checkpoint.FileName);
 
@@ -69,7 +68,7 @@ public sealed class VibTrainer
     }
 
     /// <summary>The learning rate during epoch <paramref name="epoch"/> (0-based): lr·decay^⌊epoch/every⌋.</summary>
-    public double LearningRateAt(int epoch) => Config.LearningRate * Math.Pow(Config.Decay, epoch / Config.DecayEvery);
+    public double LearningRateAt(int epoch) => _schedule.RateAt(epoch);
 
     /// <summary>
     /// The training loss in bits on one batch, as a differentiable scalar, with its parts:
@@ -79,7 +78,8 @@ public sealed class VibTrainer
     {
         var (mu, sigma) = Network.Encode(x, _rng);
         var z = Network.Sample(mu, sigma, _rng);
-        var ce = -Network.LogProbabilities(z).PickPerRow(labels).Mean() * (float)(1 / Ln2);
+        // Cross-entropy = H(Y) − BA bound; minimizing it maximizes the I(Z;Y) lower bound.
+        var ce = ((float)_labelBound.EntropyX - LabelInformation(z, labels)) * (float)(1 / Ln2);
         Tensor? reg = Config.Kind switch
         {
             ModelKind.Vib => GaussianKl.ToStandardNormal(mu, sigma).Mean() * (float)(1 / Ln2),
@@ -110,7 +110,7 @@ public sealed class VibTrainer
         var train = Data.Train;
         int n = train.Count, batch = Config.BatchSize, batches = n / batch;
         if (batches == 0) throw new InvalidOperationException($"batch size {batch} exceeds the {n} training images");
-        _adam.LearningRate = (float)LearningRateAt(EpochsDone);
+        _schedule.Count = EpochsDone;
         var order = Enumerable.Range(0, n).ToArray();
         _rng.Shuffle(order.AsSpan());
         var sw = Stopwatch.StartNew();
@@ -158,7 +158,7 @@ public sealed class VibTrainer
     {
         using var _ = Tensor.NoGrad();
         int n = set.Count, correct1 = 0, correctMany = 0, samples = Network.IsStochastic ? Config.EvalSamples : 1;
-        double klSum = 0, ceSum = 0;
+        double klSum = 0, baSum = 0;
         for (int start = 0; start < n; start += batch)
         {
             int len = Math.Min(batch, n - start);
@@ -166,15 +166,13 @@ public sealed class VibTrainer
             var y = set.Labels.AsSpan(start, len);
             var (mu, sigma) = Network.Encode(x, _rng);
             if (Network.IsStochastic) klSum += GaussianKl.ToStandardNormal(mu, sigma).Sum().Item();
-            var logp = Network.LogProbabilities(Network.Sample(mu, sigma, _rng));
+            var z = Network.Sample(mu, sigma, _rng);
+            var labels = y.ToArray();
+            baSum += LabelInformation(z, labels).Item() * len;
+            var logp = Network.LogProbabilities(z);
             var pred1 = logp.ArgMaxRows();
-            var lv = logp.Values;
             var probs = new double[len * set.Classes];
-            for (int i = 0; i < len; i++)
-            {
-                ceSum -= lv[i * set.Classes + y[i]];
-                if (pred1[i] == y[i]) correct1++;
-            }
+            for (int i = 0; i < len; i++) if (pred1[i] == y[i]) correct1++;
             for (int s = 0; s < samples; s++)
             {
                 var v = (s == 0 ? logp : Network.LogProbabilities(Network.Sample(mu, sigma, _rng))).Values;
@@ -187,9 +185,9 @@ public sealed class VibTrainer
                 if (best == y[i]) correctMany++;
             }
         }
-        double ceBits = ceSum / n / Ln2;
+        double izyBits = baSum / n / Ln2;
         double izx = Network.IsStochastic ? klSum / n / Ln2 : double.NaN;
-        return new Evaluation((double)correct1 / n, (double)correctMany / n, izx, LabelEntropyBits - ceBits, ceBits);
+        return new Evaluation((double)correct1 / n, (double)correctMany / n, izx, izyBits, LabelEntropyBits - izyBits);
     }
 
     /// <summary>The prediction rule as a differentiable function images → log-probabilities (12-sample average for stochastic models).</summary>

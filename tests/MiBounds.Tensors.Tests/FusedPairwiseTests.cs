@@ -1,0 +1,109 @@
+namespace MiBounds.Tensors.Tests;
+
+/// <summary>The fused pairwise ReLU MLP against finite differences and against the same network built from unfused ops.</summary>
+public class FusedPairwiseTests
+{
+    private static Tensor R(int seed, params int[] shape) => Tensor.RandomNormal(new Rng((ulong)seed), shape);
+
+    /// <summary>The reference: broadcast V[i] + U[j] to [Kv·Ku, H0], then ReLU layers and a one-output layer, all unfused.</summary>
+    private static Tensor Unfused(Tensor v, Tensor u, Tensor[] weights, Tensor?[] biases)
+    {
+        int kv = v.Dim(0), ku = u.Dim(0), h = v.Dim(1);
+        var a = (v.Reshape(kv, 1, h) + u.Reshape(1, ku, h)).Reshape(kv * ku, h).Relu();
+        for (int l = 0; l < weights.Length; l++)
+        {
+            a = Tensor.Linear(a, weights[l], biases[l]);
+            if (l < weights.Length - 1) a = a.Relu();
+        }
+        return a.Reshape(kv, ku);
+    }
+
+    private static (Tensor V, Tensor U, Tensor[] W, Tensor?[] B) Network(int seed, int kv, int ku, int[] widths, bool outBias = true)
+    {
+        var v = R(seed, kv, widths[0]);
+        var u = R(seed + 1, ku, widths[0]);
+        var w = new Tensor[widths.Length];
+        var b = new Tensor?[widths.Length];
+        for (int l = 0; l < widths.Length; l++)
+        {
+            int din = widths[l], dout = l + 1 < widths.Length ? widths[l + 1] : 1;
+            w[l] = R(seed + 10 + l, dout, din) * (1f / MathF.Sqrt(din));
+            b[l] = l == widths.Length - 1 && !outBias ? null : R(seed + 20 + l, dout) * 0.3f;
+        }
+        return (v, u, w, b);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void GradientsMatchFiniteDifferences(int hiddenAfterFirst)
+    {
+        int[] widths = hiddenAfterFirst switch { 0 => [5], 1 => [5, 6], _ => [4, 5, 3] };
+        var (v, u, w, b) = Network(3 + hiddenAfterFirst, 3, 4, widths);
+        var inputs = new List<Tensor> { v, u };
+        inputs.AddRange(w);
+        inputs.AddRange(b.Where(x => x is not null)!);
+        int nw = w.Length;
+        GradCheck.Check(x => FusedPairwise.ReluMlpScores(x[0], x[1], x.Skip(2).Take(nw).ToArray(), x.Skip(2 + nw).Take(nw).Select(t => (Tensor?)t).ToArray()),
+            inputs.ToArray(), eps: 1e-3, tol: 2e-2);
+    }
+
+    [Theory]
+    [InlineData(3, 4, true)]
+    [InlineData(40, 20, true)]   // 800 pair rows: several blocks, the last one partial
+    [InlineData(7, 130, false)]  // more columns than a block's rows; no output bias
+    public void ValuesAndGradientsMatchUnfusedOps(int kv, int ku, bool outBias)
+    {
+        var (v, u, w, b) = Network(11, kv, ku, [8, 12], outBias);
+        var all = new List<Tensor> { v, u };
+        all.AddRange(w);
+        all.AddRange(b.Where(x => x is not null)!);
+        foreach (var t in all) t.RequiresGrad = true;
+        var probe = R(99, kv, ku);
+
+        var fused = FusedPairwise.ReluMlpScores(v, u, w, b);
+        (fused * probe).Sum().Backward();
+        var fusedGrads = all.Select(t => t.Grad!.ToArray()).ToArray();
+        foreach (var t in all) t.Grad = null;
+
+        var reference = Unfused(v, u, w, b);
+        (reference * probe).Sum().Backward();
+        for (int i = 0; i < fused.Size; i++)
+            Assert.True(Math.Abs(fused[i] - reference[i]) <= 1e-5f * (1 + Math.Abs(reference[i])), $"score {i}: fused {fused[i]} vs unfused {reference[i]}");
+        for (int p = 0; p < all.Count; p++)
+        {
+            var expected = all[p].Grad!.Values;
+            for (int i = 0; i < expected.Length; i++)
+                Assert.True(Math.Abs(fusedGrads[p][i] - expected[i]) <= 1e-4f * (1 + Math.Abs(expected[i])),
+                    $"input {p} element {i}: fused {fusedGrads[p][i]} vs unfused {expected[i]}");
+        }
+    }
+
+    [Fact]
+    public void TwoRecordedEvaluationsKeepTheirOwnActivations()
+    {
+        var (v, u, w, b) = Network(5, 6, 5, [4, 6]);
+        foreach (var t in w) t.RequiresGrad = true;
+        var first = FusedPairwise.ReluMlpScores(v, u, w, b);
+        var second = FusedPairwise.ReluMlpScores(v * 2f, u, w, b); // rents its own workspace while the first is alive
+        (first.Sum() + second.Sum()).Backward();
+        var together = w[0].Grad!.ToArray();
+        foreach (var t in w) t.Grad = null;
+        (Unfused(v, u, w, b).Sum() + Unfused(v * 2f, u, w, b).Sum()).Backward();
+        for (int i = 0; i < together.Length; i++)
+            Assert.True(Math.Abs(together[i] - w[0].Grad![i]) <= 1e-4f * (1 + Math.Abs(w[0].Grad![i])), $"element {i}: {together[i]} vs {w[0].Grad![i]}");
+    }
+
+    [Fact]
+    public void NoGradRecordsNothingAndShapeErrorsNameShapes()
+    {
+        var (v, u, w, b) = Network(6, 3, 3, [4]);
+        v.RequiresGrad = true;
+        using (Tensor.NoGrad()) Assert.False(FusedPairwise.ReluMlpScores(v, u, w, b).RequiresGrad);
+        var ex = Assert.Throws<ArgumentException>(() => FusedPairwise.ReluMlpScores(v, R(1, 3, 5), w, b));
+        Assert.Contains("[3, 5]", ex.Message);
+        var wide = new[] { R(2, 2, 4) };
+        Assert.Contains("one output", Assert.Throws<ArgumentException>(() => FusedPairwise.ReluMlpScores(v, u, wide, [null])).Message);
+    }
+}

@@ -65,7 +65,7 @@ public static class SweepRunner
             while (queue.TryDequeue(out int i))
             {
                 try { results[i] = TrainOne(config, runs[i], outDir, execution, progress[i], cancellation); }
-                catch (Exception e) when (e is InvalidDataException or IOException)
+                catch (Exception e) // an exception escaping a worker thread would kill the process and every other run with it
                 {
                     progress[i].Status = RunStatus.Failed;
                     progress[i].Error = e.Message;
@@ -80,7 +80,7 @@ public static class SweepRunner
         var display = new ProgressDisplay(progress, execution.LiveDisplay, execution.PlainInterval, log);
         display.RunUntil(() => workers.All(w => !w.IsAlive));
         foreach (var w in workers) w.Join();
-        if (failures.TryPeek(out var first) && results.All(r => r is null)) throw first;
+        if (failures.TryPeek(out var first) && first is InvalidDataException or IOException && results.All(r => r is null)) throw first; // e.g. every checkpoint unreadable: one clear error
 
         var finished = results.Select((r, i) => r ?? new RunResult(runs[i], [], new double[config.Levels.Length], null, RunStatus.Failed, progress[i].Error)).ToArray();
         Report.WriteAll(config, finished, outDir);

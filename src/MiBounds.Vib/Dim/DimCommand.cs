@@ -1,0 +1,109 @@
+using System.Globalization;
+using MiBounds.Tensors;
+using MiBounds.Vib.Dim;
+
+namespace MiBounds.Vib;
+
+internal static partial class Commands
+{
+    private const string DimUsage = """
+        usage: dim [--estimator js|infonce|dv] [--mode global|local|both] [options]
+          --estimator NAME  bound trained through MiBound.FromScores: js (DIM's default), infonce, dv (default js)
+          --mode M          global, local or both objectives (default both)
+          --epochs N        training epochs (default 3)
+          --batch N         batch size K: each score matrix is K×K (default 64)
+          --lr X            Adam learning rate (default 1e-4)
+          --seed N          seed (default 1)
+          --train-count N   train on the first N training images (default 0 = all 60000)
+          --prior W         weight of adversarial prior matching to a uniform prior (default 0 = off)
+          --width N         shared projection width of the critics (default 256)
+          --probe-train N   training images the probes learn from (default 10000)
+          --probe-test N    test images the probes are scored on (default 0 = all 10000)
+          --probe-epochs N  probe training epochs (default 20)
+          --out DIR         run.json, training.csv, checkpoint.safetensors, results.json (default results/dim-<estimator>-<mode>)
+          --resume          continue the run in DIR (only --epochs may differ)
+          --data DIR        IDX directory (default /usr/share/datasets/fashion-mnist)
+          --threads N       kernel threads (default: all cores)
+        After training, the encoder is frozen and linear and MLP probes are trained on its global code and conv features,
+        on a random encoder's global code and on raw pixels; results.json holds {estimator, probe, features, accuracy}.
+        """;
+
+    private static void RegisterDim()
+    {
+        Add(new Command("dim", "train Deep InfoMax (global/local, js|infonce|dv) and probe its features", DimUsage, RunDim));
+    }
+
+    /// <summary>Reads the dim command's run options (validated; bad values throw <see cref="UsageException"/>).</summary>
+    internal static DimConfig ReadDimConfig(Options o) => new()
+    {
+        Estimator = o.Choice("estimator", "js", ScoreBounds.DimEstimators),
+        Mode = Enum.Parse<DimMode>(o.Choice("mode", "both", "global", "local", "both"), ignoreCase: true),
+        Epochs = o.Int("epochs", 3, 0, 100000),
+        BatchSize = o.Int("batch", 64, 2, 4096),
+        LearningRate = o.Double("lr", 1e-4, 1e-12, 10),
+        Seed = (ulong)o.Int("seed", 1, 0),
+        TrainCount = o.Int("train-count", 0, 0),
+        PriorWeight = o.Double("prior", 0, 0, 1e6),
+        Width = o.Int("width", 256, 1, 65536),
+        ProbeTrainCount = o.Int("probe-train", 10000, 10),
+        ProbeTestCount = o.Int("probe-test", 0, 0),
+        ProbeEpochs = o.Int("probe-epochs", 20, 1, 100000),
+    };
+
+    private static int RunDim(Options o)
+    {
+        var config = ReadDimConfig(o);
+        string outDir = o.String("out") ?? Path.Combine("results", $"dim-{config.Estimator}-{config.Mode.ToString().ToLowerInvariant()}");
+        bool resume = o.Flag("resume");
+        string? dataDir = o.String("data");
+        int threads = o.Int("threads", Environment.ProcessorCount, 1, 1024);
+        o.EnsureAllUsed();
+        Engine.MaxThreads = threads;
+        var runFile = Path.Combine(outDir, "run.json");
+        CheckResume(outDir, runFile, resume, saved => DimConfig.FromJson(saved, runFile) with { Epochs = config.Epochs } == config);
+
+        var data = ImageData.Load(dataDir);
+        Directory.CreateDirectory(outDir);
+        RunResults.AtomicWrite(runFile, config.ToJson());
+        var trainer = new DimTrainer(config, data.Train, outDir);
+        if (resume) Console.WriteLine($"resumed {outDir} after epoch {trainer.Resume()}");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"DIM {config.Mode.ToString().ToLowerInvariant()} with {config.Estimator}: {(config.TrainCount > 0 ? Math.Min(config.TrainCount, data.Train.Count) : data.Train.Count)} train images, batch {config.BatchSize}, {trainer.Network.ParameterCount():N0} parameters, {threads} thread(s)"));
+        while (trainer.EpochsDone < config.Epochs)
+        {
+            var r = trainer.TrainEpoch(QuarterEpochLog);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"epoch {r.Epoch,3}/{config.Epochs}  {r.Seconds,6:F1}s  loss {r.Loss:F4}  global bound {Nats(r.GlobalBound)}  local bound {Nats(r.LocalBound)}"));
+        }
+        Console.WriteLine($"probes: {config.ProbeTrainCount} training images, {config.ProbeEpochs} epochs");
+        var records = trainer.EvaluateProbes(data, new ProbeSettings(Epochs: config.ProbeEpochs), line => Console.WriteLine("  " + line));
+        RunResults.AtomicWrite(Path.Combine(outDir, "results.json"), DimTrainer.ResultsJson(records));
+        Console.WriteLine($"results in {outDir}");
+        return 0;
+    }
+
+    private static string Nats(double v) => double.IsFinite(v) ? v.ToString("F3", CultureInfo.InvariantCulture) + " nats" : "n/a";
+
+    private static void QuarterEpochLog(int b, int total)
+    {
+        if (b % Math.Max(1, total / 4) == 0 && b < total) Console.WriteLine($"  batch {b}/{total}");
+    }
+
+    /// <summary>
+    /// --resume needs DIR/run.json with the same options (<paramref name="sameRun"/>); without it DIR must not hold a
+    /// checkpoint already.
+    /// </summary>
+    private static void CheckResume(string outDir, string runFile, bool resume, Func<string, bool> sameRun)
+    {
+        if (resume)
+        {
+            if (!File.Exists(runFile)) throw new UsageException($"--resume: {runFile} not found (nothing to resume in {outDir})");
+            if (!sameRun(File.ReadAllText(runFile)))
+                throw new UsageException($"--resume: the options differ from the run in {outDir} ({runFile}); give the same ones (only --epochs may change)");
+            if (!File.Exists(Path.Combine(outDir, Dim.TrainingCheckpoint.FileName)))
+                throw new UsageException($"--resume: {outDir} holds no checkpoint yet (the run stopped before its first epoch ended); start it again without --resume");
+        }
+        else if (File.Exists(Path.Combine(outDir, Dim.TrainingCheckpoint.FileName)))
+            throw new UsageException($"{outDir} already holds a run; add --resume to continue it or choose another --out");
+    }
+}

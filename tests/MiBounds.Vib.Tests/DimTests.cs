@@ -1,0 +1,206 @@
+using MiBounds.Tensors;
+using MiBounds.Vib.Dim;
+
+namespace MiBounds.Vib.Tests;
+
+public class DimTests
+{
+    private const int Side = 16;
+
+    private static ImageDataset Synthetic(int n, ulong seed)
+    {
+        var rng = new Rng(seed);
+        var images = Tensor.RandomUniform(rng, [n, Side * Side], -1f, 1f);
+        var labels = Enumerable.Range(0, n).Select(i => i % 10).ToArray();
+        return new ImageDataset(images, labels, Side, Side, 10);
+    }
+
+    private static DimTrainer Trainer(string estimator, DimMode mode, int batch = 6, double prior = 0, double lr = 1e-4) =>
+        new(new DimConfig { Estimator = estimator, Mode = mode, BatchSize = batch, Width = 8, LearningRate = lr, PriorWeight = prior }, Synthetic(64, 3));
+
+    private static double Dot(float[] a, float[] b) { double s = 0; for (int i = 0; i < a.Length; i++) s += (double)a[i] * b[i]; return s; }
+
+    private static double Softplus(double x) => x > 0 ? x + Math.Log(1 + Math.Exp(-x)) : Math.Log(1 + Math.Exp(x));
+
+    // The bound's training objective and reported value on a K×K matrix with positives on the diagonal, by hand.
+    private static (double Objective, double Value) HandBound(string estimator, double[,] s)
+    {
+        int k = s.GetLength(0);
+        double pos = 0, negExp = 0, negSoftplus = 0, nce = 0;
+        for (int i = 0; i < k; i++)
+        {
+            pos += s[i, i];
+            double rowSum = 0;
+            for (int j = 0; j < k; j++)
+            {
+                rowSum += Math.Exp(s[i, j]);
+                if (i != j) { negExp += Math.Exp(s[i, j]); negSoftplus += Softplus(s[i, j]); }
+            }
+            nce += s[i, i] - Math.Log(rowSum);
+        }
+        pos /= k; negExp /= k * (k - 1); negSoftplus /= k * (k - 1);
+        switch (estimator)
+        {
+            case "dv":
+                double dv = pos - Math.Log(negExp);
+                return (dv, dv);
+            case "infonce":
+                double v = Math.Log(k) + nce / k;
+                return (v, v);
+            default:
+                double jsObjective = 0;
+                for (int i = 0; i < k; i++) jsObjective -= Softplus(-s[i, i]) / k;
+                jsObjective -= negSoftplus;
+                return (jsObjective, pos + 1 - negExp); // NWJ(S + 1) = mean(S+1)_pos − e⁻¹·mean_neg e^{S+1}
+        }
+    }
+
+    [Theory]
+    [InlineData("js")]
+    [InlineData("infonce")]
+    [InlineData("dv")]
+    public void PerLocationAndGlobalScoreMatricesGiveTheHandComputedBound(string estimator)
+    {
+        var trainer = Trainer(estimator, DimMode.Both);
+        var net = trainer.Network;
+        var images = Synthetic(6, 11).Images;
+        var (objective, globalValue, localValue, _) = trainer.Objective(images, training: false);
+        using var _ = Tensor.NoGrad();
+        var (local, code) = net.Encoder.Forward(images); // training-mode batch-norm: same batch, same values
+        int k = 6, c = net.Encoder.LocalChannels, side = net.Encoder.LocalSide, width = net.Width;
+        float[][] Rows(Tensor t) => t.ToRows();
+        var localCode = Rows(net.LocalCode.Forward(code));
+        var globalCode = Rows(net.GlobalCode.Forward(code));
+        var flat = local.Reshape(k, c * side * side);
+        var globalFeatures = Rows(net.GlobalFeatures.Forward(flat));
+        var lv = local.Values;
+
+        var sGlobal = new double[k, k];
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++) sGlobal[i, j] = Dot(globalCode[i], globalFeatures[j]) / Math.Sqrt(width);
+        var (gObjective, gValue) = HandBound(estimator, sGlobal);
+
+        double lObjective = 0, lValue = 0;
+        var all = net.LocalScores(local, code);
+        for (int y = 0; y < side; y++)
+            for (int x = 0; x < side; x++)
+            {
+                int l = y * side + x;
+                var vectors = new float[k][];
+                for (int j = 0; j < k; j++)
+                {
+                    var v = new float[c];
+                    for (int ch = 0; ch < c; ch++) v[ch] = lv[((j * c + ch) * side + y) * side + x];
+                    vectors[j] = net.LocalFeatures.Forward(Tensor.FromArray(v, 1, c)).ToArray();
+                }
+                var s = new double[k, k];
+                var fromNetwork = DimNetwork.LocationScores(all, l);
+                for (int i = 0; i < k; i++)
+                    for (int j = 0; j < k; j++)
+                    {
+                        s[i, j] = Dot(localCode[i], vectors[j]) / Math.Sqrt(width);
+                        Assert.Equal(s[i, j], fromNetwork[i, j], 1e-3);
+                    }
+                var (o, val) = HandBound(estimator, s);
+                lObjective += o; lValue += val;
+            }
+        int locations = side * side;
+        Assert.Equal(gObjective + lObjective / locations, objective.Item(), 1e-3);
+        Assert.Equal(gValue, globalValue, 1e-3);
+        Assert.Equal(lValue / locations, localValue, 1e-3);
+    }
+
+    [Theory]
+    [InlineData("js", DimMode.Both)]
+    [InlineData("infonce", DimMode.Local)]
+    [InlineData("dv", DimMode.Global)]
+    public void TrainingLossFallsOnSyntheticImages(string estimator, DimMode mode)
+    {
+        var trainer = Trainer(estimator, mode, batch: 16, lr: 1e-3);
+        var images = Synthetic(16, 5).Images;
+        var losses = Enumerable.Range(0, 25).Select(_ => trainer.Step(images).Loss).ToArray();
+        Assert.All(losses, l => Assert.True(double.IsFinite(l)));
+        Assert.True(losses[^3..].Average() < losses[..3].Average() - 0.05, $"loss did not fall: {string.Join(", ", losses.Select(l => l.ToString("F3")))}");
+    }
+
+    [Fact]
+    public void CheckpointRestoresParametersOptimizerAndRng()
+    {
+        var dir = Directory.CreateTempSubdirectory("dim-ckpt").FullName;
+        try
+        {
+            var config = new DimConfig { Estimator = "js", Mode = DimMode.Global, BatchSize = 8, Width = 8, PriorWeight = 0.5, TrainCount = 16 };
+            var data = Synthetic(16, 9);
+            var a = new DimTrainer(config, data, dir);
+            a.TrainEpoch();
+            var b = new DimTrainer(config, data, dir);
+            Assert.Equal(1, b.Resume());
+            foreach (var ((name, ta), (_, tb)) in a.Network.NamedState().Zip(b.Network.NamedState()))
+                Assert.True(ta.Values.SequenceEqual(tb.Values), $"{name} differs after resume");
+            // Same state, same next epoch (optimizer moments, discriminator and RNG included).
+            var ra = a.TrainEpoch();
+            var rb = b.TrainEpoch();
+            Assert.Equal(ra.Loss, rb.Loss, 1e-6);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
+    public void ProbeSeparatesLinearlySeparableFeaturesAndRandomEncoderIsNormalized()
+    {
+        var rng = new Rng(4);
+        int n = 200, d = 5;
+        var x = Tensor.RandomNormal(rng, [n, d]);
+        var y = new int[n];
+        for (int i = 0; i < n; i++) { y[i] = x[i, 0] + 0.5f * x[i, 1] > 0 ? 1 : 0; x[i, 2] *= 100f; }
+        double acc = Probes.Accuracy(x, y, x, y, 2, ProbeKind.Linear, new ProbeSettings(Epochs: 30, BatchSize: 20, LearningRate: 1e-2), rng);
+        Assert.True(acc > 0.9, $"linear probe accuracy {acc}");
+        var (train, _) = Probes.Standardize(x, x);
+        double mean = 0, sq = 0;
+        for (int i = 0; i < n; i++) { mean += train[i, 2]; sq += train[i, 2] * train[i, 2]; }
+        Assert.Equal(0, mean / n, 1e-3);
+        Assert.Equal(1, sq / n, 1e-2);
+    }
+
+    [Fact]
+    public void ScoreBoundsRejectBaselineBoundsAndUnknownNames()
+    {
+        Assert.Throws<ArgumentException>(() => ScoreBounds.Create("tuba"));
+        Assert.Throws<FormatException>(() => ScoreBounds.Create("nope"));
+        Assert.IsType<MiBounds.Bounds.DonskerVaradhan>(ScoreBounds.Create("dv"));
+    }
+
+    [Theory]
+    [InlineData(new[] { "dim", "--estimator", "nwj" }, "--estimator must be one of js, infonce, dv")]
+    [InlineData(new[] { "dim", "--mode", "sideways" }, "--mode must be one of")]
+    [InlineData(new[] { "dim", "--batch", "1" }, "--batch must be in")]
+    [InlineData(new[] { "dim", "--epocs", "3" }, "unknown option --epocs")]
+    [InlineData(new[] { "dim", "--resume", "--out", "/nonexistent/dim-run" }, "nothing to resume")]
+    public void DimCommandLineErrorsAreOneLineUsageErrors(string[] args, string expected)
+    {
+        var (rc, _, err) = Run(args);
+        Assert.Equal(2, rc);
+        Assert.Contains(expected, err);
+    }
+
+    [Fact]
+    public void DimMissingDataNamesTheFile()
+    {
+        var dir = Directory.CreateTempSubdirectory("dim-nodata").FullName;
+        try
+        {
+            var (rc, _, err) = Run(["dim", "--data", Path.Combine(dir, "missing"), "--out", Path.Combine(dir, "out")]);
+            Assert.Equal(1, rc);
+            Assert.Contains("train-images-idx3-ubyte", err);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    internal static (int Rc, string Out, string Err) Run(string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int rc = Commands.Dispatch(args, stdout, stderr);
+        return (rc, stdout.ToString(), stderr.ToString());
+    }
+}

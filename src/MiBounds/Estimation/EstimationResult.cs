@@ -49,5 +49,7 @@ public sealed record EstimationResult
 /// <param name="StepsRun">Steps taken before stopping.</param>
 /// <param name="StopReason">"budget", "early-stop", "diverged", "cancelled" or "none" (KSG).</param>
 /// <param name="History">(step, held-out value) at each evaluation.</param>
+/// <param name="FinalTrainNats">Training-split value of the last parameters (before restoring the best checkpoint).</param>
+/// <param name="FinalHeldOutNats">Held-out value of the last parameters.</param>
 public sealed record FoldResult(int TrainRows, int HeldOutRows, double HeldOutNats, double TrainNats, int BestStep, int StepsRun,
-    string StopReason, IReadOnlyList<(int Step, double HeldOutNats)> History);
+    string StopReason, IReadOnlyList<(int Step, double HeldOutNats)> History, double FinalTrainNats, double FinalHeldOutNats);

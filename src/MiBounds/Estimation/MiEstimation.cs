@@ -114,7 +114,7 @@ public static class MiEstimation
         {
             Estimator = name, Kind = EstimatorCatalog.KindOf(name), EstimateNats = full.EstimateNats, StderrNats = stderr,
             TrainNats = double.NaN, Uncertainty = uncertainty, Samples = n, BatchSize = 0, Warnings = warnings,
-            Folds = [new FoldResult(n, n, full.EstimateNats, double.NaN, 0, 0, "none", [])],
+            Folds = [new FoldResult(n, n, full.EstimateNats, double.NaN, 0, 0, "none", [], double.NaN, full.EstimateNats)],
         };
     }
 
@@ -184,8 +184,11 @@ public static class MiEstimation
         if (ceiling is double c && estimate >= 0.95 * c)
             warnings.Add($"the estimate {Fmt(estimate)} nats is within 5% of {name}'s ceiling log K = {Fmt(c)} (K = {folds[0].EvalBatch}): the true MI may be much larger; use a larger --batch or another estimator (smile5, nwj)");
         double gap = train - estimate;
-        if (gap > Math.Max(0.1, 0.15 * Math.Abs(estimate)))
-            warnings.Add($"large gap between training ({Fmt(train)} nats) and held-out ({Fmt(estimate)} nats) values: the critic overfits the training rows; use more data, fewer steps or a smaller critic (--hidden)");
+        double lastTrain = folds.Average(f => f.Result.FinalTrainNats), lastHeldOut = folds.Average(f => f.Result.FinalHeldOutNats);
+        if (IsLargeGap(gap, estimate))
+            warnings.Add($"large gap between training ({Fmt(train)} nats) and held-out ({Fmt(estimate)} nats) values of the best checkpoint: the critic overfits the training rows; use more data, fewer steps or a smaller critic (--hidden)");
+        else if (IsLargeGap(lastTrain - lastHeldOut, lastHeldOut))
+            warnings.Add($"the critic overfits: by the end of training it scored {Fmt(lastTrain)} nats on the training rows but {Fmt(lastHeldOut)} on held-out rows (the best checkpoint, reported, is earlier); with this little data the estimate is fragile: use more data or a smaller critic (--hidden)");
         if (EstimatorCatalog.KindOf(name) != "upper bound") AddSignificanceWarning(warnings, estimate, stderr);
 
         return new EstimationResult
@@ -194,6 +197,8 @@ public static class MiEstimation
             Uncertainty = uncertainty, Samples = n, BatchSize = folds[0].EvalBatch, Folds = folds.Select(f => f.Result).ToArray(), Warnings = warnings,
         };
     }
+
+    private static bool IsLargeGap(double gap, double heldOut) => gap > Math.Max(0.1, 0.15 * Math.Abs(heldOut));
 
     private sealed record FoldOutcome(int Fold, FoldResult Result, double[] HeldOutBatchValues, int BatchesPerPartition, int EvalBatch, double? Ceiling, double? Rising);
 
@@ -254,6 +259,8 @@ public static class MiEstimation
         }
         catch (NonFiniteObjectiveException) { stop = "diverged"; }
 
+        var trainBatches = Partition(x, y, trainIdx, kEval, rng);
+        double lastTrain = Evaluate(estimator, trainBatches).Value, lastHeldOut = Evaluate(estimator, heldBatches).Value;
         Restore(parameters, best);
         var finalValues = new List<double>();
         int perPartition = 0;
@@ -264,10 +271,10 @@ public static class MiEstimation
             finalValues.AddRange(Evaluate(estimator, batches).Values);
         }
         double heldOut = finalValues.Average();
-        double trainValue = Evaluate(estimator, Partition(x, y, trainIdx, kEval, rng)).Value;
+        double trainValue = Evaluate(estimator, trainBatches).Value;
         o.Progress?.Invoke(new EstimationProgress(fold, folds, step, steps, trainAverage, heldOut, heldOut));
 
-        var result = new FoldResult(trainIdx.Length, heldIdx.Length, heldOut, trainValue, bestStep, step, stop, history);
+        var result = new FoldResult(trainIdx.Length, heldIdx.Length, heldOut, trainValue, bestStep, step, stop, history, lastTrain, lastHeldOut);
         return new FoldOutcome(fold, result, finalValues.ToArray(), perPartition, kEval, estimator.Ceiling(kEval),
             stop == "budget" ? StillRising(selections) : null);
     }

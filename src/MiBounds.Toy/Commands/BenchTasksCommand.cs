@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using MiBounds.Cli;
+using MiBounds.Estimation;
+using MiBounds.Tensors;
+using MiBounds.Toy.Estimation;
+using MiBounds.Toy.Tasks;
+using MiBounds.Toy.Tasks.Synthetic;
+
+namespace MiBounds.Toy;
+
+internal static partial class Program
+{
+    static void RegisterBenchTasks(CommandSet c) => c.Add("bench-tasks",
+        "run estimators on the synthetic tasks with known MI; table of estimate vs truth (--tasks, --estimators ksg,infonce,nwj,smile5, --samples 5000, --steps, --json, --out FILE, --list)",
+        o => BenchTasks(o, Console.Out, Console.Error));
+
+    /// <summary>One estimator on one task.</summary>
+    internal sealed record BenchRow(IMiTask Task, string Estimator, EstimationResult? Result, string? Error, double Seconds);
+
+    internal static int BenchTasks(ParsedOptions o, TextWriter output, TextWriter progress)
+    {
+        bool list = o.Flag("list");
+        var taskNames = o.String("tasks", "all");
+        var estimators = o.String("estimators", "ksg,infonce,nwj," + EstimationOptions.DefaultEstimator)
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(EstimatorCatalog.Validate).ToArray();
+        int samples = o.Int("samples", 5000, min: MiEstimation.MinimumRows, max: 10_000_000);
+        var options = new EstimationOptions
+        {
+            BatchSize = o.Int("batch", 128, min: 2, max: 100_000),
+            Steps = o.Has("steps") ? o.Int("steps", EstimationOptions.DefaultSteps, min: 1) : null,
+            Critic = o.Choice("critic", "separable", EstimatorCatalog.Critics),
+            Hidden = o.Int("hidden", 256, min: 1, max: 65_536),
+            ValFraction = o.Double("val-fraction", 0.5, min: 0.01, max: 0.99),
+            LearningRate = (float)o.Double("lr", 5e-4, min: 1e-8, max: 1),
+        };
+        ulong seed = (ulong)o.Int("seed", 1, min: 0);
+        bool json = o.Flag("json");
+        string? outPath = o.OptionalString("out");
+        o.EnsureAllUsed();
+
+        if (list)
+        {
+            foreach (var t in SyntheticTasks.All()) output.WriteLine($"{t.Name,-26} I = {t.TrueMi,7:F4} nats  {t.Description}");
+            return 0;
+        }
+        var tasks = taskNames == "all" ? SyntheticTasks.All()
+            : taskNames.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(SyntheticTasks.Get).ToArray();
+
+        var rows = new List<BenchRow>();
+        foreach (var task in tasks)
+        {
+            var data = task.Sample(samples, new Rng(seed));
+            var x = data.X; var y = data.Y;
+            foreach (var name in estimators)
+            {
+                var watch = Stopwatch.StartNew();
+                progress.Write($"{task.Name} / {name} ... ");
+                try
+                {
+                    var r = MiEstimation.Estimate(x, y, options with { Estimator = name, Seed = seed });
+                    rows.Add(new BenchRow(task, name, r, null, watch.Elapsed.TotalSeconds));
+                    progress.WriteLine($"{r.EstimateNats:F3} ± {r.StderrNats:F3} nats (truth {task.TrueMi:F3}), {watch.Elapsed.TotalSeconds:F1} s");
+                }
+                catch (Exception e) when (e is Training.NonFiniteObjectiveException or ArgumentException)
+                {
+                    rows.Add(new BenchRow(task, name, null, e.Message, watch.Elapsed.TotalSeconds));
+                    progress.WriteLine($"failed: {e.Message}");
+                }
+            }
+        }
+
+        string jsonText = BenchJson(rows, samples, options, seed);
+        if (outPath is not null)
+        {
+            var dir = Path.GetDirectoryName(Path.GetFullPath(outPath));
+            if (dir is not null) Directory.CreateDirectory(dir);
+            File.WriteAllText(outPath, jsonText);
+        }
+        if (json) output.WriteLine(jsonText);
+        else WriteTable(output, rows, estimators, samples);
+        return 0;
+    }
+
+    private static void WriteTable(TextWriter w, List<BenchRow> rows, string[] estimators, int samples)
+    {
+        w.WriteLine($"estimate ± standard error vs true MI (nats), {samples} samples per task");
+        var header = new StringBuilder($"{"task",-26} {"dx",3} {"dy",3} {"true",7}");
+        foreach (var e in estimators) header.Append($" {e,17}");
+        w.WriteLine(header);
+        foreach (var group in rows.GroupBy(r => r.Task.Name))
+        {
+            var t = group.First().Task;
+            var line = new StringBuilder($"{t.Name,-26} {t.DimX,3} {t.DimY,3} {t.TrueMi,7:F3}");
+            foreach (var e in estimators)
+            {
+                var r = group.First(g => g.Estimator == e);
+                string cell = r.Result is { } res
+                    ? $"{res.EstimateNats:F3} ± {(double.IsFinite(res.StderrNats) ? res.StderrNats.ToString("F3", CultureInfo.InvariantCulture) : "?")}"
+                    : "failed";
+                line.Append($" {cell,17}");
+            }
+            w.WriteLine(line);
+        }
+    }
+
+    private static string BenchJson(List<BenchRow> rows, int samples, EstimationOptions options, ulong seed)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("samples", samples);
+            w.WriteNumber("batch", options.BatchSize);
+            if (options.Steps is int s) w.WriteNumber("steps", s); else w.WriteNumber("steps", EstimationOptions.DefaultSteps);
+            w.WriteString("critic", options.Critic);
+            w.WriteNumber("seed", seed);
+            w.WriteStartArray("results");
+            foreach (var r in rows)
+            {
+                w.WriteStartObject();
+                w.WriteString("task", r.Task.Name);
+                w.WriteString("description", r.Task.Description);
+                w.WriteNumber("dim_x", r.Task.DimX);
+                w.WriteNumber("dim_y", r.Task.DimY);
+                w.WriteNumber("true_nats", r.Task.TrueMi);
+                w.WriteNumber("seconds", Math.Round(r.Seconds, 2));
+                if (r.Result is { } res)
+                {
+                    w.WritePropertyName("result");
+                    EstimationJson.Write(w, res, details: true);
+                }
+                else w.WriteString("error", r.Error);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+}

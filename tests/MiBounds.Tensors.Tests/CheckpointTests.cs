@@ -189,6 +189,30 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void AdamFollowsTheReferenceUpdateRule()
+    {
+        // 37 values: the SIMD body and the scalar tail are both exercised.
+        var w = Tensor.Parameter(Tensor.RandomNormal(new Rng(8), [37]));
+        var opt = new Adam([w], 0.05f, beta1: 0.8f, beta2: 0.95f, epsilon: 1e-6f);
+        double[] ww = w.ToArray().Select(v => (double)v).ToArray(), m = new double[37], v = new double[37];
+        for (int step = 1; step <= 4; step++)
+        {
+            opt.ZeroGrad();
+            (w.Square().Sum() * 0.5f + w.Sum()).Backward(); // gradient = w + 1
+            opt.Step();
+            for (int j = 0; j < 37; j++)
+            {
+                double g = ww[j] + 1;
+                m[j] = 0.8 * m[j] + 0.2 * g;
+                v[j] = 0.95 * v[j] + 0.05 * g * g;
+                double mh = m[j] / (1 - Math.Pow(0.8, step)), vh = v[j] / (1 - Math.Pow(0.95, step));
+                ww[j] -= 0.05 * mh / (Math.Sqrt(vh) + 1e-6);
+            }
+        }
+        for (int j = 0; j < 37; j++) Assert.Equal(ww[j], w[j], 4);
+    }
+
+    [Fact]
     public void SgdFollowsPyTorchUpdateRule()
     {
         var w = Tensor.Parameter(Tensor.FromArray([1f, -2f]));

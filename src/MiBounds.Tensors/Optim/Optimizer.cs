@@ -122,6 +122,37 @@ public sealed class Adam : Optimizer
         _v = Parameters.Select(p => Tensor.ZerosLike(p)).ToArray();
     }
 
+    // One Adam update, SIMD over Vector<float> with a scalar tail; each lane does the same IEEE operations as the scalar loop.
+    private static void AdamUpdate(Span<float> w, ReadOnlySpan<float> g, Span<float> m, Span<float> v,
+        float beta1, float beta2, float eps, float stepSize, float invSqrtBc2)
+    {
+        int j = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            int width = System.Numerics.Vector<float>.Count;
+            var b1 = new System.Numerics.Vector<float>(beta1); var c1 = new System.Numerics.Vector<float>(1f - beta1);
+            var b2 = new System.Numerics.Vector<float>(beta2); var c2 = new System.Numerics.Vector<float>(1f - beta2);
+            var ve = new System.Numerics.Vector<float>(eps); var vs = new System.Numerics.Vector<float>(stepSize);
+            var vb = new System.Numerics.Vector<float>(invSqrtBc2);
+            for (; j <= w.Length - width; j += width)
+            {
+                var gj = new System.Numerics.Vector<float>(g.Slice(j));
+                var mj = b1 * new System.Numerics.Vector<float>(m.Slice(j)) + c1 * gj;
+                var vj = b2 * new System.Numerics.Vector<float>(v.Slice(j)) + c2 * gj * gj;
+                mj.CopyTo(m.Slice(j)); vj.CopyTo(v.Slice(j));
+                var wj = new System.Numerics.Vector<float>(w.Slice(j)) - vs * mj / (System.Numerics.Vector.SquareRoot(vj) * vb + ve);
+                wj.CopyTo(w.Slice(j));
+            }
+        }
+        for (; j < w.Length; j++)
+        {
+            float gj = g[j];
+            float mj = m[j] = beta1 * m[j] + (1f - beta1) * gj;
+            float vj = v[j] = beta2 * v[j] + (1f - beta2) * gj * gj;
+            w[j] -= stepSize * mj / (MathF.Sqrt(vj) * invSqrtBc2 + eps);
+        }
+    }
+
     /// <inheritdoc />
     public override IEnumerable<(string Name, Tensor Tensor)> NamedStateTensors()
     {
@@ -159,13 +190,7 @@ public sealed class Adam : Optimizer
             if (p.Grad is null) continue;
             var g = p.Grad.Values; var m = _m[i].Data; var v = _v[i].Data; var w = p.Data;
             if (WeightDecay != 0) TensorPrimitives.Multiply(w, 1f - LearningRate * WeightDecay, w);
-            for (int j = 0; j < w.Length; j++)
-            {
-                float gj = g[j];
-                float mj = m[j] = Beta1 * m[j] + (1f - Beta1) * gj;
-                float vj = v[j] = Beta2 * v[j] + (1f - Beta2) * gj * gj;
-                w[j] -= stepSize * mj / (MathF.Sqrt(vj) * invSqrtBc2 + Epsilon);
-            }
+            AdamUpdate(w, g, m, v, Beta1, Beta2, Epsilon, stepSize, invSqrtBc2);
         }
     }
 }

@@ -30,6 +30,12 @@ internal static partial class Program
                 output.WriteLine(line);
             }
         }
+        var fixedTasks = TaskRegistry.FixedTasks;
+        if (fixedTasks.Count > 0)
+        {
+            output.WriteLine("tasks with a fixed MI:");
+            foreach (var task in fixedTasks) output.WriteLine($"  {task.Name}: true MI {FormatMi(task.TrueMi)} nats: {task.Description}");
+        }
         return 0;
     }
 

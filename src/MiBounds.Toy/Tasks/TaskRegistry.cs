@@ -18,6 +18,17 @@ public interface IMiTaskFactory
     IMiTask Create(int dim, double mi);
 }
 
+/// <summary>
+/// A set of ready-made tasks whose MI is fixed by their definition (not chosen by level), listed by the <c>tasks</c>
+/// command. Like factories, any parameterless class implementing this in the assembly is found by reflection, e.g.
+/// <c>sealed class MyCatalog : IMiTaskCatalog { public IEnumerable&lt;IMiTask&gt; Tasks() =&gt; MyTasks.All(); }</c>.
+/// </summary>
+public interface IMiTaskCatalog
+{
+    /// <summary>The tasks.</summary>
+    IEnumerable<IMiTask> Tasks();
+}
+
 /// <summary>The correlated Gaussian of the paper's Figure 2.</summary>
 public sealed class GaussianTaskFactory : IMiTaskFactory
 {
@@ -48,6 +59,10 @@ public sealed class CubicTaskFactory : IMiTaskFactory
 public static class TaskRegistry
 {
     private static readonly Lazy<IReadOnlyDictionary<string, IMiTaskFactory>> s_factories = new(Discover);
+    private static readonly Lazy<IReadOnlyList<IMiTaskCatalog>> s_catalogs = new(() => Instances<IMiTaskCatalog>().ToArray());
+
+    /// <summary>Every fixed-MI task of every <see cref="IMiTaskCatalog"/> in the assembly.</summary>
+    public static IReadOnlyList<IMiTask> FixedTasks => s_catalogs.Value.SelectMany(c => c.Tasks()).ToArray();
 
     /// <summary>All factories, ordered by name with the paper's two tasks first.</summary>
     public static IReadOnlyList<IMiTaskFactory> All =>
@@ -67,14 +82,20 @@ public static class TaskRegistry
     private static IReadOnlyDictionary<string, IMiTaskFactory> Discover()
     {
         var found = new Dictionary<string, IMiTaskFactory>(StringComparer.Ordinal);
-        foreach (var type in typeof(TaskRegistry).Assembly.GetTypes())
-        {
-            if (type.IsAbstract || type.IsInterface || !typeof(IMiTaskFactory).IsAssignableFrom(type)) continue;
-            if (type.GetConstructor(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance, Type.EmptyTypes) is not { } ctor) continue;
-            var factory = (IMiTaskFactory)ctor.Invoke(null);
+        foreach (var factory in Instances<IMiTaskFactory>())
             if (!found.TryAdd(factory.Name, factory))
-                throw new InvalidOperationException($"two task factories are named '{factory.Name}': {found[factory.Name].GetType().Name} and {type.Name}");
-        }
+                throw new InvalidOperationException($"two task factories are named '{factory.Name}': {found[factory.Name].GetType().Name} and {factory.GetType().Name}");
         return found;
+    }
+
+    // One instance of every concrete class in this assembly that implements T and has a parameterless constructor.
+    private static IEnumerable<T> Instances<T>()
+    {
+        foreach (var type in typeof(TaskRegistry).Assembly.GetTypes().OrderBy(t => t.FullName, StringComparer.Ordinal))
+        {
+            if (type.IsAbstract || type.IsInterface || !typeof(T).IsAssignableFrom(type)) continue;
+            if (type.GetConstructor(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance, Type.EmptyTypes) is not { } ctor) continue;
+            yield return (T)ctor.Invoke(null);
+        }
     }
 }

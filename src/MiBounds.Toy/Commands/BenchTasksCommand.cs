@@ -13,7 +13,7 @@ namespace MiBounds.Toy;
 
 internal static partial class Program
 {
-    static void RegisterBenchTasks(CommandSet c) => c.Add("bench-tasks",
+    internal static void RegisterBenchTasks(CommandSet c) => c.Add("bench-tasks",
         "run estimators on the synthetic tasks with known MI; table of estimate vs truth (--tasks, --estimators ksg,infonce,nwj,smile5, --samples 5000, --steps, --json, --out FILE, --list)",
         o => BenchTasks(o, Console.Out, Console.Error));
 

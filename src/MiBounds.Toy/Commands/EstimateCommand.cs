@@ -7,7 +7,7 @@ namespace MiBounds.Toy;
 
 internal static partial class Program
 {
-    static void RegisterEstimate(CommandSet c) => c.Add("estimate",
+    internal static void RegisterEstimate(CommandSet c) => c.Add("estimate",
         "estimate I(X;Y) from your own samples: --x X.csv --y Y.csv (or .npy; or --data F --x-cols .. --y-cols ..), --estimator smile5, --json",
         o => Estimate(o, Console.Out, Console.Error));
 

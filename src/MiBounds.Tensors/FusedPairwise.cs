@@ -263,7 +263,7 @@ public static class FusedPairwise
     }
 
     /// <summary>grad = act &gt; 0 ? grad : 0.</summary>
-    private static void MaskInPlace(ReadOnlySpan<float> act, Span<float> grad)
+    internal static void MaskInPlace(ReadOnlySpan<float> act, Span<float> grad)
     {
         int n = grad.Length, c = 0;
         if (Vector512.IsHardwareAccelerated)

@@ -36,7 +36,7 @@ public sealed class SeparableCritic : Module, ICritic
     public Tensor Scores(Tensor x, Tensor y)
     {
         CriticInput.Check(x, y, G.InFeatures, H.InFeatures);
-        return Tensor.MatMul(H.Forward(y), G.Forward(x), transB: true);
+        return Tensor.MatMul(FusedMlp.Forward(H, y), FusedMlp.Forward(G, x), transB: true); // each MLP one fused op
     }
 }
 

@@ -1,0 +1,77 @@
+using MiBounds.Tensors.Nn;
+
+namespace MiBounds.Tensors.Tests;
+
+/// <summary>The fused ReLU MLP op against finite differences and against the layer-by-layer network; the fused Adam update against the formula.</summary>
+public class FusedMlpTests
+{
+    private static Tensor R(int seed, params int[] shape) => Tensor.RandomNormal(new Rng((ulong)seed), shape);
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void GradientsMatchFiniteDifferences(int layers)
+    {
+        int[] widths = layers switch { 1 => [4, 3], 2 => [4, 6, 2], _ => [3, 5, 4, 2] };
+        var inputs = new List<Tensor> { R(1, 5, widths[0]) };
+        for (int l = 0; l < layers; l++) inputs.Add(R(10 + l, widths[l + 1], widths[l]) * (1f / MathF.Sqrt(widths[l])));
+        for (int l = 0; l < layers; l++) inputs.Add(R(20 + l, widths[l + 1]) * 0.3f);
+        GradCheck.Check(x => FusedMlp.ReluMlp(x[0], x.Skip(1).Take(layers).ToArray(), x.Skip(1 + layers).Take(layers).Select(t => (Tensor?)t).ToArray()),
+            inputs.ToArray(), eps: 1e-3, tol: 2e-2);
+    }
+
+    [Fact]
+    public void MatchesLayerByLayerMlp()
+    {
+        var rng = new Rng(3);
+        var mlp = new Mlp(7, 33, 5, 2, rng);
+        var x = R(4, 37, 7);
+        x.RequiresGrad = true;
+        var probe = R(5, 37, 5);
+        var fused = FusedMlp.Forward(mlp, x);
+        (fused * probe).Sum().Backward();
+        var fusedGrads = mlp.Parameters().Prepend(x).Select(p => p.Grad!.ToArray()).ToArray();
+        mlp.ZeroGrad(); x.Grad = null;
+        var plain = mlp.Forward(x);
+        (plain * probe).Sum().Backward();
+        var plainGrads = mlp.Parameters().Prepend(x).Select(p => p.Grad!.ToArray()).ToArray();
+        for (int i = 0; i < plain.Size; i++) Assert.Equal(plain[i], fused[i]); // same GEMM calls, same order
+        for (int p = 0; p < plainGrads.Length; p++)
+            for (int i = 0; i < plainGrads[p].Length; i++)
+                Assert.True(Math.Abs(plainGrads[p][i] - fusedGrads[p][i]) <= 1e-5f * (1 + Math.Abs(plainGrads[p][i])), $"tensor {p} element {i}: {fusedGrads[p][i]} vs {plainGrads[p][i]}");
+    }
+
+    [Fact]
+    public void FallsBackForOtherActivationsAndChecksShapes()
+    {
+        var mlp = new Mlp(3, 4, 1, 1, new Rng(1), Activation.Tanh);
+        var x = R(2, 5, 3);
+        var a = FusedMlp.Forward(mlp, x);
+        var b = mlp.Forward(x);
+        for (int i = 0; i < a.Size; i++) Assert.Equal(b[i], a[i]);
+        var relu = new Mlp(3, 4, 1, 1, new Rng(1));
+        Assert.Contains("[5, 2]", Assert.Throws<ArgumentException>(() => FusedMlp.Forward(relu, R(3, 5, 2))).Message);
+    }
+
+    [Fact]
+    public void AdamUpdateMatchesTheFormula()
+    {
+        const int n = 37; // a vector body and a scalar tail
+        var w = R(1, n).ToArray(); var g = R(2, n).ToArray(); var m = R(3, n).ToArray(); var v = R(4, n).Abs().ToArray();
+        var (w0, m0, v0) = ((float[])w.Clone(), (float[])m.Clone(), (float[])v.Clone());
+        float b1 = 0.9f, b2 = 0.999f, lr = 5e-4f, eps = 1e-8f;
+        int t = 3;
+        double bc1 = 1 - Math.Pow(b1, t), bc2 = 1 - Math.Pow(b2, t);
+        FusedAdam.Update(w, g, m, v, b1, b2, (float)(lr / bc1), (float)(1 / Math.Sqrt(bc2)), eps);
+        for (int i = 0; i < n; i++)
+        {
+            double mi = b1 * (double)m0[i] + (1 - b1) * (double)g[i];
+            double vi = b2 * (double)v0[i] + (1 - b2) * (double)g[i] * g[i];
+            double wi = w0[i] - lr * (mi / bc1) / (Math.Sqrt(vi / bc2) + eps);
+            Assert.True(Math.Abs(m[i] - mi) <= 1e-6 * (1 + Math.Abs(mi)), $"m[{i}] {m[i]} vs {mi}");
+            Assert.True(Math.Abs(v[i] - vi) <= 1e-6 * (1 + Math.Abs(vi)), $"v[{i}] {v[i]} vs {vi}");
+            Assert.True(Math.Abs(w[i] - wi) <= 1e-6 * (1 + Math.Abs(wi)), $"w[{i}] {w[i]} vs {wi}");
+        }
+    }
+}

@@ -126,6 +126,12 @@ public sealed class Adam : Optimizer
     private static void AdamUpdate(Span<float> w, ReadOnlySpan<float> g, Span<float> m, Span<float> v,
         float beta1, float beta2, float eps, float stepSize, float invSqrtBc2)
     {
+        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+        {
+            // 16 lanes; identical per-lane arithmetic.
+            FusedAdam.Update(w, g, m, v, beta1, beta2, stepSize, invSqrtBc2, eps);
+            return;
+        }
         int j = 0;
         if (System.Numerics.Vector.IsHardwareAccelerated)
         {

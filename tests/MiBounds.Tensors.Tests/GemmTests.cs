@@ -70,8 +70,8 @@ public class GemmTests
         foreach (bool accumulate in new[] { false, true })
             foreach (int threads in new[] { 1, 2 })
             {
-                Check(ta, tb, 137, 70, 300, accumulate, threads, pad: 3, seed: 11);
-                Check(ta, tb, 40, 300, 270, accumulate, threads, pad: 0, seed: 12);
+                Check(ta, tb, 137, 45, 260, accumulate, threads, pad: 3, seed: 11);
+                Check(ta, tb, 21, 300, 260, accumulate, threads, pad: 0, seed: 12);
             }
     }
 

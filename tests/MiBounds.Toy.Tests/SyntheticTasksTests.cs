@@ -106,6 +106,23 @@ public class SyntheticTasksTests
         }
     }
 
+    [Theory]
+    [InlineData("normal-dense", 3, 1.5)]
+    [InlineData("normal-dense", 20, 8)]
+    [InlineData("student-t", 4, 2)]
+    [InlineData("student-t", 20, 6)]
+    [InlineData("uniform-noise", 1, 2)]      // ε < 1 branch (solved by bisection)
+    [InlineData("uniform-noise", 20, 4)]     // ε > 1 branch
+    [InlineData("halfcube-normal", 5, 2)]
+    [InlineData("wiggly-normal", 5, 2)]
+    public void FactoriesHitTheRequestedMiInTheSweepRegistry(string name, int dim, double mi)
+    {
+        var task = TaskRegistry.Get(name).Create(dim, mi);
+        Assert.Equal(mi, task.TrueMi, 6);
+        Assert.Equal(dim, task.DimX);
+        Assert.Contains(TaskRegistry.FixedTasks, t => t.Name == "normal-3x3");
+    }
+
     [Fact]
     public void TaskListHasUniqueNamesAndRejectsUnknownOnes()
     {

@@ -15,6 +15,7 @@ public static class SyntheticTasks
         ("wiggly-normal-3x3", () => new TransformedTask(Get("normal-3x3"), CoordinateMap.Wiggly)),
         ("halfcube-student-2x2-df3", () => new TransformedTask(Get("student-2x2-df3"), CoordinateMap.HalfCube)),
         ("wiggly-uniform-1-eps0.3", () => new TransformedTask(Get("uniform-1-eps0.3"), CoordinateMap.Wiggly)),
+        ("normal-10x10-mi6", () => DenseGaussianTask.WithMi(10, 10, 6.0, seed: 13, name: "normal-10x10-mi6")),
     ];
 
     /// <summary>Every task's name, in benchmark order.</summary>

@@ -11,7 +11,7 @@ Run:   /usr/bin/python3 bench/torch_steps.py [--critics separable,concat] [--bou
                                              [--batches 64,128] [--threads 2] [--repeats 5] [--seconds 1]
 Serve: /usr/bin/python3 bench/torch_steps.py --serve
        reads one JSON request per line {"critic", "bound", "batch", "threads", "seconds"} and answers one JSON line
-       {"steps_per_s", "steps"} after timing one repeat of that cell (models are kept between requests), so the C#
+       {"steps_per_s", "steps", "steps_per_cpu_s"} after timing one repeat of that cell (models are kept between requests), so the C#
        `steps --compare` driver can alternate our repeats with PyTorch's on the same machine.
 (apt-get install -y python3-torch libopenblas0-pthread). Nothing in the build or tests depends on this script.
 """
@@ -147,14 +147,14 @@ class Workload:
         return v.item()
 
     def measure(self, seconds, min_steps=3):
-        """Steps/s over at least `seconds` and `min_steps` steps."""
-        n, t0 = 0, time.perf_counter()
+        """(steps per wall second, steps, steps per CPU second of this process) over at least `seconds` and `min_steps` steps."""
+        n, t0, c0 = 0, time.perf_counter(), time.process_time()
         while True:
             self.step()
             n += 1
             dt = time.perf_counter() - t0
             if n >= min_steps and dt >= seconds:
-                return n / dt, n
+                return n / dt, n, n / max(time.process_time() - c0, 1e-9)
 
 
 _cache = {}
@@ -180,8 +180,8 @@ def serve():
             req = json.loads(line)
             torch.set_num_threads(int(req.get('threads', 2)))
             w = workload(req['critic'], req['bound'], int(req['batch']))
-            sps, n = w.measure(float(req.get('seconds', 1.0)))
-            print(json.dumps({'steps_per_s': sps, 'steps': n}), flush=True)
+            sps, n, cpu = w.measure(float(req.get('seconds', 1.0)))
+            print(json.dumps({'steps_per_s': sps, 'steps': n, 'steps_per_cpu_s': cpu}), flush=True)
         except Exception as ex:  # answer, so the driver can name the failure
             print(json.dumps({'error': f"{type(ex).__name__}: {ex}"}), flush=True)
 
@@ -206,9 +206,11 @@ def main():
         for c in a.critics.split(','):
             for b in a.bounds.split(','):
                 w = workload(c, b, k)
-                samples = [w.measure(a.seconds)[0] for _ in range(a.repeats)]
+                samples = [w.measure(a.seconds) for _ in range(a.repeats)]
                 print(json.dumps({'critic': c, 'bound': b, 'batch': k, 'threads': a.threads,
-                                  'steps_per_s': statistics.median(samples), 'samples': samples}), flush=True)
+                                  'steps_per_s': statistics.median(s[0] for s in samples),
+                                  'steps_per_cpu_s': statistics.median(s[2] for s in samples),
+                                  'samples': [s[0] for s in samples]}), flush=True)
 
 
 if __name__ == '__main__':

@@ -47,10 +47,17 @@ internal static class StepCommands
     private static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
 
     /// <summary>One timed repeat of ours: steps/s, bytes allocated per step, gen-0 collections.</summary>
-    private readonly record struct Sample(double StepsPerSecond, double BytesPerStep, int Gen0, int Steps);
+    private readonly record struct Sample(double StepsPerSecond, double BytesPerStep, int Gen0, int Steps, double StepsPerCpuSecond);
+
+    private static TimeSpan CpuTime()
+    {
+        using var p = Process.GetCurrentProcess();
+        return p.TotalProcessorTime;
+    }
 
     private static Sample Measure(StepWorkload w, double seconds, int minSteps = 3)
     {
+        var cpu0 = CpuTime();
         long bytes0 = GC.GetTotalAllocatedBytes(precise: true);
         int gen0 = GC.CollectionCount(0);
         var sw = Stopwatch.StartNew();
@@ -63,7 +70,9 @@ internal static class StepCommands
         }
         double dt = sw.Elapsed.TotalSeconds;
         long bytes = GC.GetTotalAllocatedBytes(precise: true) - bytes0;
-        return new Sample(n / dt, (double)bytes / n, GC.CollectionCount(0) - gen0, n);
+        int collections = GC.CollectionCount(0) - gen0;
+        double cpu = (CpuTime() - cpu0).TotalSeconds;
+        return new Sample(n / dt, (double)bytes / n, collections, n, n / Math.Max(cpu, 1e-9));
     }
 
     /// <summary>bench/torch_steps.py --serve, kept alive for the whole comparison.</summary>
@@ -83,7 +92,7 @@ internal static class StepCommands
             _process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {python}");
         }
 
-        public double Measure(string critic, string bound, int batch, int threads, double seconds)
+        public (double StepsPerSecond, double StepsPerCpuSecond) Measure(string critic, string bound, int batch, int threads, double seconds)
         {
             var request = JsonSerializer.Serialize(new Dictionary<string, object> { ["critic"] = critic, ["bound"] = bound, ["batch"] = batch, ["threads"] = threads, ["seconds"] = seconds });
             _process.StandardInput.WriteLine(request);
@@ -92,7 +101,7 @@ internal static class StepCommands
                 ?? throw new InvalidOperationException($"PyTorch server exited (code {(_process.HasExited ? _process.ExitCode : -1)}); is python3-torch installed? (apt-get install -y python3-torch libopenblas0-pthread)");
             using var doc = JsonDocument.Parse(line);
             if (doc.RootElement.TryGetProperty("error", out var err)) throw new InvalidOperationException($"PyTorch failed on {critic}/{bound}/K{batch}: {err.GetString()}");
-            return doc.RootElement.GetProperty("steps_per_s").GetDouble();
+            return (doc.RootElement.GetProperty("steps_per_s").GetDouble(), doc.RootElement.GetProperty("steps_per_cpu_s").GetDouble());
         }
 
         public void Dispose()
@@ -118,9 +127,10 @@ internal static class StepCommands
         Console.WriteLine($"# {Environment.ProcessorCount} processors, Vector512 {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, " +
                           $"median of {repeats} repeats of >= {seconds} s{(compare ? ", ours and PyTorch alternating per repeat" : "")}");
         Console.WriteLine($"# load average at start: {LoadAverage()}");
+        Console.WriteLine("# steps/s: per wall-clock second; /cpu-s: per CPU second of the process (less sensitive to other load at 1 thread)");
         Console.WriteLine(compare
-            ? $"{"cell",-26} {"thr",3} {"ours/s",9} {"torch/s",9} {"ratio",7} {"B/step",9} {"gc0/1k",7}"
-            : $"{"cell",-26} {"thr",3} {"ours/s",9} {"B/step",9} {"gc0/1k",7}");
+            ? $"{"cell",-26} {"thr",3} {"ours/s",9} {"torch/s",9} {"ratio",7} {"ours/cpu-s",10} {"torch/cpu-s",11} {"ratio",7} {"B/step",9} {"gc0/1k",7}"
+            : $"{"cell",-26} {"thr",3} {"ours/s",9} {"ours/cpu-s",10} {"B/step",9} {"gc0/1k",7}");
         var results = new List<Dictionary<string, object>>();
         int saved = Engine.MaxThreads;
         try
@@ -135,30 +145,34 @@ internal static class StepCommands
                             Engine.MaxThreads = threads;
                             Measure(w, Math.Min(0.3, seconds), minSteps: 3); // JIT and buffers
                             var ours = new List<Sample>();
-                            var theirs = new List<double>();
+                            var theirs = new List<(double StepsPerSecond, double StepsPerCpuSecond)>();
                             for (int r = 0; r < repeats; r++)
                             {
                                 ours.Add(Measure(w, seconds));
                                 if (torch is not null) theirs.Add(torch.Measure(critic, bound, batch, threads, seconds));
                             }
                             double oursMedian = Median(ours.Select(s => s.StepsPerSecond));
+                            double oursCpu = Median(ours.Select(s => s.StepsPerCpuSecond));
                             double bytes = Median(ours.Select(s => s.BytesPerStep));
                             double gc0 = 1000.0 * ours.Sum(s => s.Gen0) / ours.Sum(s => s.Steps);
                             var row = new Dictionary<string, object>
                             {
                                 ["critic"] = critic, ["bound"] = bound, ["batch"] = batch, ["threads"] = threads,
                                 ["ours_steps_per_s"] = oursMedian, ["ours_samples"] = ours.Select(s => s.StepsPerSecond).ToArray(),
+                                ["ours_steps_per_cpu_s"] = oursCpu,
                                 ["bytes_per_step"] = bytes, ["gen0_per_1000_steps"] = gc0,
                             };
                             if (torch is not null)
                             {
-                                double t = Median(theirs);
+                                double t = Median(theirs.Select(s => s.StepsPerSecond)), tCpu = Median(theirs.Select(s => s.StepsPerCpuSecond));
                                 row["torch_steps_per_s"] = t;
-                                row["torch_samples"] = theirs.ToArray();
+                                row["torch_steps_per_cpu_s"] = tCpu;
+                                row["torch_samples"] = theirs.Select(s => s.StepsPerSecond).ToArray();
                                 row["ratio"] = oursMedian / t;
-                                Console.WriteLine($"{w.Cell,-26} {threads,3} {oursMedian,9:F1} {t,9:F1} {oursMedian / t,6:F1}x {bytes,9:F0} {gc0,7:F2}");
+                                row["ratio_cpu"] = oursCpu / tCpu;
+                                Console.WriteLine($"{w.Cell,-26} {threads,3} {oursMedian,9:F1} {t,9:F1} {oursMedian / t,6:F1}x {oursCpu,10:F1} {tCpu,11:F1} {oursCpu / tCpu,6:F1}x {bytes,9:F0} {gc0,7:F2}");
                             }
-                            else Console.WriteLine($"{w.Cell,-26} {threads,3} {oursMedian,9:F1} {bytes,9:F0} {gc0,7:F2}");
+                            else Console.WriteLine($"{w.Cell,-26} {threads,3} {oursMedian,9:F1} {oursCpu,10:F1} {bytes,9:F0} {gc0,7:F2}");
                             results.Add(row);
                         }
                     }

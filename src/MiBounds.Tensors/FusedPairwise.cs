@@ -31,22 +31,8 @@ public static class FusedPairwise
             throw new ArgumentException($"ReluMlpScores: V {Tensor.ShapeString(v._shape)} and U {Tensor.ShapeString(u._shape)} must be [Kv, H] and [Ku, H] with the same H");
         if (weights.Count == 0) throw new ArgumentException("ReluMlpScores: at least the output layer is needed");
         if (biases.Count != weights.Count) throw new ArgumentException($"ReluMlpScores: {weights.Count} weights but {biases.Count} biases (pass null for a layer without bias)");
-        int width = v._shape[1];
-        var widths = new int[weights.Count + 1];
-        widths[0] = width;
-        for (int l = 0; l < weights.Count; l++)
-        {
-            var w = weights[l];
-            if (w.Rank != 2 || w._shape[1] != widths[l])
-                throw new ArgumentException($"ReluMlpScores: weight {l} has shape {Tensor.ShapeString(w._shape)}, expected [out, {widths[l]}]");
-            widths[l + 1] = w._shape[0];
-            var b = biases[l];
-            if (b is not null && (b.Rank != 1 || b._shape[0] != widths[l + 1]))
-                throw new ArgumentException($"ReluMlpScores: bias {l} has shape {Tensor.ShapeString(b._shape)}, expected [{widths[l + 1]}]");
-        }
-        if (widths[^1] != 1) throw new ArgumentException($"ReluMlpScores: the last layer must have one output, weight {weights.Count - 1} has shape {Tensor.ShapeString(weights[^1]._shape)}");
-
-        var op = new PairwiseMlp(v, u, weights, biases, widths);
+        var widths = LaterWidths(v._shape[1], weights, biases, "ReluMlpScores", 0);
+        var op = new PairwiseMlp(new TensorFirstLayer(v, u), weights.ToArray(), biases.ToArray(), widths);
         var output = Tensor.Zeros(op.Kv, op.Ku);
         op.Forward(output._data);
         bool needs = Tensor.GradEnabled && (v.RequiresGrad || u.RequiresGrad || weights.Any(w => w.RequiresGrad) || biases.Any(b => b?.RequiresGrad ?? false));
@@ -61,10 +47,170 @@ public static class FusedPairwise
         return Tensor.Record(output, g => op.Backward(g.Values), inputs.ToArray(), op.Release);
     }
 
+    /// <summary>
+    /// Scores S[i, j] = MLP([x_j, y_i]) of a ReLU network on the concatenation of every pair, for <paramref name="x"/> [Kx, dx]
+    /// and <paramref name="y"/> [Ky, dy]: <paramref name="weights"/>[0] is the first layer [H0, dx + dy] (x's columns first),
+    /// the later weights and all biases as in <see cref="ReluMlpScores"/>. The first layer is applied factored
+    /// (V = y·W_yᵀ + b₀ and U = x·W_xᵀ on Ky + Kx rows, reading the two column blocks of W₀ in place), so no pair is ever
+    /// concatenated. Returns [Ky, Kx] (rows y, columns x).
+    /// </summary>
+    public static Tensor ConcatReluMlpScores(Tensor x, Tensor y, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor?> biases)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(biases);
+        if (x.Rank != 2 || y.Rank != 2) throw new ArgumentException($"ConcatReluMlpScores: X {Tensor.ShapeString(x._shape)} and Y {Tensor.ShapeString(y._shape)} must be rank 2");
+        if (weights.Count < 2) throw new ArgumentException("ConcatReluMlpScores: needs the first layer and an output layer");
+        if (biases.Count != weights.Count) throw new ArgumentException($"ConcatReluMlpScores: {weights.Count} weights but {biases.Count} biases (pass null for a layer without bias)");
+        int dx = x._shape[1], dy = y._shape[1];
+        var w0 = weights[0];
+        if (w0.Rank != 2 || w0._shape[1] != dx + dy)
+            throw new ArgumentException($"ConcatReluMlpScores: first weight {Tensor.ShapeString(w0._shape)} does not fit X {Tensor.ShapeString(x._shape)} and Y {Tensor.ShapeString(y._shape)} (expected [H, {dx + dy}])");
+        int h0 = w0._shape[0];
+        var b0 = biases[0];
+        if (b0 is not null && (b0.Rank != 1 || b0._shape[0] != h0))
+            throw new ArgumentException($"ConcatReluMlpScores: bias 0 has shape {Tensor.ShapeString(b0._shape)}, expected [{h0}]");
+        var later = weights.Skip(1).ToArray();
+        var laterBiases = biases.Skip(1).ToArray();
+        var widths = LaterWidths(h0, later, laterBiases, "ConcatReluMlpScores", 1);
+        var first = new ConcatFirstLayer(x, y, w0, b0);
+        var op = new PairwiseMlp(first, later, laterBiases, widths);
+        var output = Tensor.Zeros(first.Kv, first.Ku);
+        op.Forward(output._data);
+        bool needs = Tensor.GradEnabled && (x.RequiresGrad || y.RequiresGrad || weights.Any(w => w.RequiresGrad) || biases.Any(b => b?.RequiresGrad ?? false));
+        if (!needs)
+        {
+            op.Release();
+            return output;
+        }
+        var inputs = new List<Tensor>(2 * weights.Count + 2) { x, y };
+        inputs.AddRange(weights);
+        foreach (var b in biases) if (b is not null) inputs.Add(b);
+        return Tensor.Record(output, g => op.Backward(g.Values), inputs.ToArray(), op.Release);
+    }
+
+    /// <summary>Widths H0, H1, …, 1 of the layers after the first, validated (layer numbers in messages start at <paramref name="firstIndex"/>).</summary>
+    private static int[] LaterWidths(int h0, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor?> biases, string op, int firstIndex)
+    {
+        if (weights.Count == 0) throw new ArgumentException($"{op}: at least the output layer is needed");
+        var widths = new int[weights.Count + 1];
+        widths[0] = h0;
+        for (int l = 0; l < weights.Count; l++)
+        {
+            var w = weights[l];
+            if (w.Rank != 2 || w._shape[1] != widths[l])
+                throw new ArgumentException($"{op}: weight {l + firstIndex} has shape {Tensor.ShapeString(w._shape)}, expected [out, {widths[l]}]");
+            widths[l + 1] = w._shape[0];
+            var b = biases[l];
+            if (b is not null && (b.Rank != 1 || b._shape[0] != widths[l + 1]))
+                throw new ArgumentException($"{op}: bias {l + firstIndex} has shape {Tensor.ShapeString(b._shape)}, expected [{widths[l + 1]}]");
+        }
+        if (widths[^1] != 1) throw new ArgumentException($"{op}: the last layer must have one output, weight {weights.Count - 1 + firstIndex} has shape {Tensor.ShapeString(weights[^1]._shape)}");
+        return widths;
+    }
+
+    /// <summary>Where V [Kv, H0] and U [Ku, H0] come from, and where their gradients go.</summary>
+    private interface IFirstLayer
+    {
+        int Kv { get; }
+        int Ku { get; }
+        bool NeedsGrad { get; }
+        ReadOnlySpan<float> V { get; }
+        ReadOnlySpan<float> U { get; }
+        /// <summary>Zeroed buffers for dV and dU (may be empty when that side needs no gradient).</summary>
+        (Memory<float> Dv, Memory<float> Du) GradientTargets();
+        /// <summary>Called after dV and dU are complete.</summary>
+        void FinishBackward();
+        void Release();
+    }
+
+    /// <summary>V and U given as tensors: their gradients accumulate directly in them.</summary>
+    private sealed class TensorFirstLayer(Tensor v, Tensor u) : IFirstLayer
+    {
+        public int Kv => v._shape[0];
+        public int Ku => u._shape[0];
+        public bool NeedsGrad => v.RequiresGrad || u.RequiresGrad;
+        public ReadOnlySpan<float> V => v.Values;
+        public ReadOnlySpan<float> U => u.Values;
+        public (Memory<float> Dv, Memory<float> Du) GradientTargets()
+        {
+            if (v.RequiresGrad) Tensor.GradBuffer(v);
+            if (u.RequiresGrad) Tensor.GradBuffer(u);
+            return (v.RequiresGrad ? v.Grad!._data.AsMemory(0, v.Size) : Memory<float>.Empty, u.RequiresGrad ? u.Grad!._data.AsMemory(0, u.Size) : Memory<float>.Empty);
+        }
+        public void FinishBackward() { }
+        public void Release() { }
+    }
+
+    /// <summary>V = y·W_yᵀ + b and U = x·W_xᵀ computed here from the concat layer's weight, into pooled buffers.</summary>
+    private sealed class ConcatFirstLayer : IFirstLayer
+    {
+        private readonly Tensor _x, _y, _w;
+        private readonly Tensor? _b;
+        private readonly int _dx, _dy, _h;
+        private float[]? _v, _u, _dv, _du;
+
+        public ConcatFirstLayer(Tensor x, Tensor y, Tensor w, Tensor? b)
+        {
+            _x = x; _y = y; _w = w; _b = b;
+            _dx = x._shape[1]; _dy = y._shape[1]; _h = w._shape[0];
+            Kv = y._shape[0]; Ku = x._shape[0];
+            _v = FloatPool.Rent(Kv * _h);
+            _u = FloatPool.Rent(Ku * _h);
+            int ld = _dx + _dy;
+            var vs = _v.AsSpan(0, Kv * _h);
+            if (b is not null) for (int r = 0; r < Kv; r++) b.Values.CopyTo(vs.Slice(r * _h, _h));
+            Gemm.Multiply(false, true, Kv, _h, _dy, y.Values, _dy, w.Values.Slice(_dx), ld, vs, _h, accumulate: b is not null);
+            Gemm.Multiply(false, true, Ku, _h, _dx, x.Values, _dx, w.Values, ld, _u.AsSpan(0, Ku * _h), _h, accumulate: false);
+        }
+
+        public int Kv { get; }
+        public int Ku { get; }
+        public bool NeedsGrad => _x.RequiresGrad || _y.RequiresGrad || _w.RequiresGrad || (_b?.RequiresGrad ?? false);
+        public ReadOnlySpan<float> V => (_v ?? throw Released()).AsSpan(0, Kv * _h);
+        public ReadOnlySpan<float> U => (_u ?? throw Released()).AsSpan(0, Ku * _h);
+        private static InvalidOperationException Released() => new("internal: the concat layer's buffers were already released");
+
+        public (Memory<float> Dv, Memory<float> Du) GradientTargets()
+        {
+            _dv ??= FloatPool.Rent(Kv * _h);
+            _du ??= FloatPool.Rent(Ku * _h);
+            _dv.AsSpan(0, Kv * _h).Clear();
+            _du.AsSpan(0, Ku * _h).Clear();
+            return (_dv.AsMemory(0, Kv * _h), _du.AsMemory(0, Ku * _h));
+        }
+
+        public void FinishBackward()
+        {
+            int ld = _dx + _dy;
+            ReadOnlySpan<float> dv = _dv.AsSpan(0, Kv * _h), du = _du.AsSpan(0, Ku * _h);
+            if (_w.RequiresGrad)
+            {
+                var dw = Tensor.GradBuffer(_w);
+                Gemm.Multiply(true, false, _h, _dy, Kv, dv, _h, _y.Values, _dy, dw.Slice(_dx), ld, accumulate: true);
+                Gemm.Multiply(true, false, _h, _dx, Ku, du, _h, _x.Values, _dx, dw, ld, accumulate: true);
+            }
+            if (_b is not null && _b.RequiresGrad)
+            {
+                var db = Tensor.GradBuffer(_b);
+                for (int r = 0; r < Kv; r++) TensorPrimitives.Add(db, dv.Slice(r * _h, _h), db);
+            }
+            if (_y.RequiresGrad) Gemm.Multiply(false, false, Kv, _dy, _h, dv, _h, _w.Values.Slice(_dx), ld, Tensor.GradBuffer(_y), _dy, accumulate: true);
+            if (_x.RequiresGrad) Gemm.Multiply(false, false, Ku, _dx, _h, du, _h, _w.Values, ld, Tensor.GradBuffer(_x), _dx, accumulate: true);
+        }
+
+        public void Release()
+        {
+            foreach (var a in new[] { _v, _u, _dv, _du }) if (a is not null) FloatPool.Return(a);
+            _v = _u = _dv = _du = null;
+        }
+    }
+
     /// <summary>One recorded evaluation: its inputs and the pooled activations the backward pass needs.</summary>
     private sealed class PairwiseMlp
     {
-        private readonly Tensor _v, _u;
+        private readonly IFirstLayer _first;
         private readonly Tensor[] _w;
         private readonly Tensor?[] _b;
         private readonly int[] _widths;
@@ -76,11 +222,11 @@ public static class FusedPairwise
         public int Ku { get; }
         private int Rows => Kv * Ku;
 
-        public PairwiseMlp(Tensor v, Tensor u, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor?> biases, int[] widths)
+        public PairwiseMlp(IFirstLayer first, Tensor[] weights, Tensor?[] biases, int[] widths)
         {
-            _v = v; _u = u; _w = weights.ToArray(); _b = biases.ToArray(); _widths = widths;
-            Kv = v._shape[0]; Ku = u._shape[0];
-            _hidden = weights.Count - 1;
+            _first = first; _w = weights; _b = biases; _widths = widths;
+            Kv = first.Kv; Ku = first.Ku;
+            _hidden = weights.Length - 1;
             _blockI = Math.Max(1, BlockRows / Math.Max(1, Ku));
             _stored = new float[_hidden][];
             for (int l = 0; l < _hidden; l++) _stored[l] = FloatPool.Rent(checked(Rows * widths[l + 1]));
@@ -95,6 +241,7 @@ public static class FusedPairwise
 
         public void Release()
         {
+            _first.Release();
             var stored = _stored;
             _stored = null;
             if (stored is null) return;
@@ -107,7 +254,7 @@ public static class FusedPairwise
         private void FirstLayer(int i0, int ni, Span<float> dst)
         {
             int h = _widths[0];
-            var vv = _v.Values; var uv = _u.Values;
+            var vv = _first.V; var uv = _first.U;
             for (int i = 0; i < ni; i++)
             {
                 var vi = vv.Slice((i0 + i) * h, h);
@@ -150,7 +297,7 @@ public static class FusedPairwise
         {
             int h0 = _widths[0], maxW = MaxWidth();
             var stored = Stored;
-            bool needFirst = _v.RequiresGrad || _u.RequiresGrad;
+            bool needFirst = _first.NeedsGrad;
             int blockRows = _blockI * Ku;
             float[] a0 = FloatPool.Rent(blockRows * h0);
             float[] dz = FloatPool.Rent(blockRows * maxW);
@@ -162,8 +309,8 @@ public static class FusedPairwise
                 var outB = _b[_hidden];
                 int last = _widths[_hidden];
                 Span<float> dwOut = outW.RequiresGrad ? Tensor.GradBuffer(outW) : default;
-                Span<float> du = _u.RequiresGrad ? Tensor.GradBuffer(_u) : default;
-                Span<float> dv = _v.RequiresGrad ? Tensor.GradBuffer(_v) : default;
+                var (dvMemory, duMemory) = needFirst ? _first.GradientTargets() : (Memory<float>.Empty, Memory<float>.Empty);
+                Span<float> dv = dvMemory.Span, du = duMemory.Span;
                 if (outB is not null && outB.RequiresGrad) Tensor.GradBuffer(outB)[0] += (float)Tensor.SumDouble(g);
                 var wOut = outW.Values;
                 for (int i0 = 0; i0 < Kv; i0 += _blockI)
@@ -217,6 +364,7 @@ public static class FusedPairwise
                         if (!dv.IsEmpty) TensorPrimitives.Add(dv.Slice((i0 + i) * h0, h0), dvr, dv.Slice((i0 + i) * h0, h0));
                     }
                 }
+                if (needFirst) _first.FinishBackward();
             }
             finally
             {

@@ -80,6 +80,58 @@ public class FusedPairwiseTests
         }
     }
 
+    [Theory]
+    [InlineData(3, 4, true)]
+    [InlineData(4, 3, false)]
+    public void ConcatGradientsMatchFiniteDifferences(int kx, int ky, bool inputGrads)
+    {
+        // S[i, j] = MLP([x_j, y_i]) with layers (2+3)→4→5→1.
+        var x = R(1, kx, 2); var y = R(2, ky, 3);
+        var w = new[] { R(3, 4, 5) * 0.5f, R(4, 5, 4) * 0.5f, R(5, 1, 5) * 0.5f };
+        var b = new[] { R(6, 4) * 0.3f, R(7, 5) * 0.3f, R(8, 1) * 0.3f };
+        var inputs = new List<Tensor>();
+        if (inputGrads) inputs.AddRange([x, y]);
+        inputs.AddRange(w); inputs.AddRange(b);
+        int o = inputGrads ? 2 : 0;
+        GradCheck.Check(t => FusedPairwise.ConcatReluMlpScores(inputGrads ? t[0] : x, inputGrads ? t[1] : y, t.Skip(o).Take(3).ToArray(), t.Skip(o + 3).Take(3).Select(q => (Tensor?)q).ToArray()),
+            inputs.ToArray(), eps: 1e-3, tol: 2e-2);
+    }
+
+    [Fact]
+    public void ConcatMatchesExplicitConcatenation()
+    {
+        int kx = 30, ky = 25, dx = 3, dy = 4; // 750 pairs: several blocks
+        var x = R(1, kx, dx); var y = R(2, ky, dy);
+        var w = new[] { R(3, 16, dx + dy) * 0.5f, R(4, 8, 16) * 0.3f, R(5, 1, 8) * 0.3f };
+        var b = new Tensor?[] { R(6, 16) * 0.3f, R(7, 8) * 0.3f, null };
+        var all = new List<Tensor> { x, y };
+        all.AddRange(w); all.Add(b[0]!); all.Add(b[1]!);
+        foreach (var t in all) t.RequiresGrad = true;
+        var probe = R(9, ky, kx);
+        var fused = FusedPairwise.ConcatReluMlpScores(x, y, w, b);
+        (fused * probe).Sum().Backward();
+        var fusedGrads = all.Select(t => t.Grad!.ToArray()).ToArray();
+        foreach (var t in all) t.Grad = null;
+
+        // Reference: every pair [x_j, y_i] as a row, then the layers unfused.
+        var rows = new List<Tensor>();
+        for (int i = 0; i < ky; i++)
+            for (int j = 0; j < kx; j++) rows.Add(Tensor.Concat(1, x.Slice(0, j, 1), y.Slice(0, i, 1)));
+        var a = Tensor.Concat(0, rows.ToArray());
+        for (int l = 0; l < w.Length; l++) { a = Tensor.Linear(a, w[l], b[l]); if (l < w.Length - 1) a = a.Relu(); }
+        var reference = a.Reshape(ky, kx);
+        (reference * probe).Sum().Backward();
+        for (int i = 0; i < fused.Size; i++)
+            Assert.True(Math.Abs(fused[i] - reference[i]) <= 1e-5f * (1 + Math.Abs(reference[i])), $"score {i}: fused {fused[i]} vs concatenated {reference[i]}");
+        for (int p = 0; p < all.Count; p++)
+        {
+            var expected = all[p].Grad!.Values;
+            for (int i = 0; i < expected.Length; i++)
+                Assert.True(Math.Abs(fusedGrads[p][i] - expected[i]) <= 1e-4f * (1 + Math.Abs(expected[i])), $"input {p} element {i}: fused {fusedGrads[p][i]} vs concatenated {expected[i]}");
+        }
+        Assert.Contains("[16, 7]", Assert.Throws<ArgumentException>(() => FusedPairwise.ConcatReluMlpScores(x, R(1, ky, 5), w, b)).Message);
+    }
+
     [Fact]
     public void TwoRecordedEvaluationsKeepTheirOwnActivations()
     {

@@ -65,16 +65,16 @@ public sealed class ConcatCritic : Module, ICritic
         CriticInput.Check(x, y, _dimX, _dimY);
         int k = x.Dim(0);
         var first = Network.Layers[0];
+        if (Network.Activation == Activation.Relu && !Engine.CheckFinite && !Network.Layers.Any(l => l.CheckFinite))
+        {
+            // Fused: U and V from the two column blocks of W (no slices), relu(V[i] + U[j]) and the later layers block by
+            // block, without a [K², H] broadcast copy.
+            return FusedPairwise.ConcatReluMlpScores(x, y, Network.Layers.Select(l => l.Weight).ToArray(), Network.Layers.Select(l => l.Bias).ToArray());
+        }
         var wx = first.Weight.Slice(1, 0, _dimX);
         var wy = first.Weight.Slice(1, _dimX, _dimY);
         var u = Tensor.Linear(x, wx, null);          // [K, H]: x_j's part
         var v = Tensor.Linear(y, wy, first.Bias);    // [K, H]: y_i's part plus bias
-        if (Network.Activation == Activation.Relu && !Engine.CheckFinite && !Network.Layers.Any(l => l.CheckFinite))
-        {
-            // Fused: relu(V[i] + U[j]) and the later layers run block by block, without a [K², H] broadcast copy.
-            var later = Network.Layers.Skip(1).ToArray();
-            return FusedPairwise.ReluMlpScores(v, u, later.Select(l => l.Weight).ToArray(), later.Select(l => l.Bias).ToArray());
-        }
         int hidden = first.OutFeatures;
         var h = (v.Reshape(k, 1, hidden) + u.Reshape(1, k, hidden)).Reshape(k * k, hidden); // row i*K + j
         h = Network.Activation.Apply(h);

@@ -24,7 +24,7 @@ internal static partial class Program
     {
         bool list = o.Flag("list");
         var taskNames = o.String("tasks", "all");
-        var estimators = o.String("estimators", "ksg,infonce,nwj," + EstimationOptions.DefaultEstimator)
+        var estimators = o.String("estimators", "ksg,infonce,nwj,smile5")
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(EstimatorCatalog.Validate).ToArray();
         int samples = o.Int("samples", 5000, min: MiEstimation.MinimumRows, max: 10_000_000);
         var options = new EstimationOptions

@@ -8,7 +8,7 @@ namespace MiBounds.Toy;
 internal static partial class Program
 {
     internal static void RegisterEstimate(CommandSet c) => c.Add("estimate",
-        "estimate I(X;Y) from your own samples: --x X.csv --y Y.csv (or .npy; or --data F --x-cols .. --y-cols ..), --estimator smile5, --json",
+        "estimate I(X;Y) from your own samples: --x X.csv --y Y.csv (or .npy; or --data F --x-cols .. --y-cols ..), --estimator infonce, --json",
         o => Estimate(o, Console.Out, Console.Error));
 
     internal static int Estimate(ParsedOptions o, TextWriter output, TextWriter progress)
@@ -54,7 +54,7 @@ internal static partial class Program
                     lastDecile = decile;
                     string fold = p.Folds > 1 ? $"fold {p.Fold + 1}/{p.Folds} " : "";
                     progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{fold}step {p.Step}/{p.Steps}: training {p.TrainNats:F3}, held-out {p.HeldOutNats:F3} (best {p.BestHeldOutNats:F3}) nats"));
+                        $"{fold}step {p.Step}/{p.Steps}: training {(double.IsNaN(p.TrainNats) ? "-" : p.TrainNats.ToString("F3", CultureInfo.InvariantCulture))}, held-out {p.HeldOutNats:F3} (best {p.BestHeldOutNats:F3}) nats"));
                 },
             };
             if (!quiet) progress.WriteLine($"{x.Rows} rows: X {x.Columns} column{(x.Columns == 1 ? "" : "s")} from {x.Path}, Y {y.Columns} from {y.Path}; estimator {estimator}");
@@ -70,7 +70,10 @@ internal static partial class Program
     {
         static string F(double v) => double.IsFinite(v) ? v.ToString("F3", CultureInfo.InvariantCulture) : "n/a";
         bool ksg = EstimatorCatalog.IsKsg(r.Estimator);
-        w.WriteLine($"estimator    {r.Estimator} ({r.Kind}{(ksg ? $", k = {o.KsgNeighbors}" : $", {o.Critic} critic, batch {r.BatchSize}")})");
+        string model = ksg ? $"k = {o.KsgNeighbors}"
+            : EstimatorCatalog.IsUpperBound(r.Estimator) ? $"Gaussian q(y|x), hidden {o.Hidden}, batch {r.BatchSize}"
+            : $"{o.Critic} critic, hidden {o.Hidden}, batch {r.BatchSize}";
+        w.WriteLine($"estimator    {r.Estimator} ({r.Kind}, {model})");
         if (ksg) w.WriteLine($"rows         {r.Samples} (all used; KSG needs no training)");
         else if (r.Folds.Count == 1) w.WriteLine($"rows         {r.Samples} ({r.Folds[0].TrainRows} to train, {r.Folds[0].HeldOutRows} held out)");
         else w.WriteLine($"rows         {r.Samples} ({r.Folds.Count} folds)");

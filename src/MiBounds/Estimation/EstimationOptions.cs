@@ -5,13 +5,15 @@ public sealed record EstimationOptions
 {
     /// <summary>
     /// The estimator: a bound name (<see cref="MiBounds.Bounds.BoundSpec.Accepted"/>), "club" or "l1out" (upper bounds with a
-    /// Gaussian q(y | x)), or "ksg" (k-nearest neighbours, no training). Default "smile5": SMILE with τ = 5, which is
-    /// not capped at log K like InfoNCE and has far lower variance than NWJ/MINE at a few nats (Song and Ermon 2020).
+    /// Gaussian q(y | x)), or "ksg" (k-nearest neighbours, no training). Default "infonce": a true lower bound with low
+    /// variance. In the README's benchmark (11 synthetic tasks, 5000 samples, held-out values) it never broke down, unlike
+    /// NWJ on heavy-tailed data, and it was closer to the truth than SMILE (smile5) on most tasks; SMILE is not capped
+    /// at log K but overestimated a 6-nat task by 1.3 nats. InfoNCE's blind spot, the log K ceiling, is a warning.
     /// </summary>
     public string Estimator { get; init; } = DefaultEstimator;
 
     /// <summary>The default estimator's name.</summary>
-    public const string DefaultEstimator = "smile5";
+    public const string DefaultEstimator = "infonce";
 
     /// <summary>Critic architecture: "separable" (g(x)ᵀh(y), cheap) or "concat" (an MLP on [x, y] for all K² pairs).</summary>
     public string Critic { get; init; } = "separable";

@@ -183,6 +183,8 @@ public static class MiEstimation
         double? ceiling = folds[0].Ceiling;
         if (ceiling is double c && estimate >= 0.95 * c)
             warnings.Add($"the estimate {Fmt(estimate)} nats is within 5% of {name}'s ceiling log K = {Fmt(c)} (K = {folds[0].EvalBatch}): the true MI may be much larger; use a larger --batch or another estimator (smile5, nwj)");
+        else if (ceiling is double c2 && estimate >= 0.75 * c2)
+            warnings.Add($"the estimate {Fmt(estimate)} nats is {Fmt(100 * estimate / c2)}% of {name}'s ceiling log K = {Fmt(c2)}: in this range it is biased low; a larger --batch, or bracketing with smile5 and club, tells how much");
         double gap = train - estimate;
         double lastTrain = folds.Average(f => f.Result.FinalTrainNats), lastHeldOut = folds.Average(f => f.Result.FinalHeldOutNats);
         if (IsLargeGap(gap, estimate))

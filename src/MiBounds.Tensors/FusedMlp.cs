@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 using MiBounds.Tensors.Nn;
 
@@ -37,13 +38,13 @@ public static class FusedMlp
         }
         int n = x._shape[0], layers = weights.Count;
         var stored = new float[layers - 1][];
-        for (int l = 0; l < layers - 1; l++) stored[l] = FloatPool.Rent(checked(n * widths[l + 1]));
-        var output = Tensor.Zeros(n, widths[^1]);
+        for (int l = 0; l < layers - 1; l++) stored[l] = ArrayPool<float>.Shared.Rent(checked(n * widths[l + 1]));
+        var output = Tensor.NewOutput(n, widths[^1]);
         ReadOnlySpan<float> prev = x.Values;
         for (int l = 0; l < layers; l++)
         {
             int din = widths[l], dout = widths[l + 1];
-            Span<float> dst = l < layers - 1 ? stored[l] : output._data;
+            Span<float> dst = (l < layers - 1 ? stored[l] : output._data).AsSpan(0, n * dout);
             var bias = biases[l];
             if (bias is not null) for (int r = 0; r < n; r++) bias.Values.CopyTo(dst.Slice(r * dout, dout));
             Gemm.Multiply(false, true, n, dout, din, prev, din, weights[l].Values, din, dst, dout, accumulate: bias is not null);
@@ -55,7 +56,7 @@ public static class FusedMlp
             for (int l = 0; l < stored.Length; l++)
             {
                 if (stored[l] is null) continue;
-                FloatPool.Return(stored[l]);
+                ArrayPool<float>.Shared.Return(stored[l]);
                 stored[l] = null!;
             }
         }
@@ -75,7 +76,7 @@ public static class FusedMlp
     {
         int n = x._shape[0], layers = weights.Count, maxW = widths.Max();
         if (stored.Any(s => s is null)) throw new InvalidOperationException("internal: the MLP's activations were already released");
-        float[] bufA = FloatPool.Rent(n * maxW), bufB = FloatPool.Rent(n * maxW);
+        float[] bufA = ArrayPool<float>.Shared.Rent(n * maxW), bufB = ArrayPool<float>.Shared.Rent(n * maxW);
         try
         {
             ReadOnlySpan<float> dz = g; // d loss / d pre-activation of layer l, [n, widths[l+1]]
@@ -103,7 +104,7 @@ public static class FusedMlp
                 (bufA, bufB) = (bufB, bufA);
             }
         }
-        finally { FloatPool.Return(bufA); FloatPool.Return(bufB); }
+        finally { ArrayPool<float>.Shared.Return(bufA); ArrayPool<float>.Shared.Return(bufB); }
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -33,7 +34,7 @@ public static class FusedPairwise
         if (biases.Count != weights.Count) throw new ArgumentException($"ReluMlpScores: {weights.Count} weights but {biases.Count} biases (pass null for a layer without bias)");
         var widths = LaterWidths(v._shape[1], weights, biases, "ReluMlpScores", 0);
         var op = new PairwiseMlp(new TensorFirstLayer(v, u), weights.ToArray(), biases.ToArray(), widths);
-        var output = Tensor.Zeros(op.Kv, op.Ku);
+        var output = Tensor.NewOutput(op.Kv, op.Ku);
         op.Forward(output._data);
         bool needs = Tensor.GradEnabled && (v.RequiresGrad || u.RequiresGrad || weights.Any(w => w.RequiresGrad) || biases.Any(b => b?.RequiresGrad ?? false));
         if (!needs)
@@ -76,7 +77,7 @@ public static class FusedPairwise
         var widths = LaterWidths(h0, later, laterBiases, "ConcatReluMlpScores", 1);
         var first = new ConcatFirstLayer(x, y, w0, b0);
         var op = new PairwiseMlp(first, later, laterBiases, widths);
-        var output = Tensor.Zeros(first.Kv, first.Ku);
+        var output = Tensor.NewOutput(first.Kv, first.Ku);
         op.Forward(output._data);
         bool needs = Tensor.GradEnabled && (x.RequiresGrad || y.RequiresGrad || weights.Any(w => w.RequiresGrad) || biases.Any(b => b?.RequiresGrad ?? false));
         if (!needs)
@@ -156,8 +157,8 @@ public static class FusedPairwise
             _x = x; _y = y; _w = w; _b = b;
             _dx = x._shape[1]; _dy = y._shape[1]; _h = w._shape[0];
             Kv = y._shape[0]; Ku = x._shape[0];
-            _v = FloatPool.Rent(Kv * _h);
-            _u = FloatPool.Rent(Ku * _h);
+            _v = ArrayPool<float>.Shared.Rent(Kv * _h);
+            _u = ArrayPool<float>.Shared.Rent(Ku * _h);
             int ld = _dx + _dy;
             var vs = _v.AsSpan(0, Kv * _h);
             if (b is not null) for (int r = 0; r < Kv; r++) b.Values.CopyTo(vs.Slice(r * _h, _h));
@@ -174,8 +175,8 @@ public static class FusedPairwise
 
         public (Memory<float> Dv, Memory<float> Du) GradientTargets()
         {
-            _dv ??= FloatPool.Rent(Kv * _h);
-            _du ??= FloatPool.Rent(Ku * _h);
+            _dv ??= ArrayPool<float>.Shared.Rent(Kv * _h);
+            _du ??= ArrayPool<float>.Shared.Rent(Ku * _h);
             _dv.AsSpan(0, Kv * _h).Clear();
             _du.AsSpan(0, Ku * _h).Clear();
             return (_dv.AsMemory(0, Kv * _h), _du.AsMemory(0, Ku * _h));
@@ -202,7 +203,10 @@ public static class FusedPairwise
 
         public void Release()
         {
-            foreach (var a in new[] { _v, _u, _dv, _du }) if (a is not null) FloatPool.Return(a);
+            if (_v is not null) ArrayPool<float>.Shared.Return(_v);
+            if (_u is not null) ArrayPool<float>.Shared.Return(_u);
+            if (_dv is not null) ArrayPool<float>.Shared.Return(_dv);
+            if (_du is not null) ArrayPool<float>.Shared.Return(_du);
             _v = _u = _dv = _du = null;
         }
     }
@@ -229,7 +233,7 @@ public static class FusedPairwise
             _hidden = weights.Length - 1;
             _blockI = Math.Max(1, BlockRows / Math.Max(1, Ku));
             _stored = new float[_hidden][];
-            for (int l = 0; l < _hidden; l++) _stored[l] = FloatPool.Rent(checked(Rows * widths[l + 1]));
+            for (int l = 0; l < _hidden; l++) _stored[l] = ArrayPool<float>.Shared.Rent(checked(Rows * widths[l + 1]));
         }
 
         private int MaxWidth()
@@ -245,7 +249,7 @@ public static class FusedPairwise
             var stored = _stored;
             _stored = null;
             if (stored is null) return;
-            foreach (var a in stored) FloatPool.Return(a);
+            foreach (var a in stored) ArrayPool<float>.Shared.Return(a);
         }
 
         private float[][] Stored => _stored ?? throw new InvalidOperationException("internal: the pairwise MLP's activations were already released");
@@ -266,7 +270,7 @@ public static class FusedPairwise
         {
             int h0 = _widths[0];
             var stored = Stored;
-            float[] a0 = FloatPool.Rent(_blockI * Ku * h0);
+            float[] a0 = ArrayPool<float>.Shared.Rent(_blockI * Ku * h0);
             try
             {
                 for (int i0 = 0; i0 < Kv; i0 += _blockI)
@@ -290,7 +294,7 @@ public static class FusedPairwise
                     for (int r = 0; r < rows; r++) scores[r0 + r] = TensorPrimitives.Dot(prev.Slice(r * last, last), wOut) + bOut;
                 }
             }
-            finally { FloatPool.Return(a0); }
+            finally { ArrayPool<float>.Shared.Return(a0); }
         }
 
         public void Backward(ReadOnlySpan<float> g)
@@ -299,10 +303,10 @@ public static class FusedPairwise
             var stored = Stored;
             bool needFirst = _first.NeedsGrad;
             int blockRows = _blockI * Ku;
-            float[] a0 = FloatPool.Rent(blockRows * h0);
-            float[] dz = FloatPool.Rent(blockRows * maxW);
-            float[] dPrev = FloatPool.Rent(blockRows * maxW);
-            float[] dvRow = FloatPool.Rent(h0);
+            float[] a0 = ArrayPool<float>.Shared.Rent(blockRows * h0);
+            float[] dz = ArrayPool<float>.Shared.Rent(blockRows * maxW);
+            float[] dPrev = ArrayPool<float>.Shared.Rent(blockRows * maxW);
+            float[] dvRow = ArrayPool<float>.Shared.Rent(h0);
             try
             {
                 var outW = _w[_hidden];
@@ -368,7 +372,7 @@ public static class FusedPairwise
             }
             finally
             {
-                FloatPool.Return(a0); FloatPool.Return(dz); FloatPool.Return(dPrev); FloatPool.Return(dvRow);
+                ArrayPool<float>.Shared.Return(a0); ArrayPool<float>.Shared.Return(dz); ArrayPool<float>.Shared.Return(dPrev); ArrayPool<float>.Shared.Return(dvRow);
             }
         }
     }
@@ -451,37 +455,6 @@ public static class FusedPairwise
             float d = act[c] > 0 ? grad[c] : 0f;
             rowSum[c] += d;
             if (col) colSum[c] += d;
-        }
-    }
-}
-
-/// <summary>
-/// Exact-length float arrays reused across training steps (fused ops rent their workspaces here and return them when the
-/// graph is released), so steady-state steps do not allocate large buffers.
-/// </summary>
-internal static class FloatPool
-{
-    private static readonly Dictionary<int, Stack<float[]>> Free = [];
-    /// <summary>Arrays kept per length; more are left to the GC.</summary>
-    private const int MaxPerLength = 16;
-
-    public static float[] Rent(int length)
-    {
-        if (length == 0) return [];
-        lock (Free)
-        {
-            if (Free.TryGetValue(length, out var stack) && stack.Count > 0) return stack.Pop();
-        }
-        return GC.AllocateUninitializedArray<float>(length);
-    }
-
-    public static void Return(float[] array)
-    {
-        if (array.Length == 0) return;
-        lock (Free)
-        {
-            if (!Free.TryGetValue(array.Length, out var stack)) Free[array.Length] = stack = new Stack<float[]>();
-            if (stack.Count < MaxPerLength) stack.Push(array);
         }
     }
 }

@@ -43,6 +43,36 @@ public class FusedMlpTests
     }
 
     [Fact]
+    public void FusedOpsGiveTheSameGradientsInsideAWorkspace()
+    {
+        var concat = new Mlp(5, 24, 1, 2, new Rng(8)); // on [x (3), y (2)] pairs
+        var embed = new Mlp(2, 6, 3, 1, new Rng(9));
+        var x = R(1, 9, 3); var y = R(2, 9, 2);
+        var w = concat.Layers.Select(l => l.Weight).ToArray();
+        var b = concat.Layers.Select(l => (Tensor?)l.Bias).ToArray();
+        var parameters = concat.Parameters().Concat(embed.Parameters()).ToArray();
+        float[][] Grads(TensorWorkspace? ws)
+        {
+            foreach (var p in parameters) p.ZeroGrad();
+            using (ws?.Enter())
+            {
+                var s = FusedPairwise.ConcatReluMlpScores(x, y, w, b);
+                var h = FusedMlp.Forward(embed, y);
+                (s.Square().Mean() + h.Square().Sum()).Backward();
+            }
+            return parameters.Select(p => p.Grad!.ToArray()).ToArray();
+        }
+        var plain = Grads(null);
+        var ws = new TensorWorkspace();
+        for (int repeat = 0; repeat < 3; repeat++) // pooled buffers are reused from the second step on
+        {
+            var pooled = Grads(ws);
+            for (int p = 0; p < plain.Length; p++) Assert.Equal(plain[p], pooled[p]);
+        }
+        Assert.Equal(0, ws.BuffersInUse);
+    }
+
+    [Fact]
     public void FallsBackForOtherActivationsAndChecksShapes()
     {
         var mlp = new Mlp(3, 4, 1, 1, new Rng(1), Activation.Tanh);

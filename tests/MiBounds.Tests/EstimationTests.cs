@@ -230,6 +230,23 @@ public class EstimationWarningTests
     }
 
     [Fact]
+    public void CancellingStillReportsTheBestCheckpointWithAWarning()
+    {
+        var (x, y, _) = EstimationKsgTests.Correlated(200, 2, 0.6, seed: 8);
+        using var cancel = new CancellationTokenSource();
+        int evaluations = 0;
+        var r = MiEstimation.Estimate(x, y, Small with
+        {
+            Estimator = "infonce", BatchSize = 32, Steps = 1000, EvalEvery = 5,
+            Progress = _ => { if (++evaluations == 3) cancel.Cancel(); }, Cancellation = cancel.Token,
+        });
+        Assert.Equal("cancelled", r.Folds[0].StopReason);
+        Assert.Equal(10, r.Folds[0].StepsRun);
+        Assert.Contains(r.Warnings, w => w.Contains("interrupted after 10 steps", StringComparison.Ordinal));
+        Assert.True(double.IsFinite(r.EstimateNats));
+    }
+
+    [Fact]
     public void KFoldReportsMeanAndStandardErrorOverFolds()
     {
         var (x, y, _) = EstimationKsgTests.Correlated(300, 2, 0.6, seed: 4);

@@ -84,6 +84,13 @@ public sealed class HypothesisNetwork : Module, IImageClassifier
         Classes = classes;
         Trunk = RegisterModule("trunk", new HypothesisTrunk(rng, side));
         _fc1 = RegisterModule("fc1", new Linear(Trunk.Features + classes, 512, rng));
+        // The one-hot columns act as a per-hypothesis embedding. With the default fan-in scale (±1/√3146) they are ~20×
+        // smaller than the image part, so T(x, k) barely depends on k at first and the bound objectives learn very slowly;
+        // an embedding-like scale (uniform ±1) makes the hypothesis matter from the first step.
+        var w = _fc1.Weight.Data;
+        int inputs = Trunk.Features + classes;
+        for (int o = 0; o < 512; o++)
+            for (int k = 0; k < classes; k++) w[o * inputs + Trunk.Features + k] = 2f * rng.NextFloat() - 1f;
         _fc2 = RegisterModule("fc2", new Linear(512, 256, rng));
         _fc3 = RegisterModule("fc3", new Linear(256, 128, rng));
         _fc4 = RegisterModule("fc4", new Linear(128, 1, rng));

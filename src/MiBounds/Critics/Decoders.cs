@@ -37,14 +37,19 @@ public sealed class GaussianDecoder : Module, IConditionalLogDensity
         LogVarianceHead = RegisterModule("logvar", new Linear(hidden, dimTarget, rng));
     }
 
+    /// <summary>The decoder's mean μ(y) and log-variance, each [K, target width], for conditions [K, condition width].</summary>
+    public (Tensor Mean, Tensor LogVariance) MeanAndLogVariance(Tensor condition)
+    {
+        var h = Trunk.Forward(condition).Relu();
+        return (MeanHead.Forward(h), LogVarianceHead.Forward(h));
+    }
+
     /// <inheritdoc />
     public Tensor LogDensity(Tensor target, Tensor condition)
     {
         if (target.Rank != 2 || target.Dim(1) != _dimTarget || condition.Rank != 2 || condition.Dim(0) != target.Dim(0))
             throw new ArgumentException($"GaussianDecoder: target {Tensor.ShapeString(target.Shape)} and condition {Tensor.ShapeString(condition.Shape)} do not fit (target width {_dimTarget})");
-        var h = Trunk.Forward(condition).Relu();
-        var mean = MeanHead.Forward(h);
-        var logVar = LogVarianceHead.Forward(h);
+        var (mean, logVar) = MeanAndLogVariance(condition);
         // −½ Σ_d [log 2π + logvar + (x−μ)² e^{−logvar}]
         var quad = (target - mean).Square() * logVar.Neg().Exp();
         var perDim = (quad + logVar) + (float)Math.Log(2 * Math.PI);

@@ -37,8 +37,8 @@ public abstract class GaussianUpperBound : IMiEstimator
     /// <summary>The K×K matrix log q(y_i | x_j).</summary>
     public Tensor Scores(Tensor x, Tensor y)
     {
-        var h = Decoder.Trunk.Forward(x).Relu(); // the decoder's own forward pass, split so μ and logvar serve all pairs
-        return PairwiseLogDensity(y, Decoder.MeanHead.Forward(h), Decoder.LogVarianceHead.Forward(h));
+        var (mean, logVariance) = Decoder.MeanAndLogVariance(x); // computed once, shared by all K² pairs
+        return PairwiseLogDensity(y, mean, logVariance);
     }
 
     /// <summary>Value: the bound on the batch; objective: the mean log-likelihood of the positive pairs.</summary>

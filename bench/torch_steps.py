@@ -9,8 +9,8 @@ correlated Gaussian (2 nats) are drawn up front and cycled, so a step times the 
 
 Run:   /usr/bin/python3 bench/torch_steps.py [--critics separable,concat] [--bounds nwj,tuba,infonce,js,alpha0.5]
                                              [--batches 64,128] [--threads 2] [--repeats 5] [--seconds 1]
-Serve: /usr/bin/python3 bench/torch_steps.py --serve
-       reads one JSON request per line {"critic", "bound", "batch", "threads", "seconds"} and answers one JSON line
+Serve: /usr/bin/python3 bench/torch_steps.py --serve --threads N
+       reads one JSON request per line {"critic", "bound", "batch", "seconds"} and answers one JSON line
        {"steps_per_s", "steps", "steps_per_cpu_s"} after timing one repeat of that cell (models are kept between requests), so the C#
        `steps --compare` driver can alternate our repeats with PyTorch's on the same machine.
 (apt-get install -y python3-torch libopenblas0-pthread). Nothing in the build or tests depends on this script.
@@ -18,11 +18,26 @@ Serve: /usr/bin/python3 bench/torch_steps.py --serve
 import argparse
 import json
 import math
+import os
 import statistics
 import sys
 import time
 
-import torch
+
+def _threads_from_argv(default=2):
+    if '--threads' in sys.argv:
+        i = sys.argv.index('--threads')
+        if i + 1 < len(sys.argv):
+            return sys.argv[i + 1]
+    return str(default)
+
+
+# This torch build does its matrix products in OpenBLAS, whose own thread pool ignores torch.set_num_threads: pin every
+# pool to --threads before torch loads, so "1 thread" really is one.
+for _var in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
+    os.environ.setdefault(_var, _threads_from_argv())
+
+import torch  # noqa: E402
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -178,7 +193,6 @@ def serve():
             continue
         try:
             req = json.loads(line)
-            torch.set_num_threads(int(req.get('threads', 2)))
             w = workload(req['critic'], req['bound'], int(req['batch']))
             sps, n, cpu = w.measure(float(req.get('seconds', 1.0)))
             print(json.dumps({'steps_per_s': sps, 'steps': n, 'steps_per_cpu_s': cpu}), flush=True)
@@ -196,10 +210,10 @@ def main():
     ap.add_argument('--seconds', type=float, default=1.0)
     ap.add_argument('--serve', action='store_true')
     a = ap.parse_args()
+    torch.set_num_threads(a.threads)
     if a.serve:
         serve()
         return
-    torch.set_num_threads(a.threads)
     print(f"# torch {torch.__version__}, threads={torch.get_num_threads()}, median of {a.repeats} repeats of >= {a.seconds} s",
           flush=True)
     for k in [int(b) for b in a.batches.split(',')]:

@@ -16,11 +16,13 @@ internal static partial class CommandRegistry
     static void RegisterSteps()
     {
         Program.Commands["steps"] = ("training steps/s per critic × bound × batch cell [--compare] [--threads 2,1] [--batches 64,128] " +
-                                     "[--critics separable,concat] [--bounds nwj,tuba,infonce,js,alpha0.5] [--repeats 5] [--seconds 1] [--json FILE]",
+                                     "[--critics separable,concat] [--bounds nwj,tuba,infonce,js,alpha0.5] [--repeats 5] [--seconds 1] [--workspace] [--json FILE]",
             args => StepCommands.Steps(args));
         Program.Commands["steps-gc"] = ("GC collections and bytes/step over a 4000-step level per cell [--steps 4000] [--threads 1] [--batches 64] " +
-                                        "[--critics ...] [--bounds ...]",
+                                        "[--critics ...] [--bounds ...] [--workspace]",
             args => StepCommands.GcLevel(args));
+        Program.Commands["steps-profile"] = ("share of a step's time per phase (critic forward, baseline, bound, backward, Adam) [--steps 200] [--threads 1] [--batches 64] [--critics ...] [--bounds ...]",
+            args => StepCommands.Profile(args));
     }
 }
 
@@ -80,10 +82,11 @@ internal static class StepCommands
     {
         private readonly Process _process;
 
-        public TorchServer(string python, string script)
+        public TorchServer(string python, string script, int threads)
         {
             if (!File.Exists(script)) throw new FileNotFoundException($"PyTorch step script not found at {Path.GetFullPath(script)} (run from the repository root or pass --torch-script)");
-            var psi = new ProcessStartInfo(python, [script, "--serve"])
+            // One server per thread count: the script pins OpenMP's and OpenBLAS's pools to --threads before torch loads.
+            var psi = new ProcessStartInfo(python, [script, "--serve", "--threads", threads.ToString(CultureInfo.InvariantCulture)])
             {
                 RedirectStandardInput = true,
                 RedirectStandardOutput = true,
@@ -92,9 +95,9 @@ internal static class StepCommands
             _process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {python}");
         }
 
-        public (double StepsPerSecond, double StepsPerCpuSecond) Measure(string critic, string bound, int batch, int threads, double seconds)
+        public (double StepsPerSecond, double StepsPerCpuSecond) Measure(string critic, string bound, int batch, double seconds)
         {
-            var request = JsonSerializer.Serialize(new Dictionary<string, object> { ["critic"] = critic, ["bound"] = bound, ["batch"] = batch, ["threads"] = threads, ["seconds"] = seconds });
+            var request = JsonSerializer.Serialize(new Dictionary<string, object> { ["critic"] = critic, ["bound"] = bound, ["batch"] = batch, ["seconds"] = seconds });
             _process.StandardInput.WriteLine(request);
             _process.StandardInput.Flush();
             var line = _process.StandardOutput.ReadLine()
@@ -121,11 +124,13 @@ internal static class StepCommands
         int repeats = int.Parse(Option(args, "--repeats") ?? "5", CultureInfo.InvariantCulture);
         double seconds = double.Parse(Option(args, "--seconds") ?? "1", CultureInfo.InvariantCulture);
         bool compare = args.Contains("--compare");
+        bool workspace = args.Contains("--workspace");
         string? jsonPath = Option(args, "--json");
-        using var torch = compare ? new TorchServer(Option(args, "--python") ?? "/usr/bin/python3", Option(args, "--torch-script") ?? "bench/torch_steps.py") : null;
+        string python = Option(args, "--python") ?? "/usr/bin/python3", script = Option(args, "--torch-script") ?? "bench/torch_steps.py";
+        var servers = compare ? threadCounts.Distinct().ToDictionary(t => t, t => new TorchServer(python, script, t)) : [];
 
         Console.WriteLine($"# {Environment.ProcessorCount} processors, Vector512 {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, " +
-                          $"median of {repeats} repeats of >= {seconds} s{(compare ? ", ours and PyTorch alternating per repeat" : "")}");
+                          $"median of {repeats} repeats of >= {seconds} s{(compare ? ", ours and PyTorch alternating per repeat" : "")}{(workspace ? ", each step in a TensorWorkspace" : "")}");
         Console.WriteLine($"# load average at start: {LoadAverage()}");
         Console.WriteLine("# steps/s: per wall-clock second; /cpu-s: per CPU second of the process (less sensitive to other load at 1 thread)");
         Console.WriteLine(compare
@@ -139,7 +144,7 @@ internal static class StepCommands
                 foreach (var critic in critics)
                     foreach (var bound in bounds)
                     {
-                        var w = new StepWorkload(critic, bound, batch);
+                        var w = new StepWorkload(critic, bound, batch, workspace: workspace);
                         foreach (int threads in threadCounts)
                         {
                             Engine.MaxThreads = threads;
@@ -149,7 +154,7 @@ internal static class StepCommands
                             for (int r = 0; r < repeats; r++)
                             {
                                 ours.Add(Measure(w, seconds));
-                                if (torch is not null) theirs.Add(torch.Measure(critic, bound, batch, threads, seconds));
+                                if (compare) theirs.Add(servers[threads].Measure(critic, bound, batch, seconds));
                             }
                             double oursMedian = Median(ours.Select(s => s.StepsPerSecond));
                             double oursCpu = Median(ours.Select(s => s.StepsPerCpuSecond));
@@ -162,7 +167,7 @@ internal static class StepCommands
                                 ["ours_steps_per_cpu_s"] = oursCpu,
                                 ["bytes_per_step"] = bytes, ["gen0_per_1000_steps"] = gc0,
                             };
-                            if (torch is not null)
+                            if (compare)
                             {
                                 double t = Median(theirs.Select(s => s.StepsPerSecond)), tCpu = Median(theirs.Select(s => s.StepsPerCpuSecond));
                                 row["torch_steps_per_s"] = t;
@@ -177,7 +182,11 @@ internal static class StepCommands
                         }
                     }
         }
-        finally { Engine.MaxThreads = saved; }
+        finally
+        {
+            Engine.MaxThreads = saved;
+            foreach (var server in servers.Values) server.Dispose();
+        }
         Console.WriteLine($"# load average at end: {LoadAverage()}");
         if (jsonPath is not null)
         {
@@ -190,6 +199,35 @@ internal static class StepCommands
         return 0;
     }
 
+    public static int Profile(string[] args)
+    {
+        var critics = List(args, "--critics", StepWorkload.AllCritics);
+        var bounds = List(args, "--bounds", StepWorkload.AllBounds);
+        var batches = Ints(args, "--batches", "64");
+        int threads = int.Parse(Option(args, "--threads") ?? "1", CultureInfo.InvariantCulture);
+        int steps = int.Parse(Option(args, "--steps") ?? "200", CultureInfo.InvariantCulture);
+        Console.WriteLine($"# ms per step by phase, {steps} steps after 20 warm-up steps, {threads} thread(s); load average {LoadAverage()}");
+        Console.WriteLine($"{"cell",-26} " + string.Join(" ", StepPhases.Names.Select(n => $"{n,16}")) + $" {"total",8}");
+        int saved = Engine.MaxThreads;
+        Engine.MaxThreads = threads;
+        try
+        {
+            foreach (int batch in batches)
+                foreach (var critic in critics)
+                    foreach (var bound in bounds)
+                    {
+                        var p = new StepPhases(critic, bound, batch);
+                        for (int i = 0; i < 20; i++) p.Step();
+                        Array.Clear(p.Ticks);
+                        for (int i = 0; i < steps; i++) p.Step();
+                        var ms = p.Ticks.Select(t => 1000.0 * t / Stopwatch.Frequency / steps).ToArray();
+                        Console.WriteLine($"{critic + "/" + bound + "/K" + batch,-26} " + string.Join(" ", ms.Select(m => $"{m,16:F3}")) + $" {ms.Sum(),8:F3}");
+                    }
+        }
+        finally { Engine.MaxThreads = saved; }
+        return 0;
+    }
+
     public static int GcLevel(string[] args)
     {
         var critics = List(args, "--critics", StepWorkload.AllCritics);
@@ -197,7 +235,8 @@ internal static class StepCommands
         var batches = Ints(args, "--batches", "64");
         int threads = int.Parse(Option(args, "--threads") ?? "1", CultureInfo.InvariantCulture);
         int steps = int.Parse(Option(args, "--steps") ?? "4000", CultureInfo.InvariantCulture);
-        Console.WriteLine($"# {steps} steps per cell after 100 warm-up steps, {threads} thread(s); load average {LoadAverage()}");
+        bool workspace = args.Contains("--workspace");
+        Console.WriteLine($"# {steps} steps per cell after 100 warm-up steps, {threads} thread(s){(workspace ? ", each step in a TensorWorkspace" : "")}; load average {LoadAverage()}");
         Console.WriteLine($"{"cell",-26} {"steps/s",9} {"B/step",9} {"gen0",5} {"gen1",5} {"gen2",5}");
         int saved = Engine.MaxThreads;
         Engine.MaxThreads = threads;
@@ -207,7 +246,7 @@ internal static class StepCommands
                 foreach (var critic in critics)
                     foreach (var bound in bounds)
                     {
-                        var w = new StepWorkload(critic, bound, batch);
+                        var w = new StepWorkload(critic, bound, batch, workspace: workspace);
                         for (int i = 0; i < 100; i++) w.Step();
                         int g0 = GC.CollectionCount(0), g1 = GC.CollectionCount(1), g2 = GC.CollectionCount(2);
                         long bytes0 = GC.GetTotalAllocatedBytes(precise: true);

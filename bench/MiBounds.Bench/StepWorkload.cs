@@ -2,6 +2,7 @@ using MiBounds.Bounds;
 using MiBounds.Critics;
 using MiBounds.Tensors;
 using MiBounds.Toy.Tasks;
+using MiBounds.Tensors.Optim;
 using MiBounds.Training;
 
 namespace MiBounds.Bench;
@@ -10,7 +11,8 @@ namespace MiBounds.Bench;
 /// One toy training step (critic forward, bound, backward, Adam) exactly as the sweep runs it (<see cref="MiTrainer.Step"/>),
 /// with the toy-default sizes: separable 20→256→256→32 twice, concat 40→256→256→1, learned baseline 20→512→512→1 for
 /// tuba and alpha. Batches are drawn up front from the correlated Gaussian (2 nats) and cycled, so a step measures the
-/// training work only (the same holds for bench/torch_steps.py).
+/// training work only (the same holds for bench/torch_steps.py). With a <see cref="TensorWorkspace"/>, each step runs in
+/// its scope, so op results come from a pool (what a trainer can do to make steady-state steps allocation-free).
 /// </summary>
 internal sealed class StepWorkload
 {
@@ -21,15 +23,17 @@ internal sealed class StepWorkload
 
     private readonly MiTrainer _trainer;
     private readonly Batch[] _batches;
+    private readonly TensorWorkspace? _workspace;
     private int _next;
 
     public string Critic { get; }
     public string Bound { get; }
     public int BatchSize { get; }
 
-    public StepWorkload(string critic, string bound, int batchSize, ulong seed = 0)
+    public StepWorkload(string critic, string bound, int batchSize, ulong seed = 0, bool workspace = false)
     {
         Critic = critic; Bound = bound; BatchSize = batchSize;
+        _workspace = workspace ? new TensorWorkspace() : null;
         var rng = new Rng(seed);
         ICritic c = critic switch
         {
@@ -52,6 +56,51 @@ internal sealed class StepWorkload
     {
         var batch = _batches[_next];
         _next = (_next + 1) % _batches.Length;
-        return _trainer.Step(batch);
+        if (_workspace is null) return _trainer.Step(batch);
+        using (_workspace.Enter()) return _trainer.Step(batch);
+    }
+}
+
+/// <summary>Where a training step's time goes: the phases of <see cref="MiTrainer.Step"/> timed separately.</summary>
+internal sealed class StepPhases
+{
+    private readonly MiBound _bound;
+    private readonly Adam _optimizer;
+    private readonly Batch[] _batches;
+    private int _next;
+    /// <summary>Accumulated ticks: critic scores, baseline, bound, backward, Adam.</summary>
+    public readonly long[] Ticks = new long[5];
+    public static readonly string[] Names = ["critic forward", "baseline forward", "bound", "backward", "adam"];
+
+    public StepPhases(string critic, string bound, int batchSize, ulong seed = 0)
+    {
+        var rng = new Rng(seed);
+        ICritic c = critic == "concat" ? new ConcatCritic(StepWorkload.Dim, StepWorkload.Dim, rng) : new SeparableCritic(StepWorkload.Dim, StepWorkload.Dim, rng);
+        var spec = BoundSpec.Parse(bound);
+        IBaseline? baseline = spec.UsesBaseline ? new LearnedBaseline(StepWorkload.Dim, rng) : null;
+        _bound = spec.Create(c, baseline);
+        _optimizer = new Adam(_bound.Parameters(), 5e-4f);
+        var task = CorrelatedGaussian.FromMi(StepWorkload.Dim, 2.0);
+        _batches = Enumerable.Range(0, 8).Select(_ => task.Sample(batchSize, rng)).ToArray();
+    }
+
+    public void Step()
+    {
+        var batch = _batches[_next];
+        _next = (_next + 1) % _batches.Length;
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        _optimizer.ZeroGrad();
+        var scores = _bound.Critic!.Scores(batch.X, batch.Y);
+        long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+        var logBaseline = _bound.Baseline?.LogBaseline(batch.Y);
+        long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+        var output = _bound.FromScores(scores, logBaseline, PositiveMask.Diagonal(batch.Size), training: true);
+        _ = output.Value.Item();
+        long t3 = System.Diagnostics.Stopwatch.GetTimestamp();
+        output.Objective.Neg().Backward();
+        long t4 = System.Diagnostics.Stopwatch.GetTimestamp();
+        _optimizer.Step();
+        long t5 = System.Diagnostics.Stopwatch.GetTimestamp();
+        Ticks[0] += t1 - t0; Ticks[1] += t2 - t1; Ticks[2] += t3 - t2; Ticks[3] += t4 - t3; Ticks[4] += t5 - t4;
     }
 }

@@ -326,11 +326,15 @@ public static class FusedPairwise
                     // Output layer: dW_out += Σ_r g[r]·a[r]; dZ = relu'(a) ⊙ (g ⊗ w_out).
                     var aLast = Act(_hidden);
                     var gBlock = g.Slice(r0, rows);
-                    if (outW.RequiresGrad)
-                        for (int r = 0; r < rows; r++) TensorPrimitives.MultiplyAdd(aLast.Slice(r * last, last), gBlock[r], dwOut, dwOut);
-                    if (_hidden == 0 && !needFirst) continue;
+                    // One pass per row: dW_out, dZ of the last hidden layer and its bias gradient (same row order as separate passes).
+                    var lastBias = _hidden > 0 ? _b[_hidden - 1] : null;
+                    bool lastBiasDone = lastBias is not null && lastBias.RequiresGrad;
+                    Span<float> dbLast = lastBiasDone ? Tensor.GradBuffer(lastBias!) : default;
+                    bool wantDz = _hidden > 0 || needFirst;
                     var dzs = dz.AsSpan(0, rows * last);
-                    for (int r = 0; r < rows; r++) ScaledMasked(aLast.Slice(r * last, last), wOut, gBlock[r], dzs.Slice(r * last, last));
+                    for (int r = 0; r < rows; r++)
+                        OutputLayerGrad(aLast.Slice(r * last, last), wOut, gBlock[r], wantDz ? dzs.Slice(r * last, last) : default, outW.RequiresGrad ? dwOut : default, dbLast);
+                    if (!wantDz) continue;
 
                     for (int l = _hidden; l >= 1; l--)
                     {
@@ -341,7 +345,7 @@ public static class FusedPairwise
                         var dzl = dz.AsSpan(0, rows * dout);
                         var prev = Act(l - 1);
                         if (w.RequiresGrad) Gemm.Multiply(true, false, dout, din, rows, dzl, dout, prev, din, Tensor.GradBuffer(w), din, accumulate: true);
-                        if (bias is not null && bias.RequiresGrad)
+                        if (bias is not null && bias.RequiresGrad && !(l == _hidden && lastBiasDone))
                         {
                             var db = Tensor.GradBuffer(bias);
                             for (int r = 0; r < rows; r++) TensorPrimitives.Add(db, dzl.Slice(r * dout, dout), db);
@@ -395,23 +399,40 @@ public static class FusedPairwise
         for (; c < n; c++) dst[c] = MathF.Max(a[c] + b[c], 0f);
     }
 
-    /// <summary>dst = act &gt; 0 ? s·w : 0 (the gradient of a one-output layer through the ReLU before it).</summary>
-    private static void ScaledMasked(ReadOnlySpan<float> act, ReadOnlySpan<float> w, float s, Span<float> dst)
+    /// <summary>
+    /// For one row of a one-output layer with input act (after a ReLU, unless it is the first layer) and output gradient s:
+    /// dW += s·act; dz = act &gt; 0 ? s·w : 0 (the gradient through the ReLU); dBias += dz. Any target may be empty (skipped).
+    /// </summary>
+    private static void OutputLayerGrad(ReadOnlySpan<float> act, ReadOnlySpan<float> w, float s, Span<float> dz, Span<float> dW, Span<float> dBias)
     {
-        int n = dst.Length, c = 0;
+        int n = act.Length, c = 0;
+        bool wantDz = !dz.IsEmpty, wantDw = !dW.IsEmpty, wantDb = !dBias.IsEmpty;
         if (Vector512.IsHardwareAccelerated)
         {
             ref float pa = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(act);
             ref float pw = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(w);
-            ref float pd = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(dst);
+            ref float pz = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(dz);
+            ref float pdw = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(dW);
+            ref float pdb = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(dBias);
             var vs = Vector512.Create(s);
             for (; c <= n - 16; c += 16)
             {
-                var mask = Vector512.GreaterThan(Vector512.LoadUnsafe(ref pa, (nuint)c), Vector512<float>.Zero);
-                Vector512.BitwiseAnd(mask, Vector512.LoadUnsafe(ref pw, (nuint)c) * vs).StoreUnsafe(ref pd, (nuint)c);
+                var a = Vector512.LoadUnsafe(ref pa, (nuint)c);
+                if (wantDw) (Vector512.LoadUnsafe(ref pdw, (nuint)c) + a * vs).StoreUnsafe(ref pdw, (nuint)c);
+                if (!wantDz) continue;
+                var d = Vector512.BitwiseAnd(Vector512.GreaterThan(a, Vector512<float>.Zero), Vector512.LoadUnsafe(ref pw, (nuint)c) * vs);
+                d.StoreUnsafe(ref pz, (nuint)c);
+                if (wantDb) (Vector512.LoadUnsafe(ref pdb, (nuint)c) + d).StoreUnsafe(ref pdb, (nuint)c);
             }
         }
-        for (; c < n; c++) dst[c] = act[c] > 0 ? s * w[c] : 0f;
+        for (; c < n; c++)
+        {
+            if (wantDw) dW[c] += act[c] * s;
+            if (!wantDz) continue;
+            float d = act[c] > 0 ? s * w[c] : 0f;
+            dz[c] = d;
+            if (wantDb) dBias[c] += d;
+        }
     }
 
     /// <summary>grad = act &gt; 0 ? grad : 0.</summary>

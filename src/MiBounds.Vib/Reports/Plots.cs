@@ -45,7 +45,7 @@ public static class Plots
         var swept = done.Where(r => r.Config.Beta > 0).ToList();
         double bMin = swept.Count > 0 ? swept.Min(r => r.Config.Beta) : 1e-8, bMax = swept.Count > 0 ? swept.Max(r => r.Config.Beta) : 1;
         double eMax = done.Count > 0 ? done.Max(r => Math.Max(1 - r.Last!.TestAcc1, 1 - r.Last.TrainAcc1)) : 1;
-        var chart = new SvgChart("Error vs β (last epoch)", "β", "error", (bMin / 2, bMax * 2), (0, Math.Min(1, eMax * 1.1 + 0.01)), logX: true, width: 760);
+        var chart = new SvgChart("Error vs β (last epoch)", "β", "error", (bMin / 2, bMax * 2), (0, Math.Min(1, eMax * 1.1 + 0.01)), logX: true, width: 900, legendWidth: 230);
         int color = 0;
         foreach (var group in swept.GroupBy(r => (r.Config.Kind, r.Config.Bottleneck)))
         {

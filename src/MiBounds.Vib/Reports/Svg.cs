@@ -8,7 +8,8 @@ public sealed class SvgChart
 {
     private readonly StringBuilder _body = new();
     private readonly List<(string Label, string Color, bool Dashed)> _legend = [];
-    private const double Left = 70, Right = 150, Top = 40, Bottom = 50;
+    private const double Left = 70, Top = 40, Bottom = 50;
+    private readonly double Right;
 
     /// <summary>Canvas width in pixels.</summary>
     public double Width { get; }
@@ -27,8 +28,9 @@ public sealed class SvgChart
     private readonly string _title, _xLabel, _yLabel;
 
     /// <summary>Creates a chart over the given data ranges (x in data units; with <paramref name="logX"/> they must be positive).</summary>
-    public SvgChart(string title, string xLabel, string yLabel, (double Min, double Max) x, (double Min, double Max) y, bool logX = false, double width = 640, double height = 420)
+    public SvgChart(string title, string xLabel, string yLabel, (double Min, double Max) x, (double Min, double Max) y, bool logX = false, double width = 640, double height = 420, double legendWidth = 150)
     {
+        Right = legendWidth;
         _title = title; _xLabel = xLabel; _yLabel = yLabel; LogX = logX; Width = width; Height = height;
         X = logX ? (Math.Log10(x.Min), Math.Log10(x.Max)) : x;
         if (X.Max <= X.Min) X = (X.Min - 0.5, X.Max + 0.5);

@@ -69,7 +69,7 @@ internal static partial class Program
                     rows.Add(new BenchRow(task, name, null, e.Message, watch.Elapsed.TotalSeconds));
                     progress.WriteLine($"failed: {e.Message}");
                 }
-                if (outPath is not null) WriteAtomically(outPath, BenchJson(rows, samples, options, seed)); // an interrupted run keeps what it finished
+                if (outPath is not null) AtomicFile.WriteAllText(outPath, BenchJson(rows, samples, options, seed)); // an interrupted run keeps what it finished
             }
         }
 
@@ -99,15 +99,6 @@ internal static partial class Program
             }
             w.WriteLine(line);
         }
-    }
-
-    private static void WriteAtomically(string path, string text)
-    {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is not null) Directory.CreateDirectory(dir);
-        string temporary = path + ".tmp";
-        File.WriteAllText(temporary, text);
-        File.Move(temporary, path, overwrite: true);
     }
 
     private static string BenchJson(List<BenchRow> rows, int samples, EstimationOptions options, ulong seed)

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MiBounds.Tensors;
 using MiBounds.Bounds;
 using MiBounds.Toy.Sweep;
 

@@ -1,3 +1,4 @@
+using MiBounds.Tensors;
 using System.Text;
 
 namespace MiBounds.Toy.Sweep;

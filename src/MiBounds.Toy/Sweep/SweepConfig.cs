@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MiBounds.Bounds;
+using MiBounds.Tensors;
 using MiBounds.Toy.Tasks;
 
 namespace MiBounds.Toy.Sweep;
@@ -121,42 +122,5 @@ public sealed record RunSpec(string Task, string Critic, BoundSpec Bound)
         ulong h = 14695981039346656037UL;
         foreach (char c in $"{sweepSeed}/{Id}") { h ^= c; h *= 1099511628211UL; }
         return h;
-    }
-}
-
-/// <summary>Writes files so a crash leaves either the old or the new content, never a torn file.</summary>
-public static class AtomicFile
-{
-    /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> via a temporary file and a rename.</summary>
-    public static void WriteAllText(string path, string text) => Write(path, s => { using var w = new StreamWriter(s); w.Write(text); });
-
-    /// <summary>Writes whatever <paramref name="fill"/> puts in the stream, flushed to disk, then renames it over <paramref name="path"/>.</summary>
-    public static void Write(string path, Action<Stream> fill)
-    {
-        string tmp = path + ".tmp";
-        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            var guard = new NonClosingStream(fs);
-            fill(guard);
-            fs.Flush(flushToDisk: true);
-        }
-        File.Move(tmp, path, overwrite: true);
-    }
-
-    // Lets fill() dispose its writers without closing the file before it is flushed to disk.
-    private sealed class NonClosingStream(Stream inner) : Stream
-    {
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => inner.Length;
-        public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
-        public override void Flush() => inner.Flush();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
-        public override void Write(ReadOnlySpan<byte> buffer) => inner.Write(buffer);
-        protected override void Dispose(bool disposing) => inner.Flush();
     }
 }

@@ -188,6 +188,7 @@ internal static class StepCommands
             foreach (var server in servers.Values) server.Dispose();
         }
         Console.WriteLine($"# load average at end: {LoadAverage()}");
+        PrintSweepEstimate(results, compare);
         if (jsonPath is not null)
         {
             File.WriteAllText(jsonPath, JsonSerializer.Serialize(new Dictionary<string, object>
@@ -197,6 +198,21 @@ internal static class StepCommands
             Console.WriteLine($"# wrote {jsonPath}");
         }
         return 0;
+    }
+
+    /// <summary>
+    /// The toy sweep runs one run per core, one thread each, 20 000 steps at K = 64 per (task, critic, bound), for the
+    /// gaussian and cubic tasks (same cost per step). From the 1-thread K = 64 medians: the wall time of those runs on 2 cores.
+    /// </summary>
+    private static void PrintSweepEstimate(List<Dictionary<string, object>> results, bool compare)
+    {
+        var cells = results.Where(r => (int)r["batch"] == 64 && (int)r["threads"] == 1).ToList();
+        if (cells.Count == 0) return;
+        const double stepsPerRun = 20_000, tasks = 2, cores = 2;
+        double ours = cells.Sum(r => tasks * stepsPerRun / (double)r["ours_steps_per_s"]) / cores;
+        string line = $"# sweep estimate ({cells.Count} critic×bound cells × 2 tasks × 20000 steps, K=64, 1 thread per run, 2 runs at a time): ours {ours / 60:F1} min";
+        if (compare) line += $", PyTorch {cells.Sum(r => tasks * stepsPerRun / (double)r["torch_steps_per_s"]) / cores / 60:F1} min";
+        Console.WriteLine(line + " (computed from the medians above, not a measured sweep)");
     }
 
     public static int Profile(string[] args)

@@ -2,7 +2,7 @@ namespace MiBounds.Vib;
 
 /// <summary>
 /// Entry point: `dotnet run --project src/MiBounds.Vib -c Release -- &lt;command&gt; [options]`.
-/// Commands live in their own files as `Commands.Register*()` methods, so adding one never touches this file.
+/// Commands live in their own files as `Commands.Register*(CommandSet)` methods, so adding one never touches this file.
 /// </summary>
 internal static class Program
 {

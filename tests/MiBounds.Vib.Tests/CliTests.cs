@@ -39,6 +39,19 @@ public class CliTests
         foreach (var name in new[] { "vib", "vim", "baseline", "robustness", "plot" }) Assert.Contains(name, output);
     }
 
+    [Theory]
+    [InlineData("vib", "--beta X")]
+    [InlineData("dim", "--estimator NAME")]
+    [InlineData("robustness-table", "--runs LIST")]
+    public void CommandHelpPrintsItsOptions(string command, string option)
+    {
+        var (code, output, err) = Run(command, "--epochs", "nope", "--help");
+        Assert.Equal(0, code);
+        Assert.StartsWith($"usage: {command} ", output);
+        Assert.Contains(option, output);
+        Assert.Equal("", err);
+    }
+
     [Fact]
     public void MissingDataDirectoryNamesTheFile()
     {

@@ -1,21 +1,22 @@
+using MiBounds.Cli;
 using Spectre.Console;
 
 namespace MiBounds.Vib;
 
 internal static partial class Commands
 {
-    private static void RegisterPlots()
+    private static void RegisterPlots(CommandSet commands)
     {
-        Add(new Command("plot", "collect runs' results into SVG plots and a Markdown summary",
+        commands.Add("plot", "collect runs' results into SVG plots and a Markdown summary",
             "usage: plot --runs DIR[,DIR…] [--out DIR]\n  --runs    run directories, or folders whose subfolders are runs\n  --out     where error_vs_beta.svg, ib_plane.svg and summary.md go (default: the first --runs entry)",
-            PlotCommand));
+            PlotCommand);
     }
 
-    private static int PlotCommand(Options o)
+    private static int PlotCommand(ParsedOptions o)
     {
         var paths = o.Required("runs").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (paths.Length == 0) throw new UsageException("--runs needs at least one directory");
-        string outDir = o.String("out") ?? paths[0];
+        string outDir = o.OptionalString("out") ?? paths[0];
         o.EnsureAllUsed();
         var runs = RunSummary.Collect(paths);
         if (runs.Count == 0) throw new UsageException($"no run directories (with run.json) under {string.Join(", ", paths)}");

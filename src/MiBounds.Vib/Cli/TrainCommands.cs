@@ -1,4 +1,5 @@
 using System.Globalization;
+using MiBounds.Cli;
 using MiBounds.Tensors;
 using Spectre.Console;
 
@@ -22,24 +23,24 @@ internal static partial class Commands
           --epsilons LIST   attack radii in [0,1] pixel units (default 0.1,0.2,0.3)
         """;
 
-    private static void RegisterTraining()
+    private static void RegisterTraining(CommandSet commands)
     {
-        Add(new Command("vib", "train a variational information bottleneck (CE + β·KL)",
+        commands.Add("vib", "train a variational information bottleneck (CE + β·KL)",
             "usage: vib [--beta 1e-3] [options]\n  --beta X          weight of KL(p(z|x) ‖ N(0,I)) in bits (default 1e-3)\n" + CommonUsage,
-            o => Train(o, ModelKind.Vib)));
-        Add(new Command("vim", "train a variational InfoMax model (CE + β·MMD to N(0, σ²I))",
+            o => Train(o, ModelKind.Vib));
+        commands.Add("vim", "train a variational InfoMax model (CE + β·MMD to N(0, σ²I))",
             "usage: vim [--beta 1e-3] [--sigma 1] [--multiscale] [options]\n  --beta X          weight of the MMD term (default 1e-3)\n  --sigma X         prior standard deviation (default 1)\n  --multiscale      sum the kernel over the scales 0.1…10\n" + CommonUsage,
-            o => Train(o, ModelKind.Vim)));
-        Add(new Command("baseline", "train a baseline with the same network (z = μ): deterministic or dropout",
+            o => Train(o, ModelKind.Vim));
+        commands.Add("baseline", "train a baseline with the same network (z = μ): deterministic or dropout",
             "usage: baseline [--kind deterministic|dropout] [--dropout 0.5] [options]\n" + CommonUsage,
-            o => Train(o, o.Choice("kind", "deterministic", "deterministic", "dropout") == "dropout" ? ModelKind.Dropout : ModelKind.Deterministic)));
-        Add(new Command("robustness", "FGSM/PGD accuracy of a trained run (reads DIR/checkpoint.safetensors)",
+            o => Train(o, o.Choice("kind", "deterministic", "deterministic", "dropout") == "dropout" ? ModelKind.Dropout : ModelKind.Deterministic));
+        commands.Add("robustness", "FGSM/PGD accuracy of a trained run (reads DIR/checkpoint.safetensors)",
             "usage: robustness --out DIR [--count 1000] [--epsilons 0.1,0.2,0.3] [--data DIR] [--threads N]",
-            RobustnessCommand));
+            RobustnessCommand);
     }
 
     /// <summary>Reads the options shared by every training command into a config (validated; bad values throw <see cref="UsageException"/>).</summary>
-    internal static TrainConfig ReadTrainConfig(Options o, ModelKind kind) => new()
+    internal static TrainConfig ReadTrainConfig(ParsedOptions o, ModelKind kind) => new()
     {
         Kind = kind,
         Beta = kind is ModelKind.Vib or ModelKind.Vim ? o.Double("beta", 1e-3, 0, 1e6) : 0,
@@ -55,12 +56,12 @@ internal static partial class Commands
         TrainEvalCount = o.Int("train-eval", 10000, 0),
     };
 
-    private static int Train(Options o, ModelKind kind)
+    private static int Train(ParsedOptions o, ModelKind kind)
     {
         var config = ReadTrainConfig(o, kind);
-        string outDir = o.String("out") ?? Path.Combine("results", config.ModelName);
+        string outDir = o.OptionalString("out") ?? Path.Combine("results", config.ModelName);
         bool resume = o.Flag("resume");
-        string? dataDir = o.String("data");
+        string? dataDir = o.OptionalString("data");
         int threads = o.Int("threads", Environment.ProcessorCount, 1, 1024);
         bool robustness = o.Flag("robustness");
         var epsilons = o.Doubles("epsilons", [0.1, 0.2, 0.3], 0, 1);
@@ -125,12 +126,12 @@ internal static partial class Commands
         trainer.Robustness(epsilons, count, line => AnsiConsole.WriteLine("  " + line));
     }
 
-    private static int RobustnessCommand(Options o)
+    private static int RobustnessCommand(ParsedOptions o)
     {
         string outDir = o.Required("out");
         int count = o.Int("count", 1000, 1);
         var epsilons = o.Doubles("epsilons", [0.1, 0.2, 0.3], 0, 1);
-        string? dataDir = o.String("data");
+        string? dataDir = o.OptionalString("data");
         Engine.MaxThreads = o.Int("threads", Environment.ProcessorCount, 1, 1024);
         o.EnsureAllUsed();
         var runFile = Path.Combine(outDir, "run.json");

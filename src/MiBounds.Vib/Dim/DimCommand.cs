@@ -1,4 +1,5 @@
 using System.Globalization;
+using MiBounds.Cli;
 using MiBounds.Tensors;
 using MiBounds.Vib.Dim;
 
@@ -28,13 +29,13 @@ internal static partial class Commands
         on a random encoder's global code and on raw pixels; results.json holds {estimator, probe, features, accuracy}.
         """;
 
-    private static void RegisterDim()
+    private static void RegisterDim(CommandSet commands)
     {
-        Add(new Command("dim", "train Deep InfoMax (global/local, js|infonce|dv) and probe its features", DimUsage, RunDim));
+        commands.Add("dim", "train Deep InfoMax (global/local, js|infonce|dv) and probe its features", DimUsage, RunDim);
     }
 
     /// <summary>Reads the dim command's run options (validated; bad values throw <see cref="UsageException"/>).</summary>
-    internal static DimConfig ReadDimConfig(Options o) => new()
+    internal static DimConfig ReadDimConfig(ParsedOptions o) => new()
     {
         Estimator = o.Choice("estimator", "js", ScoreBounds.DimEstimators),
         Mode = Enum.Parse<DimMode>(o.Choice("mode", "both", "global", "local", "both"), ignoreCase: true),
@@ -50,12 +51,12 @@ internal static partial class Commands
         ProbeEpochs = o.Int("probe-epochs", 20, 1, 100000),
     };
 
-    private static int RunDim(Options o)
+    private static int RunDim(ParsedOptions o)
     {
         var config = ReadDimConfig(o);
-        string outDir = o.String("out") ?? Path.Combine("results", $"dim-{config.Estimator}-{config.Mode.ToString().ToLowerInvariant()}");
+        string outDir = o.OptionalString("out") ?? Path.Combine("results", $"dim-{config.Estimator}-{config.Mode.ToString().ToLowerInvariant()}");
         bool resume = o.Flag("resume");
-        string? dataDir = o.String("data");
+        string? dataDir = o.OptionalString("data");
         int threads = o.Int("threads", Environment.ProcessorCount, 1, 1024);
         o.EnsureAllUsed();
         Engine.MaxThreads = threads;

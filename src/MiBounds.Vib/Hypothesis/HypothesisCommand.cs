@@ -1,4 +1,5 @@
 using System.Globalization;
+using MiBounds.Cli;
 using MiBounds.Tensors;
 using MiBounds.Vib.Hypothesis;
 
@@ -26,13 +27,13 @@ internal static partial class Commands
           --threads N       kernel threads (default: all cores)
         """;
 
-    private static void RegisterHypothesis()
+    private static void RegisterHypothesis(CommandSet commands)
     {
-        Add(new Command("hypothesis", "train the label-hypothesis classifier (C-DV, C-JS, ±IE) or its CNN baseline", HypothesisUsage, RunHypothesis));
+        commands.Add("hypothesis", "train the label-hypothesis classifier (C-DV, C-JS, ±IE) or its CNN baseline", HypothesisUsage, RunHypothesis);
     }
 
     /// <summary>Reads the hypothesis command's run options (validated; bad values throw <see cref="UsageException"/>).</summary>
-    internal static HypothesisConfig ReadHypothesisConfig(Options o)
+    internal static HypothesisConfig ReadHypothesisConfig(ParsedOptions o)
     {
         string objective = o.Choice("objective", "dv", "dv", "js", "cnn");
         double lambda = o.Double("ie", 0, 0, 1e6);
@@ -52,15 +53,15 @@ internal static partial class Commands
         };
     }
 
-    private static int RunHypothesis(Options o)
+    private static int RunHypothesis(ParsedOptions o)
     {
         var config = ReadHypothesisConfig(o);
-        string outDir = o.String("out") ?? Path.Combine("results", "hypothesis-" + config.ModelName.ToLowerInvariant());
+        string outDir = o.OptionalString("out") ?? Path.Combine("results", "hypothesis-" + config.ModelName.ToLowerInvariant());
         bool resume = o.Flag("resume");
         bool robustness = o.Flag("robustness");
         var epsilons = o.Doubles("epsilons", [0.15, 0.3], 0, 1);
         int attackCount = o.Int("attack-count", 1000, 1);
-        string? dataDir = o.String("data");
+        string? dataDir = o.OptionalString("data");
         int threads = o.Int("threads", Environment.ProcessorCount, 1, 1024);
         o.EnsureAllUsed();
         Engine.MaxThreads = threads;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using MiBounds.Cli;
 using MiBounds.Tensors;
 using MiBounds.Vib.Hypothesis;
 
@@ -20,19 +21,19 @@ internal static partial class Commands
         Prints one row per model: clean accuracy, then FGSM and PGD accuracy at each radius.
         """;
 
-    private static void RegisterRobustnessTable()
+    private static void RegisterRobustnessTable(CommandSet commands)
     {
-        Add(new Command("robustness-table", "table of clean/FGSM/PGD accuracy of hypothesis runs (and VIB runs)", RobustnessTableUsage, RunRobustnessTable));
+        commands.Add("robustness-table", "table of clean/FGSM/PGD accuracy of hypothesis runs (and VIB runs)", RobustnessTableUsage, RunRobustnessTable);
     }
 
-    private static int RunRobustnessTable(Options o)
+    private static int RunRobustnessTable(ParsedOptions o)
     {
-        var runs = (o.String("runs") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var vibRuns = (o.String("vib") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var runs = (o.OptionalString("runs") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var vibRuns = (o.OptionalString("vib") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         int count = o.Int("count", 1000, 1);
         var epsilons = o.Doubles("epsilons", [0.15, 0.3], 0, 1);
-        string? outDir = o.String("out");
-        string? dataDir = o.String("data");
+        string? outDir = o.OptionalString("out");
+        string? dataDir = o.OptionalString("data");
         Engine.MaxThreads = o.Int("threads", Environment.ProcessorCount, 1, 1024);
         o.EnsureAllUsed();
         if (runs.Length == 0 && vibRuns.Length == 0) throw new UsageException("give --runs and/or --vib run directories");

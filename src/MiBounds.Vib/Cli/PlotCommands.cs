@@ -1,4 +1,5 @@
 using MiBounds.Cli;
+using MiBounds.Tensors;
 using Spectre.Console;
 
 namespace MiBounds.Vib;
@@ -24,7 +25,7 @@ internal static partial class Commands
         Plots.ErrorVsBeta(runs, Path.Combine(outDir, "error_vs_beta.svg"));
         Plots.IbPlane(runs, Path.Combine(outDir, "ib_plane.svg"));
         var summary = Plots.SummaryMarkdown(runs);
-        RunResults.AtomicWrite(Path.Combine(outDir, "summary.md"), summary);
+        AtomicFile.WriteAllText(Path.Combine(outDir, "summary.md"), summary);
         AnsiConsole.WriteLine(summary);
         AnsiConsole.MarkupLine($"{runs.Count} run(s): plots and summary.md in [bold]{Markup.Escape(outDir)}[/]");
         return 0;

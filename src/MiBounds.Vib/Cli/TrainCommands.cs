@@ -81,7 +81,7 @@ internal static partial class Commands
 
         var data = ImageData.Load(dataDir);
         Directory.CreateDirectory(outDir);
-        RunResults.AtomicWrite(runFile, config.ToJson());
+        AtomicFile.WriteAllText(runFile, config.ToJson());
         var trainer = new VibTrainer(config, data, outDir);
         if (resume) AnsiConsole.MarkupLine($"resumed [bold]{Markup.Escape(outDir)}[/] after epoch {trainer.Resume()}");
         AnsiConsole.MarkupLine($"[bold]{Markup.Escape(config.Label)}[/]: {data.Train.Count} train / {data.Test.Count} test images from {Markup.Escape(data.Directory)}, {trainer.Network.ParameterCount():N0} parameters, {threads} thread(s), H(Y) = {trainer.LabelEntropyBits:F3} bits");

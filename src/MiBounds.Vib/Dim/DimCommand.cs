@@ -65,7 +65,7 @@ internal static partial class Commands
 
         var data = ImageData.Load(dataDir);
         Directory.CreateDirectory(outDir);
-        RunResults.AtomicWrite(runFile, config.ToJson());
+        AtomicFile.WriteAllText(runFile, config.ToJson());
         var trainer = new DimTrainer(config, data.Train, outDir);
         if (resume) Console.WriteLine($"resumed {outDir} after epoch {trainer.Resume()}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -78,7 +78,7 @@ internal static partial class Commands
         }
         Console.WriteLine($"probes: {config.ProbeTrainCount} training images, {config.ProbeEpochs} epochs");
         var records = trainer.EvaluateProbes(data, new ProbeSettings(Epochs: config.ProbeEpochs), line => Console.WriteLine("  " + line));
-        RunResults.AtomicWrite(Path.Combine(outDir, "results.json"), DimTrainer.ResultsJson(records));
+        AtomicFile.WriteAllText(Path.Combine(outDir, "results.json"), DimTrainer.ResultsJson(records));
         Console.WriteLine($"results in {outDir}");
         return 0;
     }

@@ -214,7 +214,7 @@ public sealed class DimTrainer
         // Rewritten whole so a resumed run drops rows of epochs it is redoing.
         var lines = File.Exists(path) ? File.ReadAllLines(path).Skip(1).Where(x => x.Length > 0 && int.TryParse(x.Split(',')[0], CultureInfo.InvariantCulture, out int e) && e < r.Epoch).ToList() : [];
         lines.Add(string.Create(CultureInfo.InvariantCulture, $"{r.Epoch},{r.Seconds:G6},{r.Loss:G6},{Csv(r.GlobalBound)},{Csv(r.LocalBound)}"));
-        RunResults.AtomicWrite(path, "epoch,seconds,loss,global_bound_nats,local_bound_nats\n" + string.Join("\n", lines) + "\n");
+        AtomicFile.WriteAllText(path, "epoch,seconds,loss,global_bound_nats,local_bound_nats\n" + string.Join("\n", lines) + "\n");
     }
 
     private static string Csv(double v) => double.IsFinite(v) ? v.ToString("G6", CultureInfo.InvariantCulture) : "nan";

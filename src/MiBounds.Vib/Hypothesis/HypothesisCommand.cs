@@ -70,7 +70,7 @@ internal static partial class Commands
 
         var data = ImageData.Load(dataDir);
         Directory.CreateDirectory(outDir);
-        RunResults.AtomicWrite(runFile, config.ToJson());
+        AtomicFile.WriteAllText(runFile, config.ToJson());
         var trainer = new HypothesisTrainer(config, data.Train, outDir);
         if (resume) Console.WriteLine($"resumed {outDir} after epoch {trainer.Resume()}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -88,7 +88,7 @@ internal static partial class Commands
             attacks = trainer.Robustness(data.Test.Take(attackCount), epsilons, line => Console.WriteLine("  " + line));
         }
         var previous = ReadCsvEpochs(Path.Combine(outDir, "training.csv"), config.ModelName);
-        RunResults.AtomicWrite(Path.Combine(outDir, "results.json"), HypothesisTrainer.ResultsJson(previous, attacks));
+        AtomicFile.WriteAllText(Path.Combine(outDir, "results.json"), HypothesisTrainer.ResultsJson(previous, attacks));
         Console.WriteLine($"results in {outDir}");
         return 0;
     }

@@ -204,7 +204,7 @@ public sealed class HypothesisTrainer
     {
         var lines = File.Exists(path) ? File.ReadAllLines(path).Skip(1).Where(x => x.Length > 0 && int.TryParse(x.Split(',')[1], CultureInfo.InvariantCulture, out int e) && e < r.Epoch).ToList() : [];
         lines.Add(string.Create(CultureInfo.InvariantCulture, $"{r.Model},{r.Epoch},{r.Seconds:G6},{r.Loss:G6},{(double.IsFinite(r.Bound) ? r.Bound.ToString("G6", CultureInfo.InvariantCulture) : "nan")},{r.Regularizer:G6},{r.TestAccuracy:G6}"));
-        RunResults.AtomicWrite(path, "model,epoch,seconds,loss,bound_nats,regularizer,test_acc\n" + string.Join("\n", lines) + "\n");
+        AtomicFile.WriteAllText(path, "model,epoch,seconds,loss,bound_nats,regularizer,test_acc\n" + string.Join("\n", lines) + "\n");
     }
 
     /// <summary>results.json text: the epoch records then the attack records (same fields as the VIB runs' attack records).</summary>

@@ -62,8 +62,8 @@ internal static partial class Commands
         if (outDir is not null)
         {
             Directory.CreateDirectory(outDir);
-            RunResults.AtomicWrite(Path.Combine(outDir, "robustness.md"), table);
-            RunResults.AtomicWrite(Path.Combine(outDir, "robustness.json"), HypothesisTrainer.ResultsJson([], records));
+            AtomicFile.WriteAllText(Path.Combine(outDir, "robustness.md"), table);
+            AtomicFile.WriteAllText(Path.Combine(outDir, "robustness.json"), HypothesisTrainer.ResultsJson([], records));
         }
         return 0;
     }

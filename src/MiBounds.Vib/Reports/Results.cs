@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using MiBounds.Tensors;
 
 namespace MiBounds.Vib;
 
@@ -17,7 +18,7 @@ public sealed record AttackRecord(string Model, string Attack, double Epsilon, d
 /// A run's results: results.json (a JSON array, one record per epoch with the fields model, epoch, seconds,
 /// test_acc_1, test_acc_12, train_acc_1, izx_bits, izy_bits — the test-set bounds — then one record per attack with
 /// model, attack, epsilon, accuracy) and results.csv (every epoch metric, train and test).
-/// Both are rewritten whole (via a temporary file) after each change, so an interruption never leaves half a file.
+/// Both are rewritten whole (<see cref="AtomicFile"/>) after each change, so an interruption never leaves half a file.
 /// </summary>
 public sealed class RunResults
 {
@@ -30,15 +31,8 @@ public sealed class RunResults
     public void Save(string directory)
     {
         Directory.CreateDirectory(directory);
-        AtomicWrite(Path.Combine(directory, "results.json"), ToJson());
-        AtomicWrite(Path.Combine(directory, "results.csv"), ToCsv());
-    }
-
-    internal static void AtomicWrite(string path, string text)
-    {
-        var tmp = path + ".tmp";
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, path, overwrite: true);
+        AtomicFile.WriteAllText(Path.Combine(directory, "results.json"), ToJson());
+        AtomicFile.WriteAllText(Path.Combine(directory, "results.csv"), ToCsv());
     }
 
     /// <summary>The results.json text.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using MiBounds.Tensors;
 
 namespace MiBounds.Vib;
 
@@ -120,5 +121,5 @@ public sealed class SvgChart
     }
 
     /// <summary>Writes <see cref="Render"/> to <paramref name="path"/>.</summary>
-    public void Save(string path) => RunResults.AtomicWrite(path, Render());
+    public void Save(string path) => AtomicFile.WriteAllText(path, Render());
 }

@@ -16,7 +16,7 @@ internal static partial class CommandRegistry
     static void RegisterSteps()
     {
         Program.Commands["steps"] = ("training steps/s per critic × bound × batch cell [--compare] [--threads 2,1] [--batches 64,128] " +
-                                     "[--critics separable,concat] [--bounds nwj,tuba,infonce,js,alpha0.5] [--repeats 5] [--seconds 1] [--workspace] [--json FILE]",
+                                     "[--critics separable,concat] [--bounds nwj,tuba,infonce,js,alpha0.5] [--repeats 5] [--seconds 1] [--workspace] [--fused-baseline] [--json FILE]",
             args => StepCommands.Steps(args));
         Program.Commands["steps-gc"] = ("GC collections and bytes/step over a 4000-step level per cell [--steps 4000] [--threads 1] [--batches 64] " +
                                         "[--critics ...] [--bounds ...] [--workspace]",
@@ -125,6 +125,7 @@ internal static class StepCommands
         double seconds = double.Parse(Option(args, "--seconds") ?? "1", CultureInfo.InvariantCulture);
         bool compare = args.Contains("--compare");
         bool workspace = args.Contains("--workspace");
+        bool fusedBaseline = args.Contains("--fused-baseline");
         string? jsonPath = Option(args, "--json");
         string python = Option(args, "--python") ?? "/usr/bin/python3", script = Option(args, "--torch-script") ?? "bench/torch_steps.py";
         var servers = compare ? threadCounts.Distinct().ToDictionary(t => t, t => new TorchServer(python, script, t)) : [];
@@ -144,7 +145,7 @@ internal static class StepCommands
                 foreach (var critic in critics)
                     foreach (var bound in bounds)
                     {
-                        var w = new StepWorkload(critic, bound, batch, workspace: workspace);
+                        var w = new StepWorkload(critic, bound, batch, workspace: workspace, fusedBaseline: fusedBaseline);
                         foreach (int threads in threadCounts)
                         {
                             Engine.MaxThreads = threads;

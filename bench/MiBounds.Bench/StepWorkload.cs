@@ -1,6 +1,7 @@
 using MiBounds.Bounds;
 using MiBounds.Critics;
 using MiBounds.Tensors;
+using MiBounds.Tensors.Nn;
 using MiBounds.Toy.Tasks;
 using MiBounds.Tensors.Optim;
 using MiBounds.Training;
@@ -30,7 +31,7 @@ internal sealed class StepWorkload
     public string Bound { get; }
     public int BatchSize { get; }
 
-    public StepWorkload(string critic, string bound, int batchSize, ulong seed = 0, bool workspace = false)
+    public StepWorkload(string critic, string bound, int batchSize, ulong seed = 0, bool workspace = false, bool fusedBaseline = false)
     {
         Critic = critic; Bound = bound; BatchSize = batchSize;
         _workspace = workspace ? new TensorWorkspace() : null;
@@ -42,7 +43,7 @@ internal sealed class StepWorkload
             _ => throw new ArgumentException($"unknown critic '{critic}' (separable, concat)"),
         };
         var spec = BoundSpec.Parse(bound);
-        IBaseline? baseline = spec.UsesBaseline ? new LearnedBaseline(Dim, rng) : null;
+        IBaseline? baseline = !spec.UsesBaseline ? null : fusedBaseline ? new FusedLearnedBaseline(Dim, rng) : new LearnedBaseline(Dim, rng);
         _trainer = new MiTrainer(spec.Create(c, baseline), 5e-4f);
         var task = CorrelatedGaussian.FromMi(Dim, 2.0);
         _batches = new Batch[BatchPool];
@@ -103,4 +104,15 @@ internal sealed class StepPhases
         long t5 = System.Diagnostics.Stopwatch.GetTimestamp();
         Ticks[0] += t1 - t0; Ticks[1] += t2 - t1; Ticks[2] += t3 - t2; Ticks[3] += t4 - t3; Ticks[4] += t5 - t4;
     }
+}
+
+/// <summary>
+/// <see cref="LearnedBaseline"/> (same network, same initialization) evaluated with <see cref="FusedMlp.Forward"/>: measures
+/// what the proposed one-line change to LearnedBaseline.LogBaseline would give (steps --fused-baseline).
+/// </summary>
+internal sealed class FusedLearnedBaseline(int dimY, Rng rng) : IBaseline
+{
+    private readonly Mlp _network = new(dimY, 512, 1, 2, rng);
+    public Tensor LogBaseline(Tensor y) => FusedMlp.Forward(_network, y).Reshape(y.Dim(0));
+    public IEnumerable<Tensor> Parameters() => _network.Parameters();
 }

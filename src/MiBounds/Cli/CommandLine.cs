@@ -158,7 +158,8 @@ public sealed class CommandSet(string program)
         {
             bool anyUsage = _commands.Values.Any(c => c.Usage is not null);
             output.WriteLine($"usage: {program} <command> [--option value ...]{(anyUsage ? "   (<command> --help for its options)" : "")}");
-            foreach (var (name, command) in _commands) output.WriteLine($"  {name,-14} {command.Help}");
+            int width = Math.Max(14, _commands.Keys.Select(n => n.Length).DefaultIfEmpty(0).Max() + 1);
+            foreach (var (name, command) in _commands) output.WriteLine($"  {name.PadRight(width)} {command.Help}");
             return args.Length == 0 ? 2 : 0;
         }
         if (!_commands.TryGetValue(args[0], out var chosen))

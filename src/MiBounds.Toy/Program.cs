@@ -8,9 +8,7 @@ internal static partial class Program
     private static int Main(string[] args)
     {
         var commands = new CommandSet("MiBounds.Toy");
-        foreach (var m in typeof(Program).GetMethods(System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic))
-            if (m.Name.StartsWith("Register", StringComparison.Ordinal) && m.GetParameters() is [{ ParameterType: var t }] && t == typeof(CommandSet))
-                m.Invoke(null, [commands]);
+        commands.AddFrom(typeof(Program));
         return commands.Run(args);
     }
 }

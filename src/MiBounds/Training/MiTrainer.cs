@@ -50,6 +50,8 @@ public sealed class MiTrainer
     /// <summary>One training step on <paramref name="batch"/>; returns the bound's value on it before the update (nats).</summary>
     public double Step(Batch batch)
     {
+        // The step's intermediate tensors come from pooled buffers returned when the scope ends, so long runs do not churn the GC.
+        using var scope = _workspace.Enter();
         Optimizer.ZeroGrad();
         var output = Estimator.Forward(batch, training: true);
         double value = output.Value.Item(), objective = output.Objective.Item();
@@ -60,6 +62,8 @@ public sealed class MiTrainer
         StepCount++;
         return value;
     }
+
+    private readonly TensorWorkspace _workspace = new();
 
     /// <summary>
     /// Runs <paramref name="steps"/> steps on batches from <paramref name="sampler"/>; returns the per-step estimates.

@@ -16,10 +16,10 @@ internal static partial class CommandRegistry
     static void RegisterSteps()
     {
         Program.Commands["steps"] = ("training steps/s per critic × bound × batch cell [--compare] [--threads 2,1] [--batches 64,128] " +
-                                     "[--critics separable,concat] [--bounds nwj,tuba,infonce,js,alpha0.5] [--repeats 5] [--seconds 1] [--workspace] [--fused-baseline] [--json FILE]",
+                                     "[--critics separable,concat] [--bounds nwj,tuba,infonce,js,alpha0.5] [--repeats 5] [--seconds 1] [--json FILE]",
             args => StepCommands.Steps(args));
         Program.Commands["steps-gc"] = ("GC collections and bytes/step over a 4000-step level per cell [--steps 4000] [--threads 1] [--batches 64] " +
-                                        "[--critics ...] [--bounds ...] [--workspace]",
+                                        "[--critics ...] [--bounds ...]",
             args => StepCommands.GcLevel(args));
         Program.Commands["steps-profile"] = ("share of a step's time per phase (critic forward, baseline, bound, backward, Adam) [--steps 200] [--threads 1] [--batches 64] [--critics ...] [--bounds ...]",
             args => StepCommands.Profile(args));
@@ -124,14 +124,12 @@ internal static class StepCommands
         int repeats = int.Parse(Option(args, "--repeats") ?? "5", CultureInfo.InvariantCulture);
         double seconds = double.Parse(Option(args, "--seconds") ?? "1", CultureInfo.InvariantCulture);
         bool compare = args.Contains("--compare");
-        bool workspace = args.Contains("--workspace");
-        bool fusedBaseline = args.Contains("--fused-baseline");
         string? jsonPath = Option(args, "--json");
         string python = Option(args, "--python") ?? "/usr/bin/python3", script = Option(args, "--torch-script") ?? "bench/torch_steps.py";
         var servers = compare ? threadCounts.Distinct().ToDictionary(t => t, t => new TorchServer(python, script, t)) : [];
 
         Console.WriteLine($"# {Environment.ProcessorCount} processors, Vector512 {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, " +
-                          $"median of {repeats} repeats of >= {seconds} s{(compare ? ", ours and PyTorch alternating per repeat" : "")}{(workspace ? ", each step in a TensorWorkspace" : "")}");
+                          $"median of {repeats} repeats of >= {seconds} s{(compare ? ", ours and PyTorch alternating per repeat" : "")}");
         Console.WriteLine($"# load average at start: {LoadAverage()}");
         Console.WriteLine("# steps/s: per wall-clock second; /cpu-s: per CPU second of the process (less sensitive to other load at 1 thread)");
         Console.WriteLine(compare
@@ -145,7 +143,7 @@ internal static class StepCommands
                 foreach (var critic in critics)
                     foreach (var bound in bounds)
                     {
-                        var w = new StepWorkload(critic, bound, batch, workspace: workspace, fusedBaseline: fusedBaseline);
+                        var w = new StepWorkload(critic, bound, batch);
                         foreach (int threads in threadCounts)
                         {
                             Engine.MaxThreads = threads;
@@ -252,8 +250,7 @@ internal static class StepCommands
         var batches = Ints(args, "--batches", "64");
         int threads = int.Parse(Option(args, "--threads") ?? "1", CultureInfo.InvariantCulture);
         int steps = int.Parse(Option(args, "--steps") ?? "4000", CultureInfo.InvariantCulture);
-        bool workspace = args.Contains("--workspace");
-        Console.WriteLine($"# {steps} steps per cell after 100 warm-up steps, {threads} thread(s){(workspace ? ", each step in a TensorWorkspace" : "")}; load average {LoadAverage()}");
+        Console.WriteLine($"# {steps} steps per cell after 100 warm-up steps, {threads} thread(s); load average {LoadAverage()}");
         Console.WriteLine($"{"cell",-26} {"steps/s",9} {"B/step",9} {"gen0",5} {"gen1",5} {"gen2",5}");
         int saved = Engine.MaxThreads;
         Engine.MaxThreads = threads;
@@ -263,7 +260,7 @@ internal static class StepCommands
                 foreach (var critic in critics)
                     foreach (var bound in bounds)
                     {
-                        var w = new StepWorkload(critic, bound, batch, workspace: workspace);
+                        var w = new StepWorkload(critic, bound, batch);
                         for (int i = 0; i < 100; i++) w.Step();
                         int g0 = GC.CollectionCount(0), g1 = GC.CollectionCount(1), g2 = GC.CollectionCount(2);
                         long bytes0 = GC.GetTotalAllocatedBytes(precise: true);

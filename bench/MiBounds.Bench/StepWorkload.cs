@@ -12,8 +12,7 @@ namespace MiBounds.Bench;
 /// One toy training step (critic forward, bound, backward, Adam) exactly as the sweep runs it (<see cref="MiTrainer.Step"/>),
 /// with the toy-default sizes: separable 20→256→256→32 twice, concat 40→256→256→1, learned baseline 20→512→512→1 for
 /// tuba and alpha. Batches are drawn up front from the correlated Gaussian (2 nats) and cycled, so a step measures the
-/// training work only (the same holds for bench/torch_steps.py). With a <see cref="TensorWorkspace"/>, each step runs in
-/// its scope, so op results come from a pool (what a trainer can do to make steady-state steps allocation-free).
+/// training work only (the same holds for bench/torch_steps.py). MiTrainer runs each step in its own TensorWorkspace.
 /// </summary>
 internal sealed class StepWorkload
 {
@@ -24,17 +23,15 @@ internal sealed class StepWorkload
 
     private readonly MiTrainer _trainer;
     private readonly Batch[] _batches;
-    private readonly TensorWorkspace? _workspace;
     private int _next;
 
     public string Critic { get; }
     public string Bound { get; }
     public int BatchSize { get; }
 
-    public StepWorkload(string critic, string bound, int batchSize, ulong seed = 0, bool workspace = false, bool fusedBaseline = false)
+    public StepWorkload(string critic, string bound, int batchSize, ulong seed = 0)
     {
         Critic = critic; Bound = bound; BatchSize = batchSize;
-        _workspace = workspace ? new TensorWorkspace() : null;
         var rng = new Rng(seed);
         ICritic c = critic switch
         {
@@ -43,7 +40,7 @@ internal sealed class StepWorkload
             _ => throw new ArgumentException($"unknown critic '{critic}' (separable, concat)"),
         };
         var spec = BoundSpec.Parse(bound);
-        IBaseline? baseline = !spec.UsesBaseline ? null : fusedBaseline ? new FusedLearnedBaseline(Dim, rng) : new LearnedBaseline(Dim, rng);
+        IBaseline? baseline = spec.UsesBaseline ? new LearnedBaseline(Dim, rng) : null;
         _trainer = new MiTrainer(spec.Create(c, baseline), 5e-4f);
         var task = CorrelatedGaussian.FromMi(Dim, 2.0);
         _batches = new Batch[BatchPool];
@@ -57,8 +54,7 @@ internal sealed class StepWorkload
     {
         var batch = _batches[_next];
         _next = (_next + 1) % _batches.Length;
-        if (_workspace is null) return _trainer.Step(batch);
-        using (_workspace.Enter()) return _trainer.Step(batch);
+        return _trainer.Step(batch);
     }
 }
 
@@ -104,15 +100,4 @@ internal sealed class StepPhases
         long t5 = System.Diagnostics.Stopwatch.GetTimestamp();
         Ticks[0] += t1 - t0; Ticks[1] += t2 - t1; Ticks[2] += t3 - t2; Ticks[3] += t4 - t3; Ticks[4] += t5 - t4;
     }
-}
-
-/// <summary>
-/// <see cref="LearnedBaseline"/> (same network, same initialization) evaluated with <see cref="FusedMlp.Forward"/>: measures
-/// what the proposed one-line change to LearnedBaseline.LogBaseline would give (steps --fused-baseline).
-/// </summary>
-internal sealed class FusedLearnedBaseline(int dimY, Rng rng) : IBaseline
-{
-    private readonly Mlp _network = new(dimY, 512, 1, 2, rng);
-    public Tensor LogBaseline(Tensor y) => FusedMlp.Forward(_network, y).Reshape(y.Dim(0));
-    public IEnumerable<Tensor> Parameters() => _network.Parameters();
 }

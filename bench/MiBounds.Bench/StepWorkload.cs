@@ -32,6 +32,14 @@ internal sealed class StepWorkload
     public StepWorkload(string critic, string bound, int batchSize, ulong seed = 0)
     {
         Critic = critic; Bound = bound; BatchSize = batchSize;
+        var (b, batches) = Build(critic, bound, batchSize, seed);
+        _trainer = new MiTrainer(b, 5e-4f);
+        _batches = batches;
+    }
+
+    /// <summary>The bound (critic, learned baseline for tuba/alpha) and a pool of 2-nat batches, all from one seeded RNG.</summary>
+    internal static (MiBound Bound, Batch[] Batches) Build(string critic, string bound, int batchSize, ulong seed)
+    {
         var rng = new Rng(seed);
         ICritic c = critic switch
         {
@@ -41,10 +49,10 @@ internal sealed class StepWorkload
         };
         var spec = BoundSpec.Parse(bound);
         IBaseline? baseline = spec.UsesBaseline ? new LearnedBaseline(Dim, rng) : null;
-        _trainer = new MiTrainer(spec.Create(c, baseline), 5e-4f);
         var task = CorrelatedGaussian.FromMi(Dim, 2.0);
-        _batches = new Batch[BatchPool];
-        for (int i = 0; i < BatchPool; i++) _batches[i] = task.Sample(batchSize, rng);
+        var batches = new Batch[BatchPool];
+        for (int i = 0; i < BatchPool; i++) batches[i] = task.Sample(batchSize, rng);
+        return (spec.Create(c, baseline), batches);
     }
 
     public string Cell => $"{Critic}/{Bound}/K{BatchSize}";
@@ -64,6 +72,7 @@ internal sealed class StepPhases
     private readonly MiBound _bound;
     private readonly Adam _optimizer;
     private readonly Batch[] _batches;
+    private readonly TensorWorkspace _workspace = new();
     private int _next;
     /// <summary>Accumulated ticks: critic scores, baseline, bound, backward, Adam.</summary>
     public readonly long[] Ticks = new long[5];
@@ -71,20 +80,15 @@ internal sealed class StepPhases
 
     public StepPhases(string critic, string bound, int batchSize, ulong seed = 0)
     {
-        var rng = new Rng(seed);
-        ICritic c = critic == "concat" ? new ConcatCritic(StepWorkload.Dim, StepWorkload.Dim, rng) : new SeparableCritic(StepWorkload.Dim, StepWorkload.Dim, rng);
-        var spec = BoundSpec.Parse(bound);
-        IBaseline? baseline = spec.UsesBaseline ? new LearnedBaseline(StepWorkload.Dim, rng) : null;
-        _bound = spec.Create(c, baseline);
+        (_bound, _batches) = StepWorkload.Build(critic, bound, batchSize, seed);
         _optimizer = new Adam(_bound.Parameters(), 5e-4f);
-        var task = CorrelatedGaussian.FromMi(StepWorkload.Dim, 2.0);
-        _batches = Enumerable.Range(0, 8).Select(_ => task.Sample(batchSize, rng)).ToArray();
     }
 
     public void Step()
     {
         var batch = _batches[_next];
         _next = (_next + 1) % _batches.Length;
+        using var scope = _workspace.Enter(); // as MiTrainer.Step does
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         _optimizer.ZeroGrad();
         var scores = _bound.Critic!.Scores(batch.X, batch.Y);

@@ -97,7 +97,7 @@ public sealed record BoundSpec(BoundKind Kind, double Parameter, string Text)
         BoundKind.Tuba => critic is null ? new Tuba() : new Tuba(critic, baseline!),
         BoundKind.InfoNce => critic is null ? new InfoNce() : new InfoNce(critic),
         BoundKind.JensenShannon => critic is null ? new JensenShannon() : new JensenShannon(critic),
-        BoundKind.Interpolated => InterpolatedBound.FromLogit(critic, baseline, Math.Log(Parameter) - Math.Log(1 - Parameter)),
+        BoundKind.Interpolated => critic is null ? new InterpolatedBound(Parameter) : new InterpolatedBound(critic, baseline!, Parameter),
         BoundKind.Smile => new Smile(critic, Parameter),
         BoundKind.Mine => new Mine(critic, Parameter),
         _ => critic is null ? new DonskerVaradhan() : new DonskerVaradhan(critic),

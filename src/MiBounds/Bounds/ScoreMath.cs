@@ -45,61 +45,7 @@ public static class ScoreMath
 
     /// <summary>
     /// Exact leave-one-out log-mean-exp of each row: loo[i, j] = log mean_{k≠j} e^{S[i,k]}, in O(K²) without cancellation
-    /// (the row's argmax is handled around the second largest value).
+    /// (<see cref="Tensor.LeaveOneOutLogMeanExp"/>: pooled work arrays, vectorized double exp/log).
     /// </summary>
-    public static Tensor LeaveOneOutLogMeanExp(Tensor scores)
-    {
-        if (scores.Rank != 2 || scores.Dim(1) < 2) throw new ArgumentException($"leave-one-out needs a matrix with ≥ 2 columns, got {Tensor.ShapeString(scores.Shape)}");
-        int rows = scores.Dim(0), cols = scores.Dim(1);
-        var s = scores.Values;
-        var lse = new double[rows * cols];   // leave-one-out log-sum-exp L[i, j]
-        var argmax = new int[rows];
-        var output = Tensor.Zeros(rows, cols);
-        double logCount = Math.Log(cols - 1);
-        for (int i = 0; i < rows; i++)
-        {
-            var row = s.Slice(i * cols, cols);
-            int a = 0;
-            for (int k = 1; k < cols; k++) if (row[k] > row[a]) a = k;
-            argmax[i] = a;
-            double m = row[a], z = 0;
-            for (int k = 0; k < cols; k++) z += Math.Exp(row[k] - m);
-            for (int j = 0; j < cols; j++)
-            {
-                if (j == a) continue;
-                lse[i * cols + j] = m + Math.Log(z - Math.Exp(row[j] - m)); // z − e^{…} ≥ 1: the max term stays
-            }
-            double m2 = double.NegativeInfinity;
-            for (int k = 0; k < cols; k++) if (k != a && row[k] > m2) m2 = row[k];
-            double z2 = 0;
-            for (int k = 0; k < cols; k++) if (k != a) z2 += Math.Exp(row[k] - m2);
-            lse[i * cols + a] = m2 + Math.Log(z2);
-            for (int j = 0; j < cols; j++) output[i * cols + j] = (float)(lse[i * cols + j] - logCount);
-        }
-        if (!Tensor.GradEnabled || !scores.RequiresGrad) return output;
-        return Tensor.CustomOp(output, g =>
-        {
-            // dS[i,k] = Σ_{j≠k} g[i,j]·exp(S[i,k] − L[i,j]); split off the argmax column a so every exp is ≤ 1.
-            var grad = new float[rows * cols];
-            var gv = g.Values;
-            var sv = scores.Values;
-            for (int i = 0; i < rows; i++)
-            {
-                int a = argmax[i];
-                double m = sv[i * cols + a];
-                double t = 0;
-                for (int j = 0; j < cols; j++) if (j != a) t += gv[i * cols + j] * Math.Exp(m - lse[i * cols + j]);
-                for (int k = 0; k < cols; k++)
-                {
-                    double sk = sv[i * cols + k];
-                    double d;
-                    if (k == a) d = t;
-                    else d = Math.Exp(sk - m) * (t - gv[i * cols + k] * Math.Exp(m - lse[i * cols + k]))
-                             + gv[i * cols + a] * Math.Exp(sk - lse[i * cols + a]);
-                    grad[i * cols + k] = (float)d;
-                }
-            }
-            scores.AddToGrad(grad);
-        }, scores);
-    }
+    public static Tensor LeaveOneOutLogMeanExp(Tensor scores) => scores.LeaveOneOutLogMeanExp();
 }

@@ -7,26 +7,28 @@ public sealed partial class Tensor
 {
     /// <summary>
     /// Exact leave-one-out log-mean-exp of each row of a [R, C] matrix (C ≥ 2): out[i, j] = log mean_{k≠j} e^{x[i,k]},
-    /// in O(R·C) without cancellation (the row's argmax column is handled around the second largest value). Computed in
-    /// double with vectorized exp/log; its work arrays are pooled and go back when the graph is released.
+    /// in O(R·C) without cancellation (the row's argmax column is handled around the second largest value). Vectorized
+    /// (float exp of max-shifted scores, each ≤ 1; sums in double); its work arrays are pooled and go back when the graph
+    /// is released.
     /// </summary>
     public Tensor LeaveOneOutLogMeanExp()
     {
         if (Rank != 2 || _shape[1] < 2) throw new ArgumentException($"leave-one-out needs a matrix with ≥ 2 columns, got {ShapeString(_shape)}");
         int rows = _shape[0], cols = _shape[1];
-        var lse = ArrayPool<double>.Shared.Rent(rows * cols); // leave-one-out log-sum-exp L[i, j], kept for the backward pass
+        // Kept for the backward pass: r[i, j] = 1/(z_i − e_ij) = e^{m_i − L_ij} for j ≠ a_i, and per row (m, m2, z2, a).
+        var inv = ArrayPool<float>.Shared.Rent(rows * cols);
+        var rowInfo = ArrayPool<double>.Shared.Rent(3 * rows);
         var argmax = ArrayPool<int>.Shared.Rent(rows);
         var output = NewOutput(rows, cols);
-        var scratch = ArrayPool<double>.Shared.Rent(cols);
-        try { LooForward(Values, rows, cols, lse, argmax, scratch, output.Data); }
-        finally { ArrayPool<double>.Shared.Return(scratch); }
+        LooForward(Values, rows, cols, inv, rowInfo, argmax, output.Data);
         var a = this;
         bool released = false;
         void Release()
         {
             if (released) return;
             released = true;
-            ArrayPool<double>.Shared.Return(lse);
+            ArrayPool<float>.Shared.Return(inv);
+            ArrayPool<double>.Shared.Return(rowInfo);
             ArrayPool<int>.Shared.Return(argmax);
         }
         if (!AnyRequiresGrad(a))
@@ -37,74 +39,73 @@ public sealed partial class Tensor
         return Record(output, g =>
         {
             if (released) throw new InvalidOperationException("internal: the leave-one-out work arrays were already released");
-            LooBackward(a.Values, g.Values, rows, cols, lse, argmax, GradBuffer(a));
+            LooBackward(a.Values, g.Values, rows, cols, inv, rowInfo, argmax, GradBuffer(a));
         }, [a], Release);
     }
 
-    private static void LooForward(ReadOnlySpan<float> s, int rows, int cols, double[] lse, int[] argmax, double[] scratch, Span<float> output)
+    private static void LooForward(ReadOnlySpan<float> s, int rows, int cols, float[] inv, double[] rowInfo, int[] argmax, Span<float> output)
     {
-        double logCount = Math.Log(cols - 1);
-        var e = scratch.AsSpan(0, cols);
+        float logCount = (float)Math.Log(cols - 1);
+        var scratch = ArrayPool<float>.Shared.Rent(cols);
+        var tmp = scratch.AsSpan(0, cols);
         for (int i = 0; i < rows; i++)
         {
             var row = s.Slice(i * cols, cols);
-            var l = lse.AsSpan(i * cols, cols);
-            int a = TensorPrimitives.IndexOfMax(row);
-            argmax[i] = a;
-            double m = row[a];
-            // e_k = exp(s_k − m) ≤ 1, z = Σ e_k ≥ 1; L_j = m + log(z − e_j) for j ≠ a (z − e_j ≥ 1: the max term stays).
-            for (int k = 0; k < cols; k++) e[k] = row[k] - m; // exact in double
-            TensorPrimitives.Exp(e, e);
-            double z = TensorPrimitives.Sum<double>(e);
-            TensorPrimitives.Subtract(z, e, l);
-            TensorPrimitives.Log(l, l);
-            TensorPrimitives.Add(l, m, l);
-            // Leaving out the argmax: shift by the second largest value m2 so the sum does not cancel.
-            double m2 = double.NegativeInfinity;
-            if (a > 0) m2 = TensorPrimitives.Max(row[..a]);
-            if (a < cols - 1) m2 = Math.Max(m2, TensorPrimitives.Max(row[(a + 1)..]));
-            for (int k = 0; k < cols; k++) e[k] = row[k] - m2;
-            e[a] = double.NegativeInfinity;
-            TensorPrimitives.Exp(e, e);
-            l[a] = m2 + Math.Log(TensorPrimitives.Sum<double>(e));
+            var r = inv.AsSpan(i * cols, cols);
             var o = output.Slice(i * cols, cols);
-            for (int j = 0; j < cols; j++) o[j] = (float)(l[j] - logCount);
+            int a = TensorPrimitives.IndexOfMax(row);
+            float m = row[a];
+            // e_k = exp(s_k − m) ≤ 1 and z = Σ e_k ≥ 1; for j ≠ a, z − e_j ≥ 1 (the max term stays), so
+            // L_j = m + log(z − e_j) has no cancellation. r (the inverse) is reused by the backward pass.
+            double z = ExpMath.ExpShifted(row, m, r);
+            TensorPrimitives.Subtract((float)z, r, r);           // z − e_j
+            TensorPrimitives.Log(r, o);
+            TensorPrimitives.Add(o, m - logCount, o);             // log mean = L − log(C − 1)
+            TensorPrimitives.Reciprocal(r, r);
+            // Leaving out the argmax: shift by the second largest value m2 so the sum does not cancel.
+            float m2 = float.NegativeInfinity;
+            if (a > 0) m2 = TensorPrimitives.Max(row[..a]);
+            if (a < cols - 1) m2 = MathF.Max(m2, TensorPrimitives.Max(row[(a + 1)..]));
+            double z2 = ExpMath.ExpShifted(row[..a], m2, tmp[..a]) + ExpMath.ExpShifted(row[(a + 1)..], m2, tmp[(a + 1)..]);
+            o[a] = (float)(m2 + Math.Log(z2) - Math.Log(cols - 1));
+            r[a] = 0;
+            argmax[i] = a;
+            rowInfo[3 * i] = m; rowInfo[3 * i + 1] = m2; rowInfo[3 * i + 2] = z2;
         }
+        ArrayPool<float>.Shared.Return(scratch);
     }
 
-    private static void LooBackward(ReadOnlySpan<float> s, ReadOnlySpan<float> g, int rows, int cols, double[] lse, int[] argmax, Span<float> grad)
+    private static void LooBackward(ReadOnlySpan<float> s, ReadOnlySpan<float> g, int rows, int cols, float[] inv, double[] rowInfo, int[] argmax, Span<float> grad)
     {
-        // dS[i,k] = Σ_{j≠k} g[i,j]·exp(S[i,k] − L[i,j]); with a the argmax and m = S[i,a], every exp below is ≤ 1:
-        //   k ≠ a: e^{S_k − m}·(t − g_k·e^{m − L_k}) + g_a·e^{S_k − L_a},  k = a: t,  where t = Σ_{j≠a} g_j·e^{m − L_j}.
-        var buf = ArrayPool<double>.Shared.Rent(3 * cols);
+        // dS[i,k] = Σ_{j≠k} g[i,j]·exp(S[i,k] − L[i,j]); with a the argmax, m = S[i,a] and every factor ≤ 1:
+        //   k ≠ a: e^{S_k − m}·(t − g_k·r_k) + g_a·e^{S_k − m2}/z2,  k = a: t,  where t = Σ_{j≠a} g_j·r_j.
+        var buf = ArrayPool<float>.Shared.Rent(3 * cols);
         try
         {
-            var gw = buf.AsSpan(0, cols);
+            var gr = buf.AsSpan(0, cols);
             var e1 = buf.AsSpan(cols, cols);
             var e2 = buf.AsSpan(2 * cols, cols);
             for (int i = 0; i < rows; i++)
             {
                 var row = s.Slice(i * cols, cols);
-                var gr = g.Slice(i * cols, cols);
-                var l = lse.AsSpan(i * cols, cols);
+                var gi = g.Slice(i * cols, cols);
                 int a = argmax[i];
-                double m = row[a], la = l[a], ga = gr[a];
-                TensorPrimitives.Subtract(m, l, gw);
-                TensorPrimitives.Exp(gw, gw);
-                for (int j = 0; j < cols; j++) gw[j] *= gr[j];
-                gw[a] = 0;
-                double t = TensorPrimitives.Sum<double>(gw);
-                for (int k = 0; k < cols; k++) { double sk = row[k]; e1[k] = sk - m; e2[k] = sk - la; }
+                float m = (float)rowInfo[3 * i], m2 = (float)rowInfo[3 * i + 1];
+                double z2 = rowInfo[3 * i + 2];
+                TensorPrimitives.Multiply(gi, inv.AsSpan(i * cols, cols), gr); // r_a = 0
+                double t = ExpMath.SumWide(gr);
+                TensorPrimitives.Subtract(row, m, e1);
                 TensorPrimitives.Exp(e1, e1);
-                TensorPrimitives.Exp(e2, e2);
-                TensorPrimitives.Subtract(t, gw, gw);
-                TensorPrimitives.Multiply(e1, gw, e1);
-                TensorPrimitives.MultiplyAdd(e2, ga, e1, e1);
-                e1[a] = t;
+                TensorPrimitives.Subtract(row, m2, e2);
+                TensorPrimitives.Exp(e2, e2);                                // e2[a] may overflow: overwritten below
+                TensorPrimitives.Subtract((float)t, gr, gr);
+                TensorPrimitives.Multiply(e1, gr, e1);
+                TensorPrimitives.MultiplyAdd(e2, (float)(gi[a] / z2), e1, e1);
+                e1[a] = (float)t;
                 var d = grad.Slice(i * cols, cols);
-                for (int k = 0; k < cols; k++) d[k] += (float)e1[k];
+                TensorPrimitives.Add(d, e1, d);
             }
         }
-        finally { ArrayPool<double>.Shared.Return(buf); }
+        finally { ArrayPool<float>.Shared.Return(buf); }
     }
 }

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -31,6 +32,55 @@ internal static class ExpMath
         for (; i < v.Length; i++) total += v[i];
         return total;
     }
+
+    // All-ones lanes where mask[i..i+8) is true: 8 mask bytes widened to 8 lanes (a lane is kept where its byte is non-zero).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Keep(ref byte mask, int i)
+    {
+        var bytes = Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref mask, i))).AsByte();
+        var (w16, _) = Vector128.Widen(bytes);
+        var (lo, hi) = Vector128.Widen(w16);
+        return ~Vector256.Equals(Vector256.Create(lo, hi), Vector256<uint>.Zero).AsSingle();
+    }
+
+    private static ref byte MaskBytes(bool[] mask) => ref Unsafe.As<bool, byte>(ref MemoryMarshal.GetArrayDataReference(mask));
+
+    /// <summary>
+    /// dst[i] = mask[i] ? x[i] − shift : fill. A masked-out value never reaches dst (lanes are selected bitwise), so an
+    /// infinite or NaN entry there cannot leak into a masked sum.
+    /// </summary>
+    public static void MaskSelect(ReadOnlySpan<float> x, bool[] mask, float shift, float fill, Span<float> dst)
+    {
+        int n = x.Length, i = 0;
+        if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            ref float rx = ref MemoryMarshal.GetReference(x);
+            ref float rd = ref MemoryMarshal.GetReference(dst);
+            ref byte rm = ref MaskBytes(mask);
+            Vector256<float> vShift = Vector256.Create(shift), vFill = Vector256.Create(fill);
+            for (; i <= n - 8; i += 8)
+                Vector256.ConditionalSelect(Keep(ref rm, i), Vector256.LoadUnsafe(ref rx, (nuint)i) - vShift, vFill).StoreUnsafe(ref rd, (nuint)i);
+        }
+        for (; i < n; i++) dst[i] = mask[i] ? x[i] - shift : fill;
+    }
+
+    /// <summary>d[i] += value where mask[i].</summary>
+    public static void MaskedAdd(Span<float> d, bool[] mask, float value)
+    {
+        int n = d.Length, i = 0;
+        if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            ref float rd = ref MemoryMarshal.GetReference(d);
+            ref byte rm = ref MaskBytes(mask);
+            var v = Vector256.Create(value);
+            for (; i <= n - 8; i += 8)
+                (Vector256.LoadUnsafe(ref rd, (nuint)i) + (Keep(ref rm, i) & v)).StoreUnsafe(ref rd, (nuint)i);
+        }
+        for (; i < n; i++) if (mask[i]) d[i] += value;
+    }
+
+    /// <summary>Number of true flags (a flag is true when its byte is non-zero, as C# reads a bool).</summary>
+    public static int CountTrue(bool[] mask) => mask.Length - MemoryMarshal.AsBytes(mask.AsSpan()).Count((byte)0);
 
     /// <summary>dst = exp(x − shift) (float, vectorized); returns Σ dst in double.</summary>
     public static double ExpShifted(ReadOnlySpan<float> x, float shift, Span<float> dst)

@@ -186,9 +186,20 @@ public sealed partial class Tensor
         (x, _, d) => { for (int i = 0; i < x.Length; i++) d[i] = 1f / (1f + x[i]); });
 
     /// <summary>log(1 + eˣ), computed stably.</summary>
-    public Tensor Softplus() => Unary(this,
-        (x, y) => { for (int i = 0; i < x.Length; i++) y[i] = SoftplusScalar(x[i]); },
-        (x, _, d) => TensorPrimitives.Sigmoid(x, d));
+    public Tensor Softplus() => Unary(this, SoftplusInto, (x, _, d) => TensorPrimitives.Sigmoid(x, d));
+
+    // max(x, 0) + log(1 + e^{−|x|}): SoftplusScalar's formula in float vectors.
+    private static void SoftplusInto(ReadOnlySpan<float> x, Span<float> y)
+    {
+        TensorPrimitives.Abs(x, y);
+        TensorPrimitives.Negate(y, y);
+        TensorPrimitives.Exp(y, y);
+        TensorPrimitives.Add(y, 1f, y);
+        TensorPrimitives.Log(y, y);
+        using var relu = new Scratch(x.Length);
+        TensorPrimitives.Max(x, 0f, relu.Span);
+        TensorPrimitives.Add(y, relu.Span, y);
+    }
 
     /// <summary>Stable log(1 + eˣ) for one value.</summary>
     public static float SoftplusScalar(float x) => x > 0 ? x + MathF.Log(1f + MathF.Exp(-x)) : MathF.Log(1f + MathF.Exp(x));

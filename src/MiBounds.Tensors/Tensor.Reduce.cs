@@ -137,7 +137,7 @@ public sealed partial class Tensor
         return result;
     }
 
-    /// <summary>log Σ exp over one axis, with a max shift and double accumulation.</summary>
+    /// <summary>log Σ exp over one axis, with a max shift (exp in float vectors, each term ≤ 1; sums in double).</summary>
     public Tensor LogSumExp(int axis, bool keepDim = false)
     {
         axis = NormalizeAxis(axis);
@@ -145,21 +145,50 @@ public sealed partial class Tensor
         if (n == 0) throw new InvalidOperationException($"LogSumExp over an empty axis of shape {ShapeString(_shape)}");
         var output = NewOutput(ReducedShape(axis, keepDim));
         var src = Values; var dst = output.Data;
-        for (int o = 0; o < outer; o++)
-            for (int i = 0; i < inner; i++)
+        if (inner == 1)
+        {
+            // Contiguous rows (the last axis, or all elements): one vector pass per row.
+            using var scratch = new Scratch(n);
+            for (int o = 0; o < outer; o++)
             {
-                float m = float.NegativeInfinity;
-                for (int k = 0; k < n; k++) m = MathF.Max(m, src[(o * n + k) * inner + i]);
-                if (float.IsNegativeInfinity(m)) { dst[o * inner + i] = m; continue; }
-                double s = 0;
-                for (int k = 0; k < n; k++) s += Math.Exp(src[(o * n + k) * inner + i] - m);
-                dst[o * inner + i] = (float)(m + Math.Log(s));
+                var row = src.Slice(o * n, n);
+                float m = TensorPrimitives.Max(row);
+                dst[o] = float.IsNegativeInfinity(m) ? m : (float)(m + Math.Log(ExpMath.ExpShifted(row, m, scratch.Span)));
             }
+        }
+        else
+        {
+            for (int o = 0; o < outer; o++)
+                for (int i = 0; i < inner; i++)
+                {
+                    float m = float.NegativeInfinity;
+                    for (int k = 0; k < n; k++) m = MathF.Max(m, src[(o * n + k) * inner + i]);
+                    if (float.IsNegativeInfinity(m)) { dst[o * inner + i] = m; continue; }
+                    double s = 0;
+                    for (int k = 0; k < n; k++) s += MathF.Exp(src[(o * n + k) * inner + i] - m);
+                    dst[o * inner + i] = (float)(m + Math.Log(s));
+                }
+        }
         if (!AnyRequiresGrad(this)) return output;
         var a = this;
         return Record(output, g =>
         {
             var d = GradBuffer(a); var gv = g.Values; var ov = output.Values; var sv = a.Values;
+            if (inner == 1)
+            {
+                using var scratch = new Scratch(n);
+                var e = scratch.Span;
+                for (int o = 0; o < outer; o++)
+                {
+                    float lse = ov[o];
+                    if (float.IsNegativeInfinity(lse)) continue;
+                    TensorPrimitives.Subtract(sv.Slice(o * n, n), lse, e);
+                    TensorPrimitives.Exp(e, e);
+                    var dr = d.Slice(o * n, n);
+                    TensorPrimitives.MultiplyAdd(e, gv[o], dr, dr);
+                }
+                return;
+            }
             for (int o = 0; o < outer; o++)
                 for (int i = 0; i < inner; i++)
                 {
@@ -184,12 +213,7 @@ public sealed partial class Tensor
         if (mask.Length != Size) throw new ArgumentException($"{op}: mask has {mask.Length} entries, tensor of shape {ShapeString(_shape)} has {Size}");
     }
 
-    private static int CountTrue(bool[] mask)
-    {
-        int c = 0;
-        foreach (bool b in mask) if (b) c++;
-        return c;
-    }
+    private static int CountTrue(bool[] mask) => ExpMath.CountTrue(mask);
 
     /// <summary>Sum of the elements where <paramref name="mask"/> is true.</summary>
     public Tensor MaskedSum(bool[] mask) => MaskedLinear(mask, mean: false);
@@ -203,17 +227,17 @@ public sealed partial class Tensor
         int count = CountTrue(mask);
         if (mean && count == 0) throw new ArgumentException("MaskedMean: the mask selects no element");
         var v = Values;
-        double s = 0;
-        for (int i = 0; i < v.Length; i++) if (mask[i]) s += v[i];
+        double s;
+        using (var scratch = new Scratch(v.Length))
+        {
+            ExpMath.MaskSelect(v, mask, 0f, 0f, scratch.Span);
+            s = ExpMath.SumWide(scratch.Span);
+        }
         float scale = mean ? 1f / count : 1f;
         var output = NewScalar((float)(s * scale));
         if (!AnyRequiresGrad(this)) return output;
         var a = this;
-        return Record(output, g =>
-        {
-            var d = GradBuffer(a); float gg = g._data[0] * scale;
-            for (int i = 0; i < d.Length; i++) if (mask[i]) d[i] += gg;
-        }, a);
+        return Record(output, g => ExpMath.MaskedAdd(GradBuffer(a), mask, g._data[0] * scale), a);
     }
 
     /// <summary>log Σ exp over the elements where <paramref name="mask"/> is true (max-shifted; masked-out entries are skipped, never set to −∞).</summary>
@@ -228,20 +252,27 @@ public sealed partial class Tensor
         int count = CountTrue(mask);
         if (count == 0) throw new ArgumentException("MaskedLogSumExp: the mask selects no element");
         var v = Values;
-        float m = float.NegativeInfinity;
-        for (int i = 0; i < v.Length; i++) if (mask[i] && v[i] > m) m = v[i];
-        double s = 0;
-        if (!float.IsNegativeInfinity(m))
-            for (int i = 0; i < v.Length; i++) if (mask[i]) s += Math.Exp(v[i] - m);
-        float lse = float.IsNegativeInfinity(m) ? m : (float)(m + Math.Log(s));
+        float lse;
+        using (var scratch = new Scratch(v.Length))
+        {
+            // Masked-out entries become −∞ (exp → 0); the max shift makes every kept term ≤ 1.
+            var sel = scratch.Span;
+            ExpMath.MaskSelect(v, mask, 0f, float.NegativeInfinity, sel);
+            float m = TensorPrimitives.Max(sel);
+            lse = float.IsNegativeInfinity(m) ? m : (float)(m + Math.Log(ExpMath.ExpShifted(sel, m, sel)));
+        }
         var output = NewScalar(logCountShift ? lse - MathF.Log(count) : lse);
         if (!AnyRequiresGrad(this)) return output;
         var a = this;
         return Record(output, g =>
         {
             if (float.IsNegativeInfinity(lse)) return;
-            var d = GradBuffer(a); var av = a.Values; float gg = g._data[0];
-            for (int i = 0; i < d.Length; i++) if (mask[i]) d[i] += gg * MathF.Exp(av[i] - lse);
+            var d = GradBuffer(a);
+            using var scratch = new Scratch(d.Length);
+            var e = scratch.Span;
+            ExpMath.MaskSelect(a.Values, mask, lse, float.NegativeInfinity, e);
+            TensorPrimitives.Exp(e, e);
+            TensorPrimitives.MultiplyAdd(e, g._data[0], d, d);
         }, a);
     }
 

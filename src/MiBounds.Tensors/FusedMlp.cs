@@ -60,22 +60,42 @@ public static class FusedMlp
                 stored[l] = null!;
             }
         }
-        bool needs = Tensor.GradEnabled && (x.RequiresGrad || weights.Any(w => w.RequiresGrad) || biases.Any(b => b?.RequiresGrad ?? false));
-        if (!needs)
+        if (!NeedsGrad(x, null, weights, biases))
         {
             Release();
             return output;
         }
-        var inputs = new List<Tensor>(2 * layers + 1) { x };
-        inputs.AddRange(weights);
-        foreach (var b in biases) if (b is not null) inputs.Add(b);
-        return Tensor.Record(output, g => Backward(g.Values, x, weights, biases, widths, stored), inputs.ToArray(), Release);
+        return Tensor.Record(output, g => Backward(g.Values, x, weights, biases, widths, stored), GraphInputs(x, null, weights, biases), Release);
+    }
+
+    /// <summary>Whether a fused network op must be recorded (no LINQ: this runs every step).</summary>
+    internal static bool NeedsGrad(Tensor a, Tensor? b, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor?> biases)
+    {
+        if (!Tensor.GradEnabled) return false;
+        if (a.RequiresGrad || (b?.RequiresGrad ?? false)) return true;
+        for (int l = 0; l < weights.Count; l++) if (weights[l].RequiresGrad || (biases[l]?.RequiresGrad ?? false)) return true;
+        return false;
+    }
+
+    /// <summary>The graph inputs of a fused network op: a, b (if given), the weights, then the non-null biases.</summary>
+    internal static Tensor[] GraphInputs(Tensor a, Tensor? b, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor?> biases)
+    {
+        int count = (b is null ? 1 : 2) + weights.Count;
+        for (int l = 0; l < biases.Count; l++) if (biases[l] is not null) count++;
+        var inputs = new Tensor[count];
+        int n = 0;
+        inputs[n++] = a;
+        if (b is not null) inputs[n++] = b;
+        for (int l = 0; l < weights.Count; l++) inputs[n++] = weights[l];
+        for (int l = 0; l < biases.Count; l++) if (biases[l] is { } bias) inputs[n++] = bias;
+        return inputs;
     }
 
     private static void Backward(ReadOnlySpan<float> g, Tensor x, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor?> biases, int[] widths, float[][] stored)
     {
-        int n = x._shape[0], layers = weights.Count, maxW = widths.Max();
-        if (stored.Any(s => s is null)) throw new InvalidOperationException("internal: the MLP's activations were already released");
+        int n = x._shape[0], layers = weights.Count, maxW = 0;
+        foreach (int w in widths) maxW = Math.Max(maxW, w);
+        foreach (var s in stored) if (s is null) throw new InvalidOperationException("internal: the MLP's activations were already released");
         float[] bufA = ArrayPool<float>.Shared.Rent(n * maxW), bufB = ArrayPool<float>.Shared.Rent(n * maxW);
         try
         {
@@ -115,12 +135,9 @@ public static class FusedMlp
     {
         ArgumentNullException.ThrowIfNull(mlp);
         ArgumentNullException.ThrowIfNull(input);
-        if (mlp.Activation != Activation.Relu || Engine.CheckFinite || mlp.Layers.Any(l => l.CheckFinite)) return mlp.Forward(input);
+        if (mlp.Activation != Activation.Relu || Engine.CheckFinite || mlp.AnyLayerChecksFinite) return mlp.Forward(input);
         if (input.Rank != 2 || input._shape[1] != mlp.InFeatures)
             throw new ArgumentException($"Mlp({mlp.InFeatures}→{mlp.OutFeatures}): input {Tensor.ShapeString(input._shape)} does not fit (expected [N, {mlp.InFeatures}])");
-        var weights = new Tensor[mlp.Layers.Count];
-        var biases = new Tensor?[mlp.Layers.Count];
-        for (int l = 0; l < weights.Length; l++) { weights[l] = mlp.Layers[l].Weight; biases[l] = mlp.Layers[l].Bias; }
-        return ReluMlp(input, weights, biases);
+        return ReluMlp(input, mlp.Weights, mlp.Biases);
     }
 }

@@ -36,16 +36,12 @@ public static class FusedPairwise
         var op = new PairwiseMlp(new TensorFirstLayer(v, u), weights.ToArray(), biases.ToArray(), widths);
         var output = Tensor.NewOutput(op.Kv, op.Ku);
         op.Forward(output._data);
-        bool needs = Tensor.GradEnabled && (v.RequiresGrad || u.RequiresGrad || weights.Any(w => w.RequiresGrad) || biases.Any(b => b?.RequiresGrad ?? false));
-        if (!needs)
+        if (!FusedMlp.NeedsGrad(v, u, weights, biases))
         {
             op.Release();
             return output;
         }
-        var inputs = new List<Tensor> { v, u };
-        inputs.AddRange(weights);
-        foreach (var b in biases) if (b is not null) inputs.Add(b);
-        return Tensor.Record(output, g => op.Backward(g.Values), inputs.ToArray(), op.Release);
+        return Tensor.Record(output, g => op.Backward(g.Values), FusedMlp.GraphInputs(v, u, weights, biases), op.Release);
     }
 
     /// <summary>
@@ -79,16 +75,12 @@ public static class FusedPairwise
         var op = new PairwiseMlp(first, later, laterBiases, widths);
         var output = Tensor.NewOutput(first.Kv, first.Ku);
         op.Forward(output._data);
-        bool needs = Tensor.GradEnabled && (x.RequiresGrad || y.RequiresGrad || weights.Any(w => w.RequiresGrad) || biases.Any(b => b?.RequiresGrad ?? false));
-        if (!needs)
+        if (!FusedMlp.NeedsGrad(x, y, weights, biases))
         {
             op.Release();
             return output;
         }
-        var inputs = new List<Tensor>(2 * weights.Count + 2) { x, y };
-        inputs.AddRange(weights);
-        foreach (var b in biases) if (b is not null) inputs.Add(b);
-        return Tensor.Record(output, g => op.Backward(g.Values), inputs.ToArray(), op.Release);
+        return Tensor.Record(output, g => op.Backward(g.Values), FusedMlp.GraphInputs(x, y, weights, biases), op.Release);
     }
 
     /// <summary>Widths H0, H1, …, 1 of the layers after the first, validated (layer numbers in messages start at <paramref name="firstIndex"/>).</summary>

@@ -345,8 +345,12 @@ public sealed partial class Tensor
                 if (t._released) throw ReleasedError();
                 _stack.Push((t, true));
                 if (t._node is null) continue;
-                foreach (var input in t._node.Inputs)
+                var node = t._node;
+                for (int i = 0; i < node.Count; i++)
+                {
+                    var input = node[i];
                     if (input.RequiresGrad && !_visited.Contains(input)) _stack.Push((input, false));
+                }
             }
             return _order; // inputs before outputs
         }
@@ -426,28 +430,38 @@ public sealed partial class Tensor
     }
 
     /// <summary>Wraps a freshly computed output: records <paramref name="backward"/> if any input requires grad.</summary>
-    internal static Tensor Record(Tensor output, Action<Tensor> backward, params Tensor[] inputs) => Record(output, backward, inputs, null);
+    internal static Tensor Record(Tensor output, Action<Tensor> backward, params ReadOnlySpan<Tensor> inputs)
+    {
+        if (AnyInputRequiresGrad(inputs))
+        {
+            output.RequiresGrad = true;
+            output._node = new GradNode(inputs, backward);
+        }
+        return output;
+    }
 
     /// <summary>
-    /// As <see cref="Record(Tensor, Action{Tensor}, Tensor[])"/>; <paramref name="release"/> runs once when the graph is released
-    /// after a backward pass (to return pooled workspaces). If nothing is recorded it runs at once.
+    /// As <see cref="Record(Tensor, Action{Tensor}, ReadOnlySpan{Tensor})"/> (the node keeps <paramref name="inputs"/>
+    /// itself); <paramref name="release"/> runs once when the graph is released after a backward pass (to return pooled
+    /// workspaces). If nothing is recorded it runs at once.
     /// </summary>
     internal static Tensor Record(Tensor output, Action<Tensor> backward, Tensor[] inputs, Action? release)
     {
-        if (GradEnabled)
+        if (AnyInputRequiresGrad(inputs))
         {
-            foreach (var input in inputs)
-            {
-                if (input.RequiresGrad)
-                {
-                    output.RequiresGrad = true;
-                    output._node = new GradNode(inputs, backward) { Release = release };
-                    return output;
-                }
-            }
+            output.RequiresGrad = true;
+            output._node = new GradNode(inputs, backward) { Release = release };
+            return output;
         }
         release?.Invoke();
         return output;
+    }
+
+    private static bool AnyInputRequiresGrad(ReadOnlySpan<Tensor> inputs)
+    {
+        if (!GradEnabled) return false;
+        foreach (var input in inputs) if (input.RequiresGrad) return true;
+        return false;
     }
 
     internal static bool AnyRequiresGrad(Tensor a) => GradEnabled && a.RequiresGrad;
@@ -455,10 +469,37 @@ public sealed partial class Tensor
 }
 
 /// <summary>The recorded producer of a tensor: its inputs and how to push an output gradient into them.</summary>
-internal sealed class GradNode(Tensor[] inputs, Action<Tensor> backward)
+internal sealed class GradNode
 {
-    public Tensor[] Inputs { get; } = inputs;
-    public Action<Tensor> Backward { get; } = backward;
+    // One or two inputs (almost every op) are kept inline, so recording an op allocates no input array.
+    private readonly Tensor _first;
+    private readonly Tensor? _second;
+    private readonly Tensor[]? _all;
+
+    public GradNode(ReadOnlySpan<Tensor> inputs, Action<Tensor> backward)
+    {
+        if (inputs.Length > 2) _all = inputs.ToArray();
+        else if (inputs.Length == 2) _second = inputs[1];
+        _first = inputs[0];
+        Count = inputs.Length;
+        Backward = backward;
+    }
+
+    public GradNode(Tensor[] inputs, Action<Tensor> backward)
+    {
+        _all = inputs;
+        _first = inputs[0];
+        Count = inputs.Length;
+        Backward = backward;
+    }
+
+    /// <summary>Number of inputs.</summary>
+    public int Count { get; }
+
+    /// <summary>Input <paramref name="i"/>.</summary>
+    public Tensor this[int i] => _all is not null ? _all[i] : i == 0 ? _first : _second!;
+
+    public Action<Tensor> Backward { get; }
     /// <summary>Runs when the graph is released (returns pooled buffers); may be null.</summary>
     public Action? Release { get; init; }
 }

@@ -14,7 +14,8 @@ public sealed partial class Tensor
         int size = ShapeSize(shape);
         var buf = ArrayPool<float>.Shared.Rent(Math.Max(size, 1));
         if (clear) buf.AsSpan(0, size).Clear();
-        return new Tensor(buf, (int[])shape.Clone(), checkLength: false);
+        // Shape arrays are never written after a tensor is made, so the caller's (or another tensor's) array is shared.
+        return new Tensor(buf, shape, checkLength: false);
     }
 
     /// <summary>

@@ -104,4 +104,16 @@ public class FusedMlpTests
             Assert.True(Math.Abs(w[i] - wi) <= 1e-6 * (1 + Math.Abs(wi)), $"w[{i}] {w[i]} vs {wi}");
         }
     }
+
+    [Fact]
+    public void MlpExposesItsLayerParametersAndFiniteChecks()
+    {
+        var mlp = new Mlp(3, 8, 2, 2, new Rng(4));
+        Assert.Equal(mlp.Layers.Select(l => l.Weight), mlp.Weights);
+        Assert.Equal(mlp.Layers.Select(l => l.Bias), mlp.Biases);
+        Assert.Same(mlp.Weights, mlp.Weights); // built once: the fused forward reads them every step
+        Assert.False(mlp.AnyLayerChecksFinite);
+        mlp.Layers[1].CheckFinite = true;
+        Assert.True(mlp.AnyLayerChecksFinite);
+    }
 }

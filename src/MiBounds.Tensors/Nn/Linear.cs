@@ -48,6 +48,25 @@ public sealed class Mlp : Module, IForward
     /// <summary>The layers, hidden ones first, output last.</summary>
     public IReadOnlyList<Linear> Layers => _layers;
 
+    /// <summary>Every layer's weight, in order (the same tensors as <see cref="Layers"/>' weights).</summary>
+    public IReadOnlyList<Tensor> Weights => _weights ??= Array.ConvertAll(_layers, l => l.Weight);
+
+    /// <summary>Every layer's bias (null for a layer without one), in order.</summary>
+    public IReadOnlyList<Tensor?> Biases => _biases ??= Array.ConvertAll(_layers, l => l.Bias);
+
+    private Tensor[]? _weights;
+    private Tensor?[]? _biases;
+
+    /// <summary>Whether any layer checks its values for NaN/∞ (<see cref="Linear.CheckFinite"/>).</summary>
+    public bool AnyLayerChecksFinite
+    {
+        get
+        {
+            foreach (var l in _layers) if (l.CheckFinite) return true;
+            return false;
+        }
+    }
+
     /// <summary>Input width.</summary>
     public int InFeatures => _layers[0].InFeatures;
 

@@ -65,11 +65,11 @@ public sealed class ConcatCritic : Module, ICritic
         CriticInput.Check(x, y, _dimX, _dimY);
         int k = x.Dim(0);
         var first = Network.Layers[0];
-        if (Network.Activation == Activation.Relu && !Engine.CheckFinite && !Network.Layers.Any(l => l.CheckFinite))
+        if (Network.Activation == Activation.Relu && !Engine.CheckFinite && !Network.AnyLayerChecksFinite)
         {
             // Fused: U and V from the two column blocks of W (no slices), relu(V[i] + U[j]) and the later layers block by
             // block, without a [K², H] broadcast copy.
-            return FusedPairwise.ConcatReluMlpScores(x, y, Network.Layers.Select(l => l.Weight).ToArray(), Network.Layers.Select(l => l.Bias).ToArray());
+            return FusedPairwise.ConcatReluMlpScores(x, y, Network.Weights, Network.Biases);
         }
         var wx = first.Weight.Slice(1, 0, _dimX);
         var wy = first.Weight.Slice(1, _dimX, _dimY);

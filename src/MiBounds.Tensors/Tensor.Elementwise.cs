@@ -258,12 +258,48 @@ public sealed partial class Tensor
         }, a, b);
     }
 
-    /// <summary>log(eᵃ + eᵇ), elementwise with broadcasting, computed stably as max + log1p(e^(−|a−b|)).</summary>
+    /// <summary>
+    /// log(eᵃ + eᵇ), elementwise with broadcasting, computed stably as max(a, b) + log(1 + e^(−|a−b|)) in one op
+    /// (float vectors; the log term lies in [0, log 2], so its rounding is below the result's own).
+    /// </summary>
     public static Tensor LogAddExp(Tensor a, Tensor b)
     {
-        var d = a - b;
-        var max = b + d.Relu();
-        return max + d.Abs().Neg().Exp().Log1p();
+        int[] shape = a.SameShape(b) ? a._shape : Broadcast.Shape(a._shape, b._shape, "LogAddExp");
+        var output = NewOutput(shape);
+        int n = output.Size;
+        {
+            using var ea = a.Size == n ? default : ExpandTo(a, shape);
+            using var eb = b.Size == n ? default : ExpandTo(b, shape);
+            ReadOnlySpan<float> av = a.Size == n ? a.Values : ea.Span, bv = b.Size == n ? b.Values : eb.Span;
+            using var scratch = new Scratch(n);
+            var t = scratch.Span;
+            var o = output.Data;
+            TensorPrimitives.Subtract(av, bv, t);
+            TensorPrimitives.Abs(t, t);
+            TensorPrimitives.Negate(t, t);
+            TensorPrimitives.Exp(t, t);
+            TensorPrimitives.Add(t, 1f, t);
+            TensorPrimitives.Log(t, t);
+            TensorPrimitives.Max(av, bv, o);
+            TensorPrimitives.Add(o, t, o);
+        }
+        if (!AnyRequiresGrad(a, b)) return output;
+        return Record(output, g =>
+        {
+            // d/da = e^{a − out}, d/db = e^{b − out} (each ≤ 1).
+            using var scratch = new Scratch(n);
+            var t = scratch.Span;
+            foreach (var x in (ReadOnlySpan<Tensor>)[a, b])
+            {
+                if (!x.RequiresGrad) continue;
+                using var ex = x.Size == n ? default : ExpandTo(x, output._shape);
+                TensorPrimitives.Subtract(x.Size == n ? x.Values : ex.Span, output.Values, t);
+                TensorPrimitives.Exp(t, t);
+                TensorPrimitives.Multiply(t, g.Values, t);
+                if (x.Size == n) AccumulateGrad(x, t);
+                else Broadcast.SumInto(t, output._shape, x._shape, GradBuffer(x));
+            }
+        }, a, b);
     }
 }
 

@@ -1,7 +1,7 @@
 namespace MiBounds.Tensors.Tests;
 
 /// <summary>
-/// The vectorized reductions (log-sum-exp, masked sums and log-mean-exps, softplus) against direct double-precision
+/// The vectorized reductions (log-sum-exp, masked sums and log-mean-exps, softplus, log-add-exp) against direct double-precision
 /// evaluations, at lengths around the vector width, with extreme and non-finite values in masked-out entries.
 /// </summary>
 public class VectorReductionTests
@@ -77,5 +77,28 @@ public class VectorReductionTests
         GradCheck.Check(x => x[0].MaskedLogMeanExp(mask) + x[0].MaskedMean(mask) * 0.5f, [Tensor.RandomNormal(new Rng(6), [19])]);
         GradCheck.Check(x => x[0].LogSumExp(1), [Tensor.RandomNormal(new Rng(7), [3, 19], 0f, 3f)]);
         GradCheck.Check(x => x[0].Softplus(), [Tensor.RandomNormal(new Rng(8), [19], 0f, 3f)]);
+    }
+
+    [Fact]
+    public void LogAddExpMatchesDoubleEvaluationWithBroadcastingAndExtremes()
+    {
+        var rng = new Rng(12);
+        var a = Tensor.RandomNormal(rng, [5, 13], 0f, 30f);
+        var b = Tensor.RandomNormal(rng, [5, 1], 0f, 30f);
+        a[0] = 80f; a[1] = -80f; a[2] = b[0]; // far apart both ways, and equal
+        a.RequiresGrad = true; b.RequiresGrad = true;
+        var o = Tensor.LogAddExp(a, b);
+        o.Sum().Backward();
+        var gb = new double[5];
+        for (int i = 0; i < 5; i++)
+            for (int j = 0; j < 13; j++)
+            {
+                double x = a[i, j], y = b[i], m = Math.Max(x, y), expected = m + Math.Log(Math.Exp(x - m) + Math.Exp(y - m));
+                Assert.True(Math.Abs(expected - o[i, j]) <= 2e-6 * Math.Max(1, Math.Abs(expected)), $"({i},{j}): {o[i, j]} vs {expected}");
+                double ga = Math.Exp(x - expected);
+                Assert.True(Math.Abs(ga - a.Grad![i, j]) <= 1e-5, $"d/da ({i},{j}): {a.Grad[i, j]} vs {ga}");
+                gb[i] += Math.Exp(y - expected);
+            }
+        for (int i = 0; i < 5; i++) Assert.True(Math.Abs(gb[i] - b.Grad![i]) <= 1e-5 * Math.Max(1, gb[i]), $"d/db {i}: {b.Grad[i]} vs {gb[i]}");
     }
 }

@@ -33,8 +33,11 @@ public sealed partial class Tensor
 
     private static Tensor Binary(Tensor a, Tensor b, BinaryKind kind)
     {
-        string op = kind.ToString();
-        int[] shape = a.SameShape(b) ? a._shape : Broadcast.Shape(a._shape, b._shape, op);
+        // The op's name only for Broadcast's error message (Enum.ToString would box on every call).
+        int[] shape = a.SameShape(b) ? a._shape : Broadcast.Shape(a._shape, b._shape, kind switch
+        {
+            BinaryKind.Add => "Add", BinaryKind.Sub => "Sub", BinaryKind.Mul => "Mul", _ => "Div",
+        });
         var output = NewOutput(shape);
         var o = output.Data;
         bool aFull = a.Size == output.Size, bFull = b.Size == output.Size;

@@ -10,10 +10,10 @@ internal static partial class Commands
     private const string DimUsage = """
         usage: dim [--estimator js|infonce|dv] [--mode global|local|both] [options]
           --estimator NAME  bound trained through MiBound.FromScores: js (DIM's default), infonce, dv (default js)
-          --mode M          global, local or both objectives (default both)
+          --mode M          global, local or both objectives (default local = DIM(L))
           --epochs N        training epochs (default 3)
           --batch N         batch size K: each score matrix is K×K (default 64)
-          --lr X            Adam learning rate (default 1e-4)
+          --lr X            Adam learning rate (default 1e-3)
           --seed N          seed (default 1)
           --train-count N   train on the first N training images (default 0 = all 60000)
           --prior W         weight of adversarial prior matching to a uniform prior (default 0 = off)
@@ -35,21 +35,25 @@ internal static partial class Commands
     }
 
     /// <summary>Reads the dim command's run options (validated; bad values throw <see cref="UsageException"/>).</summary>
-    internal static DimConfig ReadDimConfig(ParsedOptions o) => new()
+    internal static DimConfig ReadDimConfig(ParsedOptions o)
     {
-        Estimator = o.Choice("estimator", "js", ScoreBounds.DimEstimators),
-        Mode = Enum.Parse<DimMode>(o.Choice("mode", "both", "global", "local", "both"), ignoreCase: true),
-        Epochs = o.Int("epochs", 3, 0, 100000),
-        BatchSize = o.Int("batch", 64, 2, 4096),
-        LearningRate = o.Double("lr", 1e-4, 1e-12, 10),
-        Seed = (ulong)o.Int("seed", 1, 0),
-        TrainCount = o.Int("train-count", 0, 0),
-        PriorWeight = o.Double("prior", 0, 0, 1e6),
-        Width = o.Int("width", 256, 1, 65536),
-        ProbeTrainCount = o.Int("probe-train", 10000, 10),
-        ProbeTestCount = o.Int("probe-test", 0, 0),
-        ProbeEpochs = o.Int("probe-epochs", 20, 1, 100000),
-    };
+        var d = new DimConfig(); // the defaults live in DimConfig only
+        return new()
+        {
+            Estimator = o.Choice("estimator", d.Estimator, ScoreBounds.DimEstimators),
+            Mode = Enum.Parse<DimMode>(o.Choice("mode", d.Mode.ToString().ToLowerInvariant(), "global", "local", "both"), ignoreCase: true),
+            Epochs = o.Int("epochs", d.Epochs, 0, 100000),
+            BatchSize = o.Int("batch", d.BatchSize, 2, 4096),
+            LearningRate = o.Double("lr", d.LearningRate, 1e-12, 10),
+            Seed = (ulong)o.Int("seed", (int)d.Seed, 0),
+            TrainCount = o.Int("train-count", d.TrainCount, 0),
+            PriorWeight = o.Double("prior", d.PriorWeight, 0, 1e6),
+            Width = o.Int("width", d.Width, 1, 65536),
+            ProbeTrainCount = o.Int("probe-train", d.ProbeTrainCount, 10),
+            ProbeTestCount = o.Int("probe-test", d.ProbeTestCount, 0),
+            ProbeEpochs = o.Int("probe-epochs", d.ProbeEpochs, 1, 100000),
+        };
+    }
 
     private static int RunDim(ParsedOptions o)
     {

@@ -52,6 +52,7 @@ internal static class ExpMath
     public static void MaskSelect(ReadOnlySpan<float> x, bool[] mask, float shift, float fill, Span<float> dst)
     {
         int n = x.Length, i = 0;
+        if (mask.Length < n || dst.Length < n) throw new ArgumentException("internal: mask or destination shorter than the values");
         if (Vector256.IsHardwareAccelerated && n >= 8)
         {
             ref float rx = ref MemoryMarshal.GetReference(x);
@@ -68,6 +69,7 @@ internal static class ExpMath
     public static void MaskedAdd(Span<float> d, bool[] mask, float value)
     {
         int n = d.Length, i = 0;
+        if (mask.Length < n) throw new ArgumentException("internal: mask shorter than the values");
         if (Vector256.IsHardwareAccelerated && n >= 8)
         {
             ref float rd = ref MemoryMarshal.GetReference(d);

@@ -46,6 +46,15 @@ internal static class StepCommands
         return xs.Length % 2 == 1 ? xs[xs.Length / 2] : 0.5 * (xs[xs.Length / 2 - 1] + xs[xs.Length / 2]);
     }
 
+    /// <summary>The GC configuration in effect (what the runtimeconfig or environment actually set).</summary>
+    internal static string GcMode()
+    {
+        var config = GC.GetConfigurationVariables();
+        string Get(string key) => config.TryGetValue(key, out var v) ? Convert.ToString(v, CultureInfo.InvariantCulture) ?? "?" : "default";
+        return $"GC: {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")}, concurrent {Get("ConcurrentGC")}, " +
+               $"DATAS {Get("GCDynamicAdaptationMode")}, gen-0 max budget {Get("GCGen0MaxBudget")} B";
+    }
+
     private static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
 
     /// <summary>One timed repeat of ours: steps/s, bytes allocated per step, gen-0 collections.</summary>
@@ -130,7 +139,7 @@ internal static class StepCommands
 
         Console.WriteLine($"# {Environment.ProcessorCount} processors, Vector512 {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, " +
                           $"median of {repeats} repeats of >= {seconds} s{(compare ? ", ours and PyTorch alternating per repeat" : "")}");
-        Console.WriteLine($"# load average at start: {LoadAverage()}");
+        Console.WriteLine($"# load average at start: {LoadAverage()}; {GcMode()}");
         Console.WriteLine("# steps/s: per wall-clock second; /cpu-s: per CPU second of the process (less sensitive to other load at 1 thread)");
         Console.WriteLine(compare
             ? $"{"cell",-26} {"thr",3} {"ours/s",9} {"torch/s",9} {"ratio",7} {"ours/cpu-s",10} {"torch/cpu-s",11} {"ratio",7} {"B/step",9} {"gc0/1k",7}"
@@ -255,6 +264,7 @@ internal static class StepCommands
         int threads = int.Parse(Option(args, "--threads") ?? "1", CultureInfo.InvariantCulture);
         int steps = int.Parse(Option(args, "--steps") ?? "4000", CultureInfo.InvariantCulture);
         Console.WriteLine($"# {steps} steps per cell after 100 warm-up steps, {threads} thread(s); load average {LoadAverage()}");
+        Console.WriteLine($"# {GcMode()}");
         Console.WriteLine($"{"cell",-26} {"steps/s",9} {"B/step",9} {"gen0",5} {"gen1",5} {"gen2",5}");
         int saved = Engine.MaxThreads;
         Engine.MaxThreads = threads;

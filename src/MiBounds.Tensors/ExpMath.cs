@@ -84,6 +84,16 @@ internal static class ExpMath
     /// <summary>Number of true flags (a flag is true when its byte is non-zero, as C# reads a bool).</summary>
     public static int CountTrue(bool[] mask) => mask.Length - MemoryMarshal.AsBytes(mask.AsSpan()).Count((byte)0);
 
+    /// <summary>t = log(1 + e^(−|t|)) in place: the bounded correction term of softplus and log-add-exp (in [0, log 2]).</summary>
+    public static void LogOnePlusExpNegAbs(Span<float> t)
+    {
+        TensorPrimitives.Abs(t, t);
+        TensorPrimitives.Negate(t, t);
+        TensorPrimitives.Exp(t, t);
+        TensorPrimitives.Add(t, 1f, t);
+        TensorPrimitives.Log(t, t);
+    }
+
     /// <summary>dst = exp(x − shift) (float, vectorized); returns Σ dst in double.</summary>
     public static double ExpShifted(ReadOnlySpan<float> x, float shift, Span<float> dst)
     {

@@ -194,11 +194,8 @@ public sealed partial class Tensor
     // max(x, 0) + log(1 + e^{−|x|}): SoftplusScalar's formula in float vectors.
     private static void SoftplusInto(ReadOnlySpan<float> x, Span<float> y)
     {
-        TensorPrimitives.Abs(x, y);
-        TensorPrimitives.Negate(y, y);
-        TensorPrimitives.Exp(y, y);
-        TensorPrimitives.Add(y, 1f, y);
-        TensorPrimitives.Log(y, y);
+        x.CopyTo(y);
+        ExpMath.LogOnePlusExpNegAbs(y);
         using var relu = new Scratch(x.Length);
         TensorPrimitives.Max(x, 0f, relu.Span);
         TensorPrimitives.Add(y, relu.Span, y);
@@ -278,11 +275,7 @@ public sealed partial class Tensor
             var t = scratch.Span;
             var o = output.Data;
             TensorPrimitives.Subtract(av, bv, t);
-            TensorPrimitives.Abs(t, t);
-            TensorPrimitives.Negate(t, t);
-            TensorPrimitives.Exp(t, t);
-            TensorPrimitives.Add(t, 1f, t);
-            TensorPrimitives.Log(t, t);
+            ExpMath.LogOnePlusExpNegAbs(t);
             TensorPrimitives.Max(av, bv, o);
             TensorPrimitives.Add(o, t, o);
         }

@@ -46,8 +46,8 @@ public sealed partial class Tensor
     private static void LooForward(ReadOnlySpan<float> s, int rows, int cols, float[] inv, double[] rowInfo, int[] argmax, Span<float> output)
     {
         float logCount = (float)Math.Log(cols - 1);
-        var scratch = ArrayPool<float>.Shared.Rent(cols);
-        var tmp = scratch.AsSpan(0, cols);
+        using var scratch = new Scratch(cols);
+        var tmp = scratch.Span;
         for (int i = 0; i < rows; i++)
         {
             var row = s.Slice(i * cols, cols);
@@ -72,40 +72,35 @@ public sealed partial class Tensor
             argmax[i] = a;
             rowInfo[3 * i] = m; rowInfo[3 * i + 1] = m2; rowInfo[3 * i + 2] = z2;
         }
-        ArrayPool<float>.Shared.Return(scratch);
     }
 
     private static void LooBackward(ReadOnlySpan<float> s, ReadOnlySpan<float> g, int rows, int cols, float[] inv, double[] rowInfo, int[] argmax, Span<float> grad)
     {
         // dS[i,k] = Σ_{j≠k} g[i,j]·exp(S[i,k] − L[i,j]); with a the argmax, m = S[i,a] and every factor ≤ 1:
         //   k ≠ a: e^{S_k − m}·(t − g_k·r_k) + g_a·e^{S_k − m2}/z2,  k = a: t,  where t = Σ_{j≠a} g_j·r_j.
-        var buf = ArrayPool<float>.Shared.Rent(3 * cols);
-        try
+        using var buf = new Scratch(3 * cols);
+        var gr = buf.Span[..cols];
+        var e1 = buf.Span.Slice(cols, cols);
+        var e2 = buf.Span.Slice(2 * cols, cols);
+        for (int i = 0; i < rows; i++)
         {
-            var gr = buf.AsSpan(0, cols);
-            var e1 = buf.AsSpan(cols, cols);
-            var e2 = buf.AsSpan(2 * cols, cols);
-            for (int i = 0; i < rows; i++)
-            {
-                var row = s.Slice(i * cols, cols);
-                var gi = g.Slice(i * cols, cols);
-                int a = argmax[i];
-                float m = (float)rowInfo[3 * i], m2 = (float)rowInfo[3 * i + 1];
-                double z2 = rowInfo[3 * i + 2];
-                TensorPrimitives.Multiply(gi, inv.AsSpan(i * cols, cols), gr); // r_a = 0
-                double t = ExpMath.SumWide(gr);
-                TensorPrimitives.Subtract(row, m, e1);
-                TensorPrimitives.Exp(e1, e1);
-                TensorPrimitives.Subtract(row, m2, e2);
-                TensorPrimitives.Exp(e2, e2);                                // e2[a] may overflow: overwritten below
-                TensorPrimitives.Subtract((float)t, gr, gr);
-                TensorPrimitives.Multiply(e1, gr, e1);
-                TensorPrimitives.MultiplyAdd(e2, (float)(gi[a] / z2), e1, e1);
-                e1[a] = (float)t;
-                var d = grad.Slice(i * cols, cols);
-                TensorPrimitives.Add(d, e1, d);
-            }
+            var row = s.Slice(i * cols, cols);
+            var gi = g.Slice(i * cols, cols);
+            int a = argmax[i];
+            float m = (float)rowInfo[3 * i], m2 = (float)rowInfo[3 * i + 1];
+            double z2 = rowInfo[3 * i + 2];
+            TensorPrimitives.Multiply(gi, inv.AsSpan(i * cols, cols), gr); // r_a = 0
+            double t = ExpMath.SumWide(gr);
+            TensorPrimitives.Subtract(row, m, e1);
+            TensorPrimitives.Exp(e1, e1);
+            TensorPrimitives.Subtract(row, m2, e2);
+            TensorPrimitives.Exp(e2, e2);                                // e2[a] may overflow: overwritten below
+            TensorPrimitives.Subtract((float)t, gr, gr);
+            TensorPrimitives.Multiply(e1, gr, e1);
+            TensorPrimitives.MultiplyAdd(e2, (float)(gi[a] / z2), e1, e1);
+            e1[a] = (float)t;
+            var d = grad.Slice(i * cols, cols);
+            TensorPrimitives.Add(d, e1, d);
         }
-        finally { ArrayPool<float>.Shared.Return(buf); }
     }
 }

@@ -45,7 +45,7 @@ public static class ScoreMath
 
     /// <summary>
     /// Exact leave-one-out log-mean-exp of each row: loo[i, j] = log mean_{k≠j} e^{S[i,k]}, in O(K²) without cancellation
-    /// (<see cref="Tensor.LeaveOneOutLogMeanExp"/>: pooled work arrays, vectorized double exp/log).
+    /// (<see cref="Tensor.LeaveOneOutLogMeanExp"/>: pooled work arrays, float exp of max-shifted scores, sums in double).
     /// </summary>
     public static Tensor LeaveOneOutLogMeanExp(Tensor scores) => scores.LeaveOneOutLogMeanExp();
 }

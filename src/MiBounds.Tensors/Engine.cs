@@ -35,6 +35,14 @@ public static class Engine
         return new Restore(() => _threadLimit = previous);
     }
 
+    /// <summary>Sets this thread's kernel thread limit (0 = none) and returns the previous one; allocation-free for hot paths.</summary>
+    internal static int ExchangeThreadLimit(int limit)
+    {
+        int previous = _threadLimit;
+        _threadLimit = limit;
+        return previous;
+    }
+
     private sealed class Restore(Action undo) : IDisposable
     {
         private Action? _undo = undo;

@@ -24,7 +24,7 @@ public static class FusedMlp
         if (x.Rank != 2) throw new ArgumentException($"ReluMlp: input must be [N, in], got {Tensor.ShapeString(x._shape)}");
         if (weights.Count == 0) throw new ArgumentException("ReluMlp: no layers given");
         if (biases.Count != weights.Count) throw new ArgumentException($"ReluMlp: {weights.Count} weights but {biases.Count} biases (pass null for a layer without bias)");
-        var widths = new int[weights.Count + 1];
+        Span<int> widths = weights.Count < 64 ? stackalloc int[weights.Count + 1] : new int[weights.Count + 1];
         widths[0] = x._shape[1];
         for (int l = 0; l < weights.Count; l++)
         {
@@ -36,36 +36,15 @@ public static class FusedMlp
             if (b is not null && (b.Rank != 1 || b._shape[0] != widths[l + 1]))
                 throw new ArgumentException($"ReluMlp: bias {l} has shape {Tensor.ShapeString(b._shape)}, expected [{widths[l + 1]}]");
         }
-        int n = x._shape[0], layers = weights.Count;
-        var stored = new float[layers - 1][];
-        for (int l = 0; l < layers - 1; l++) stored[l] = ArrayPool<float>.Shared.Rent(checked(n * widths[l + 1]));
-        var output = Tensor.NewOutput(n, widths[^1]);
-        ReadOnlySpan<float> prev = x.Values;
-        for (int l = 0; l < layers; l++)
-        {
-            int din = widths[l], dout = widths[l + 1];
-            Span<float> dst = (l < layers - 1 ? stored[l] : output._data).AsSpan(0, n * dout);
-            var bias = biases[l];
-            if (bias is not null) for (int r = 0; r < n; r++) bias.Values.CopyTo(dst.Slice(r * dout, dout));
-            Gemm.Multiply(false, true, n, dout, din, prev, din, weights[l].Values, din, dst, dout, accumulate: bias is not null);
-            if (l < layers - 1) TensorPrimitives.Max(dst, 0f, dst);
-            prev = dst;
-        }
-        void Release()
-        {
-            for (int l = 0; l < stored.Length; l++)
-            {
-                if (stored[l] is null) continue;
-                ArrayPool<float>.Shared.Return(stored[l]);
-                stored[l] = null!;
-            }
-        }
+        var op = MlpOp.Rent(x, weights, biases, widths);
+        var output = Tensor.NewOutput(x._shape[0], widths[^1]);
+        op.Forward(output._data);
         if (!NeedsGrad(x, null, weights, biases))
         {
-            Release();
+            op.Release();
             return output;
         }
-        return Tensor.Record(output, g => Backward(g.Values, x, weights, biases, widths, stored), GraphInputs(x, null, weights, biases), Release);
+        return Tensor.Record(output, op.BackwardAction, op.Inputs, op.ReleaseAction);
     }
 
     /// <summary>Whether a fused network op must be recorded (no LINQ: this runs every step).</summary>
@@ -77,12 +56,15 @@ public static class FusedMlp
         return false;
     }
 
-    /// <summary>The graph inputs of a fused network op: a, b (if given), the weights, then the non-null biases.</summary>
-    internal static Tensor[] GraphInputs(Tensor a, Tensor? b, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor?> biases)
+    /// <summary>
+    /// The graph inputs of a fused network op: a, b (if given), the weights, then the non-null biases; written into
+    /// <paramref name="reuse"/> when it has the right length (pooled ops keep theirs), else into a new array.
+    /// </summary>
+    internal static Tensor[] FillGraphInputs(Tensor[] reuse, Tensor a, Tensor? b, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor?> biases)
     {
         int count = (b is null ? 1 : 2) + weights.Count;
         for (int l = 0; l < biases.Count; l++) if (biases[l] is not null) count++;
-        var inputs = new Tensor[count];
+        var inputs = reuse.Length == count ? reuse : new Tensor[count];
         int n = 0;
         inputs[n++] = a;
         if (b is not null) inputs[n++] = b;
@@ -91,40 +73,125 @@ public static class FusedMlp
         return inputs;
     }
 
-    private static void Backward(ReadOnlySpan<float> g, Tensor x, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor?> biases, int[] widths, float[][] stored)
+    /// <summary>
+    /// One recorded evaluation: its inputs, pooled hidden activations and cached delegates. Instances are pooled per thread
+    /// and re-armed by <see cref="Rent"/>, so a steady-state step allocates nothing here; <see cref="Release"/> (run when the
+    /// graph is released) returns the activations and the instance.
+    /// </summary>
+    private sealed class MlpOp
     {
-        int n = x._shape[0], layers = weights.Count, maxW = 0;
-        foreach (int w in widths) maxW = Math.Max(maxW, w);
-        foreach (var s in stored) if (s is null) throw new InvalidOperationException("internal: the MLP's activations were already released");
-        float[] bufA = ArrayPool<float>.Shared.Rent(n * maxW), bufB = ArrayPool<float>.Shared.Rent(n * maxW);
-        try
+        [ThreadStatic] private static Stack<MlpOp>? t_pool;
+
+        private Tensor? _x;
+        private Tensor[] _w = [];
+        private Tensor?[] _b = [];
+        private int[] _widths = [];
+        private float[]?[] _stored = [];
+        private bool _live;
+
+        private MlpOp()
         {
-            ReadOnlySpan<float> dz = g; // d loss / d pre-activation of layer l, [n, widths[l+1]]
-            for (int l = layers - 1; l >= 0; l--)
+            BackwardAction = g => Backward(g.Values);
+            ReleaseAction = Release;
+        }
+
+        public Action<Tensor> BackwardAction { get; }
+        public Action ReleaseAction { get; }
+        /// <summary>The graph inputs (<see cref="FillGraphInputs"/>'s order), reused while the layer count stays the same.</summary>
+        public Tensor[] Inputs { get; private set; } = [];
+
+        public static MlpOp Rent(Tensor x, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor?> biases, ReadOnlySpan<int> widths)
+        {
+            var pool = t_pool ??= new Stack<MlpOp>();
+            var op = pool.Count > 0 ? pool.Pop() : new MlpOp();
+            int layers = weights.Count;
+            if (op._w.Length != layers)
             {
-                int din = widths[l], dout = widths[l + 1];
-                var w = weights[l];
-                ReadOnlySpan<float> input = l == 0 ? x.Values : stored[l - 1].AsSpan(0, n * din);
-                if (w.RequiresGrad) Gemm.Multiply(true, false, dout, din, n, dz, dout, input, din, Tensor.GradBuffer(w), din, accumulate: true);
-                var bias = biases[l];
-                if (bias is not null && bias.RequiresGrad)
-                {
-                    var db = Tensor.GradBuffer(bias);
-                    for (int r = 0; r < n; r++) TensorPrimitives.Add(db, dz.Slice(r * dout, dout), db);
-                }
-                if (l == 0)
-                {
-                    if (x.RequiresGrad) Gemm.Multiply(false, false, n, din, dout, dz, dout, w.Values, din, Tensor.GradBuffer(x), din, accumulate: true);
-                    break;
-                }
-                var dst = bufA.AsSpan(0, n * din);
-                Gemm.Multiply(false, false, n, din, dout, dz, dout, w.Values, din, dst, din, accumulate: false);
-                FusedPairwise.MaskInPlace(input, dst);
-                dz = dst;
-                (bufA, bufB) = (bufB, bufA);
+                op._w = new Tensor[layers];
+                op._b = new Tensor?[layers];
+                op._widths = new int[layers + 1];
+                op._stored = new float[]?[layers - 1];
+            }
+            op._x = x;
+            widths.CopyTo(op._widths);
+            for (int l = 0; l < layers; l++) { op._w[l] = weights[l]; op._b[l] = biases[l]; }
+            int n = x._shape[0];
+            for (int l = 0; l < layers - 1; l++) op._stored[l] = ArrayPool<float>.Shared.Rent(checked(n * widths[l + 1]));
+            op.Inputs = FillGraphInputs(op.Inputs, x, null, weights, biases);
+            op._live = true;
+            return op;
+        }
+
+        public void Forward(float[] output)
+        {
+            var x = _x!;
+            int n = x._shape[0], layers = _w.Length;
+            ReadOnlySpan<float> prev = x.Values;
+            for (int l = 0; l < layers; l++)
+            {
+                int din = _widths[l], dout = _widths[l + 1];
+                Span<float> dst = (l < layers - 1 ? _stored[l]! : output).AsSpan(0, n * dout);
+                var bias = _b[l];
+                if (bias is not null) for (int r = 0; r < n; r++) bias.Values.CopyTo(dst.Slice(r * dout, dout));
+                Gemm.Multiply(false, true, n, dout, din, prev, din, _w[l].Values, din, dst, dout, accumulate: bias is not null);
+                if (l < layers - 1) TensorPrimitives.Max(dst, 0f, dst);
+                prev = dst;
             }
         }
-        finally { ArrayPool<float>.Shared.Return(bufA); ArrayPool<float>.Shared.Return(bufB); }
+
+        public void Release()
+        {
+            if (!_live) return;
+            _live = false;
+            for (int l = 0; l < _stored.Length; l++)
+            {
+                if (_stored[l] is { } a) ArrayPool<float>.Shared.Return(a);
+                _stored[l] = null;
+            }
+            // Drop references so pooled instances do not keep tensors alive.
+            _x = null;
+            Array.Clear(_w);
+            Array.Clear(_b);
+            Array.Clear(Inputs);
+            (t_pool ??= new Stack<MlpOp>()).Push(this);
+        }
+
+        private void Backward(ReadOnlySpan<float> g)
+        {
+            if (!_live) throw new InvalidOperationException("internal: the MLP's activations were already released");
+            var x = _x!;
+            int n = x._shape[0], layers = _w.Length, maxW = 0;
+            foreach (int w in _widths) maxW = Math.Max(maxW, w);
+            float[] bufA = ArrayPool<float>.Shared.Rent(n * maxW), bufB = ArrayPool<float>.Shared.Rent(n * maxW);
+            try
+            {
+                ReadOnlySpan<float> dz = g; // d loss / d pre-activation of layer l, [n, widths[l+1]]
+                for (int l = layers - 1; l >= 0; l--)
+                {
+                    int din = _widths[l], dout = _widths[l + 1];
+                    var w = _w[l];
+                    ReadOnlySpan<float> input = l == 0 ? x.Values : _stored[l - 1].AsSpan(0, n * din);
+                    if (w.RequiresGrad) Gemm.Multiply(true, false, dout, din, n, dz, dout, input, din, Tensor.GradBuffer(w), din, accumulate: true);
+                    var bias = _b[l];
+                    if (bias is not null && bias.RequiresGrad)
+                    {
+                        var db = Tensor.GradBuffer(bias);
+                        for (int r = 0; r < n; r++) TensorPrimitives.Add(db, dz.Slice(r * dout, dout), db);
+                    }
+                    if (l == 0)
+                    {
+                        if (x.RequiresGrad) Gemm.Multiply(false, false, n, din, dout, dz, dout, w.Values, din, Tensor.GradBuffer(x), din, accumulate: true);
+                        break;
+                    }
+                    var dst = bufA.AsSpan(0, n * din);
+                    Gemm.Multiply(false, false, n, din, dout, dz, dout, w.Values, din, dst, din, accumulate: false);
+                    FusedPairwise.MaskInPlace(input, dst);
+                    dz = dst;
+                    (bufA, bufB) = (bufB, bufA);
+                }
+            }
+            finally { ArrayPool<float>.Shared.Return(bufA); ArrayPool<float>.Shared.Return(bufB); }
+        }
     }
 
     /// <summary>

@@ -16,6 +16,9 @@ public static class FusedPairwise
     /// <summary>Rows of the pair matrix processed per block (rounded to whole rows of V).</summary>
     private const int BlockRows = 512;
 
+    /// <summary>Most lanes (groups of blocks run as one part) an evaluation is split into; fixed, so results do not depend on the thread count.</summary>
+    private const int MaxLanes = 4;
+
     /// <summary>
     /// Scores S[i, j] = MLP(relu(V[i] + U[j])) of a ReLU network for all pairs: <paramref name="v"/> [Kv, H0] and
     /// <paramref name="u"/> [Ku, H0] are the two halves of the first pre-activation; <paramref name="weights"/>[l] ([H_{l+1}, H_l],
@@ -32,16 +35,33 @@ public static class FusedPairwise
             throw new ArgumentException($"ReluMlpScores: V {Tensor.ShapeString(v._shape)} and U {Tensor.ShapeString(u._shape)} must be [Kv, H] and [Ku, H] with the same H");
         if (weights.Count == 0) throw new ArgumentException("ReluMlpScores: at least the output layer is needed");
         if (biases.Count != weights.Count) throw new ArgumentException($"ReluMlpScores: {weights.Count} weights but {biases.Count} biases (pass null for a layer without bias)");
-        var widths = LaterWidths(v._shape[1], weights, biases, "ReluMlpScores", 0);
-        var op = new PairwiseMlp(new TensorFirstLayer(v, u), weights.ToArray(), biases.ToArray(), widths);
-        var output = Tensor.NewOutput(op.Kv, op.Ku);
-        op.Forward(output._data);
-        if (!FusedMlp.NeedsGrad(v, u, weights, biases))
+        Span<int> widths = weights.Count < 64 ? stackalloc int[weights.Count + 1] : new int[weights.Count + 1];
+        LaterWidths(v._shape[1], weights, biases, 0, widths, "ReluMlpScores");
+        var op = PairwiseMlp.Rent(weights, biases, 0, widths);
+        op.UseTensors(v, u);
+        return Evaluate(op, v, u, weights, biases);
+    }
+
+    /// <summary>Runs the forward pass of an armed op and records it (or releases it at once when no gradient is needed).</summary>
+    private static Tensor Evaluate(PairwiseMlp op, Tensor a, Tensor b, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor?> biases)
+    {
+        Tensor output;
+        try
+        {
+            output = Tensor.NewOutput(op.Kv, op.Ku);
+            op.Forward(output._data);
+        }
+        catch
+        {
+            op.Release();
+            throw;
+        }
+        if (!FusedMlp.NeedsGrad(a, b, weights, biases))
         {
             op.Release();
             return output;
         }
-        return Tensor.Record(output, g => op.Backward(g.Values), FusedMlp.GraphInputs(v, u, weights, biases), op.Release);
+        return Tensor.Record(output, op.BackwardAction, op.SetInputs(a, b, weights, biases), op.ReleaseAction);
     }
 
     /// <summary>
@@ -68,39 +88,32 @@ public static class FusedPairwise
         var b0 = biases[0];
         if (b0 is not null && (b0.Rank != 1 || b0._shape[0] != h0))
             throw new ArgumentException($"ConcatReluMlpScores: bias 0 has shape {Tensor.ShapeString(b0._shape)}, expected [{h0}]");
-        var later = weights.Skip(1).ToArray();
-        var laterBiases = biases.Skip(1).ToArray();
-        var widths = LaterWidths(h0, later, laterBiases, "ConcatReluMlpScores", 1);
-        var first = new ConcatFirstLayer(x, y, w0, b0);
-        var op = new PairwiseMlp(first, later, laterBiases, widths);
-        var output = Tensor.NewOutput(first.Kv, first.Ku);
-        op.Forward(output._data);
-        if (!FusedMlp.NeedsGrad(x, y, weights, biases))
-        {
-            op.Release();
-            return output;
-        }
-        return Tensor.Record(output, g => op.Backward(g.Values), FusedMlp.GraphInputs(x, y, weights, biases), op.Release);
+        Span<int> widths = weights.Count < 64 ? stackalloc int[weights.Count] : new int[weights.Count];
+        LaterWidths(h0, weights, biases, 1, widths, "ConcatReluMlpScores");
+        var op = PairwiseMlp.Rent(weights, biases, 1, widths);
+        op.UseConcat(x, y, w0, b0);
+        return Evaluate(op, x, y, weights, biases);
     }
 
-    /// <summary>Widths H0, H1, …, 1 of the layers after the first, validated (layer numbers in messages start at <paramref name="firstIndex"/>).</summary>
-    private static int[] LaterWidths(int h0, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor?> biases, string op, int firstIndex)
+    /// <summary>
+    /// Widths H0, H1, …, 1 of layers <paramref name="first"/>, first+1, … of <paramref name="weights"/> (the layers after the
+    /// factored first one), validated, into <paramref name="widths"/> (length weights.Count − first + 1).
+    /// </summary>
+    private static void LaterWidths(int h0, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor?> biases, int first, Span<int> widths, string op)
     {
-        if (weights.Count == 0) throw new ArgumentException($"{op}: at least the output layer is needed");
-        var widths = new int[weights.Count + 1];
+        if (weights.Count <= first) throw new ArgumentException($"{op}: at least the output layer is needed");
         widths[0] = h0;
-        for (int l = 0; l < weights.Count; l++)
+        for (int l = 0; l < weights.Count - first; l++)
         {
-            var w = weights[l];
+            var w = weights[first + l];
             if (w.Rank != 2 || w._shape[1] != widths[l])
-                throw new ArgumentException($"{op}: weight {l + firstIndex} has shape {Tensor.ShapeString(w._shape)}, expected [out, {widths[l]}]");
+                throw new ArgumentException($"{op}: weight {l + first} has shape {Tensor.ShapeString(w._shape)}, expected [out, {widths[l]}]");
             widths[l + 1] = w._shape[0];
-            var b = biases[l];
+            var b = biases[first + l];
             if (b is not null && (b.Rank != 1 || b._shape[0] != widths[l + 1]))
-                throw new ArgumentException($"{op}: bias {l + firstIndex} has shape {Tensor.ShapeString(b._shape)}, expected [{widths[l + 1]}]");
+                throw new ArgumentException($"{op}: bias {l + first} has shape {Tensor.ShapeString(b._shape)}, expected [{widths[l + 1]}]");
         }
-        if (widths[^1] != 1) throw new ArgumentException($"{op}: the last layer must have one output, weight {weights.Count - 1 + firstIndex} has shape {Tensor.ShapeString(weights[^1]._shape)}");
-        return widths;
+        if (widths[^1] != 1) throw new ArgumentException($"{op}: the last layer must have one output, weight {weights.Count - 1} has shape {Tensor.ShapeString(weights[^1]._shape)}");
     }
 
     /// <summary>Where V [Kv, H0] and U [Ku, H0] come from, and where their gradients go.</summary>
@@ -119,32 +132,39 @@ public static class FusedPairwise
     }
 
     /// <summary>V and U given as tensors: their gradients accumulate directly in them.</summary>
-    private sealed class TensorFirstLayer(Tensor v, Tensor u) : IFirstLayer
+    private sealed class TensorFirstLayer : IFirstLayer
     {
-        public int Kv => v._shape[0];
-        public int Ku => u._shape[0];
-        public bool NeedsGrad => v.RequiresGrad || u.RequiresGrad;
-        public ReadOnlySpan<float> V => v.Values;
-        public ReadOnlySpan<float> U => u.Values;
+        private Tensor? _v, _u;
+        private Tensor Vt => _v ?? throw Released();
+        private Tensor Ut => _u ?? throw Released();
+
+        public void Arm(Tensor v, Tensor u) { _v = v; _u = u; }
+        public int Kv => Vt._shape[0];
+        public int Ku => Ut._shape[0];
+        public bool NeedsGrad => Vt.RequiresGrad || Ut.RequiresGrad;
+        public ReadOnlySpan<float> V => Vt.Values;
+        public ReadOnlySpan<float> U => Ut.Values;
         public (Memory<float> Dv, Memory<float> Du) GradientTargets()
         {
+            Tensor v = Vt, u = Ut;
             if (v.RequiresGrad) Tensor.GradBuffer(v);
             if (u.RequiresGrad) Tensor.GradBuffer(u);
             return (v.RequiresGrad ? v.Grad!._data.AsMemory(0, v.Size) : Memory<float>.Empty, u.RequiresGrad ? u.Grad!._data.AsMemory(0, u.Size) : Memory<float>.Empty);
         }
         public void FinishBackward() { }
-        public void Release() { }
+        public void Release() { _v = _u = null; }
     }
+
+    private static InvalidOperationException Released() => new("internal: the pairwise op's inputs were already released");
 
     /// <summary>V = y·W_yᵀ + b and U = x·W_xᵀ computed here from the concat layer's weight, into pooled buffers.</summary>
     private sealed class ConcatFirstLayer : IFirstLayer
     {
-        private readonly Tensor _x, _y, _w;
-        private readonly Tensor? _b;
-        private readonly int _dx, _dy, _h;
+        private Tensor? _x, _y, _w, _b;
+        private int _dx, _dy, _h;
         private float[]? _v, _u, _dv, _du;
 
-        public ConcatFirstLayer(Tensor x, Tensor y, Tensor w, Tensor? b)
+        public void Arm(Tensor x, Tensor y, Tensor w, Tensor? b)
         {
             _x = x; _y = y; _w = w; _b = b;
             _dx = x._shape[1]; _dy = y._shape[1]; _h = w._shape[0];
@@ -158,12 +178,11 @@ public static class FusedPairwise
             Gemm.Multiply(false, true, Ku, _h, _dx, x.Values, _dx, w.Values, ld, _u.AsSpan(0, Ku * _h), _h, accumulate: false);
         }
 
-        public int Kv { get; }
-        public int Ku { get; }
-        public bool NeedsGrad => _x.RequiresGrad || _y.RequiresGrad || _w.RequiresGrad || (_b?.RequiresGrad ?? false);
+        public int Kv { get; private set; }
+        public int Ku { get; private set; }
+        public bool NeedsGrad => _x!.RequiresGrad || _y!.RequiresGrad || _w!.RequiresGrad || (_b?.RequiresGrad ?? false);
         public ReadOnlySpan<float> V => (_v ?? throw Released()).AsSpan(0, Kv * _h);
         public ReadOnlySpan<float> U => (_u ?? throw Released()).AsSpan(0, Ku * _h);
-        private static InvalidOperationException Released() => new("internal: the concat layer's buffers were already released");
 
         public (Memory<float> Dv, Memory<float> Du) GradientTargets()
         {
@@ -176,21 +195,22 @@ public static class FusedPairwise
 
         public void FinishBackward()
         {
+            Tensor x = _x ?? throw Released(), y = _y!, w = _w!;
             int ld = _dx + _dy;
             ReadOnlySpan<float> dv = _dv.AsSpan(0, Kv * _h), du = _du.AsSpan(0, Ku * _h);
-            if (_w.RequiresGrad)
+            if (w.RequiresGrad)
             {
-                var dw = Tensor.GradBuffer(_w);
-                Gemm.Multiply(true, false, _h, _dy, Kv, dv, _h, _y.Values, _dy, dw.Slice(_dx), ld, accumulate: true);
-                Gemm.Multiply(true, false, _h, _dx, Ku, du, _h, _x.Values, _dx, dw, ld, accumulate: true);
+                var dw = Tensor.GradBuffer(w);
+                Gemm.Multiply(true, false, _h, _dy, Kv, dv, _h, y.Values, _dy, dw.Slice(_dx), ld, accumulate: true);
+                Gemm.Multiply(true, false, _h, _dx, Ku, du, _h, x.Values, _dx, dw, ld, accumulate: true);
             }
             if (_b is not null && _b.RequiresGrad)
             {
                 var db = Tensor.GradBuffer(_b);
                 for (int r = 0; r < Kv; r++) TensorPrimitives.Add(db, dv.Slice(r * _h, _h), db);
             }
-            if (_y.RequiresGrad) Gemm.Multiply(false, false, Kv, _dy, _h, dv, _h, _w.Values.Slice(_dx), ld, Tensor.GradBuffer(_y), _dy, accumulate: true);
-            if (_x.RequiresGrad) Gemm.Multiply(false, false, Ku, _dx, _h, du, _h, _w.Values, ld, Tensor.GradBuffer(_x), _dx, accumulate: true);
+            if (y.RequiresGrad) Gemm.Multiply(false, false, Kv, _dy, _h, dv, _h, w.Values.Slice(_dx), ld, Tensor.GradBuffer(y), _dy, accumulate: true);
+            if (x.RequiresGrad) Gemm.Multiply(false, false, Ku, _dx, _h, du, _h, w.Values, ld, Tensor.GradBuffer(x), _dx, accumulate: true);
         }
 
         public void Release()
@@ -200,33 +220,105 @@ public static class FusedPairwise
             if (_dv is not null) ArrayPool<float>.Shared.Return(_dv);
             if (_du is not null) ArrayPool<float>.Shared.Return(_du);
             _v = _u = _dv = _du = null;
+            _x = _y = _w = _b = null;
         }
     }
 
-    /// <summary>One recorded evaluation: its inputs and the pooled activations the backward pass needs.</summary>
-    private sealed class PairwiseMlp
+    /// <summary>
+    /// One recorded evaluation: its inputs and the pooled activations the backward pass needs. The pair blocks are split
+    /// into up to <see cref="MaxLanes"/> lanes of consecutive blocks that run on up to <see cref="Engine.MaxThreads"/>
+    /// threads (<see cref="PartRunner"/>), each lane with its own scratch; in the backward pass lanes 1, 2, … accumulate the
+    /// gradients that sum over blocks (weights, biases, dU) into lane-private partials, added to lane 0's targets in lane
+    /// order afterwards. The split depends only on the shape, so results are the same for every thread count.
+    /// </summary>
+    private sealed class PairwiseMlp : IPartWork
     {
-        private readonly IFirstLayer _first;
-        private readonly Tensor[] _w;
-        private readonly Tensor?[] _b;
-        private readonly int[] _widths;
-        private readonly int _hidden;     // hidden layers after the first (their activations are stored)
-        private readonly int _blockI;     // rows of V per block
-        private float[][]? _stored;       // activation of hidden layer l+1, [N, widths[l+1]]
+        [ThreadStatic] private static Stack<PairwiseMlp>? t_pool;
 
-        public int Kv { get; }
-        public int Ku { get; }
+        private readonly TensorFirstLayer _tensorFirst = new();
+        private readonly ConcatFirstLayer _concatFirst = new();
+        private IFirstLayer _first = null!;
+        private Tensor[] _w = [];
+        private Tensor?[] _b = [];
+        private int[] _widths = [];
+        private int _hidden;              // hidden layers after the first (their activations are stored)
+        private int _blockI;              // rows of V per block
+        private int _blocks, _lanes;
+        private float[]?[] _stored = [];  // activation of hidden layer l+1, [N, widths[l+1]]
+        private bool _live;
+        private Tensor[] _inputs = [];
+
+        // State of the pass in progress (PartRunner calls RunPart for each lane).
+        private bool _inBackward;
+        private float[]? _scores;
+        private Tensor? _g;
+        private bool _needFirst;
+        private Memory<float> _dv, _du;
+        private readonly float[]?[] _partials = new float[]?[MaxLanes];  // [lane] gradient partials of lanes ≥ 1
+        private int[] _offW = [], _offB = [];
+        private int _offDu, _partialSize;
+
+        private PairwiseMlp()
+        {
+            BackwardAction = Backward;
+            ReleaseAction = Release;
+        }
+
+        public Action<Tensor> BackwardAction { get; }
+        public Action ReleaseAction { get; }
+        public int Kv { get; private set; }
+        public int Ku { get; private set; }
         private int Rows => Kv * Ku;
 
-        public PairwiseMlp(IFirstLayer first, Tensor[] weights, Tensor?[] biases, int[] widths)
+        /// <summary>A pooled op for layers first, first+1, … of <paramref name="weights"/>, widths as validated by LaterWidths.</summary>
+        public static PairwiseMlp Rent(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor?> biases, int first, ReadOnlySpan<int> widths)
         {
-            _first = first; _w = weights; _b = biases; _widths = widths;
-            Kv = first.Kv; Ku = first.Ku;
-            _hidden = weights.Length - 1;
-            _blockI = Math.Max(1, BlockRows / Math.Max(1, Ku));
-            _stored = new float[_hidden][];
-            for (int l = 0; l < _hidden; l++) _stored[l] = ArrayPool<float>.Shared.Rent(checked(Rows * widths[l + 1]));
+            var pool = t_pool ??= new Stack<PairwiseMlp>();
+            var op = pool.Count > 0 ? pool.Pop() : new PairwiseMlp();
+            int layers = weights.Count - first;
+            if (op._w.Length != layers)
+            {
+                op._w = new Tensor[layers];
+                op._b = new Tensor?[layers];
+                op._widths = new int[layers + 1];
+                op._stored = new float[]?[layers - 1];
+                op._offW = new int[layers];
+                op._offB = new int[layers - 1];
+            }
+            for (int l = 0; l < layers; l++) { op._w[l] = weights[first + l]; op._b[l] = biases[first + l]; }
+            widths.CopyTo(op._widths);
+            op._hidden = layers - 1;
+            return op;
         }
+
+        /// <summary>Arms the op with V and U given as tensors.</summary>
+        public void UseTensors(Tensor v, Tensor u)
+        {
+            _tensorFirst.Arm(v, u);
+            Start(_tensorFirst);
+        }
+
+        /// <summary>Arms the op with the concat layer (x, y, W₀, b₀), computing V and U.</summary>
+        public void UseConcat(Tensor x, Tensor y, Tensor w0, Tensor? b0)
+        {
+            _concatFirst.Arm(x, y, w0, b0);
+            Start(_concatFirst);
+        }
+
+        private void Start(IFirstLayer first)
+        {
+            _first = first;
+            Kv = first.Kv; Ku = first.Ku;
+            _blockI = Math.Max(1, BlockRows / Math.Max(1, Ku));
+            _blocks = (Kv + _blockI - 1) / _blockI;
+            _lanes = Math.Clamp(_blocks, 1, MaxLanes);
+            _live = true;
+            for (int l = 0; l < _hidden; l++) _stored[l] = ArrayPool<float>.Shared.Rent(checked(Rows * _widths[l + 1]));
+        }
+
+        /// <summary>The graph inputs (<see cref="FusedMlp.FillGraphInputs"/>), in an array this op keeps.</summary>
+        public Tensor[] SetInputs(Tensor a, Tensor b, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor?> biases)
+            => _inputs = FusedMlp.FillGraphInputs(_inputs, a, b, weights, biases);
 
         private int MaxWidth()
         {
@@ -237,14 +329,29 @@ public static class FusedPairwise
 
         public void Release()
         {
+            if (!_live) return;
+            _live = false;
             _first.Release();
-            var stored = _stored;
-            _stored = null;
-            if (stored is null) return;
-            foreach (var a in stored) ArrayPool<float>.Shared.Return(a);
+            for (int l = 0; l < _stored.Length; l++)
+            {
+                if (_stored[l] is { } a) ArrayPool<float>.Shared.Return(a);
+                _stored[l] = null;
+            }
+            // Drop references so pooled instances do not keep tensors alive.
+            Array.Clear(_w);
+            Array.Clear(_b);
+            Array.Clear(_inputs);
+            (t_pool ??= new Stack<PairwiseMlp>()).Push(this);
         }
 
-        private float[][] Stored => _stored ?? throw new InvalidOperationException("internal: the pairwise MLP's activations were already released");
+        private float[]?[] Stored => _live ? _stored : throw new InvalidOperationException("internal: the pairwise MLP's activations were already released");
+
+        public void RunPart(int lane)
+        {
+            int b0 = lane * _blocks / _lanes, b1 = (lane + 1) * _blocks / _lanes;
+            if (_inBackward) BackwardLane(lane, b0, b1);
+            else ForwardLane(b0, b1);
+        }
 
         /// <summary>relu(V[i] + U[j]) for V rows [i0, i0+ni), all j, into <paramref name="dst"/> (row (i−i0)·Ku + j).</summary>
         private void FirstLayer(int i0, int ni, Span<float> dst)
@@ -258,16 +365,25 @@ public static class FusedPairwise
             }
         }
 
-        public void Forward(Span<float> scores)
+        public void Forward(float[] scores)
+        {
+            _scores = scores;
+            _inBackward = false;
+            try { PartRunner.Run(this, _lanes, Engine.MaxThreads); }
+            finally { _scores = null; }
+        }
+
+        private void ForwardLane(int b0, int b1)
         {
             int h0 = _widths[0];
             var stored = Stored;
+            var scores = _scores!;
             float[] a0 = ArrayPool<float>.Shared.Rent(_blockI * Ku * h0);
             try
             {
-                for (int i0 = 0; i0 < Kv; i0 += _blockI)
+                for (int block = b0; block < b1; block++)
                 {
-                    int ni = Math.Min(_blockI, Kv - i0), rows = ni * Ku, r0 = i0 * Ku;
+                    int i0 = block * _blockI, ni = Math.Min(_blockI, Kv - i0), rows = ni * Ku, r0 = i0 * Ku;
                     FirstLayer(i0, ni, a0);
                     ReadOnlySpan<float> prev = a0.AsSpan(0, rows * h0);
                     for (int l = 0; l < _hidden; l++)
@@ -289,43 +405,113 @@ public static class FusedPairwise
             finally { ArrayPool<float>.Shared.Return(a0); }
         }
 
-        public void Backward(ReadOnlySpan<float> g)
+        /// <summary>Where lane <paramref name="lane"/> adds weight <paramref name="li"/>'s gradient (empty when it needs none).</summary>
+        private Span<float> WeightTarget(int lane, int li)
+        {
+            var w = _w[li];
+            if (!w.RequiresGrad) return default;
+            return lane == 0 ? Tensor.GradBuffer(w) : _partials[lane]!.AsSpan(_offW[li], w.Size);
+        }
+
+        /// <summary>Where lane <paramref name="lane"/> adds bias <paramref name="li"/>'s gradient (empty when there is none to add).</summary>
+        private Span<float> BiasTarget(int lane, int li)
+        {
+            var b = _b[li];
+            if (b is null || !b.RequiresGrad) return default;
+            return lane == 0 ? Tensor.GradBuffer(b) : _partials[lane]!.AsSpan(_offB[li], b.Size);
+        }
+
+        private Span<float> DuTarget(int lane)
+        {
+            if (_du.IsEmpty) return default;
+            return lane == 0 ? _du.Span : _partials[lane]!.AsSpan(_offDu, _du.Length);
+        }
+
+        public void Backward(Tensor g)
+        {
+            _ = Stored;
+            _needFirst = _first.NeedsGrad;
+            // Gradient buffers are created here, on one thread; the lanes only write into them.
+            for (int li = 0; li <= _hidden; li++)
+            {
+                if (_w[li].RequiresGrad) Tensor.GradBuffer(_w[li]);
+                if (li < _hidden && _b[li] is { RequiresGrad: true } bias) Tensor.GradBuffer(bias);
+            }
+            (_dv, _du) = _needFirst ? _first.GradientTargets() : (Memory<float>.Empty, Memory<float>.Empty);
+            if (_b[_hidden] is { RequiresGrad: true } outB) Tensor.GradBuffer(outB)[0] += (float)Tensor.SumDouble(g.Values);
+
+            int size = 0;
+            for (int li = 0; li <= _hidden; li++) { _offW[li] = size; size += _w[li].Size; }
+            for (int li = 0; li < _hidden; li++) { _offB[li] = size; size += _widths[li + 1]; }
+            _offDu = size; size += _du.Length;
+            _partialSize = size;
+            for (int lane = 1; lane < _lanes; lane++) _partials[lane] = ArrayPool<float>.Shared.Rent(size);
+            _g = g;
+            _inBackward = true;
+            try
+            {
+                PartRunner.Run(this, _lanes, Engine.MaxThreads);
+                for (int lane = 1; lane < _lanes; lane++)
+                {
+                    for (int li = 0; li <= _hidden; li++)
+                    {
+                        var dw = WeightTarget(0, li);
+                        if (!dw.IsEmpty) TensorPrimitives.Add(dw, WeightTarget(lane, li), dw);
+                        if (li == _hidden) continue;
+                        var db = BiasTarget(0, li);
+                        if (!db.IsEmpty) TensorPrimitives.Add(db, BiasTarget(lane, li), db);
+                    }
+                    var du = DuTarget(0);
+                    if (!du.IsEmpty) TensorPrimitives.Add(du, DuTarget(lane), du);
+                }
+            }
+            finally
+            {
+                _inBackward = false;
+                _g = null;
+                for (int lane = 1; lane < _lanes; lane++)
+                {
+                    if (_partials[lane] is { } a) ArrayPool<float>.Shared.Return(a);
+                    _partials[lane] = null;
+                }
+            }
+            if (_needFirst) _first.FinishBackward();
+        }
+
+        private void BackwardLane(int lane, int b0, int b1)
         {
             int h0 = _widths[0], maxW = MaxWidth();
             var stored = Stored;
-            bool needFirst = _first.NeedsGrad;
+            bool needFirst = _needFirst;
             int blockRows = _blockI * Ku;
+            if (lane > 0) _partials[lane]!.AsSpan(0, _partialSize).Clear();
             float[] a0 = ArrayPool<float>.Shared.Rent(blockRows * h0);
             float[] dz = ArrayPool<float>.Shared.Rent(blockRows * maxW);
             float[] dPrev = ArrayPool<float>.Shared.Rent(blockRows * maxW);
             float[] dvRow = ArrayPool<float>.Shared.Rent(h0);
             try
             {
+                var g = _g!.Values;
                 var outW = _w[_hidden];
-                var outB = _b[_hidden];
                 int last = _widths[_hidden];
-                Span<float> dwOut = outW.RequiresGrad ? Tensor.GradBuffer(outW) : default;
-                var (dvMemory, duMemory) = needFirst ? _first.GradientTargets() : (Memory<float>.Empty, Memory<float>.Empty);
-                Span<float> dv = dvMemory.Span, du = duMemory.Span;
-                if (outB is not null && outB.RequiresGrad) Tensor.GradBuffer(outB)[0] += (float)Tensor.SumDouble(g);
+                Span<float> dwOut = WeightTarget(lane, _hidden);
+                Span<float> dv = _dv.Span, du = DuTarget(lane);
                 var wOut = outW.Values;
-                for (int i0 = 0; i0 < Kv; i0 += _blockI)
+                // The last hidden layer's bias gradient is summed in the output layer's pass (one pass per row).
+                Span<float> dbLast = _hidden > 0 ? BiasTarget(lane, _hidden - 1) : default;
+                bool wantDz = _hidden > 0 || needFirst;
+                for (int block = b0; block < b1; block++)
                 {
-                    int ni = Math.Min(_blockI, Kv - i0), rows = ni * Ku, r0 = i0 * Ku;
+                    int i0 = block * _blockI, ni = Math.Min(_blockI, Kv - i0), rows = ni * Ku, r0 = i0 * Ku;
                     FirstLayer(i0, ni, a0);
                     ReadOnlySpan<float> Act(int l) => l == 0 ? a0.AsSpan(0, rows * h0) : stored[l - 1].AsSpan(r0 * _widths[l], rows * _widths[l]);
 
-                    // Output layer: dW_out += Σ_r g[r]·a[r]; dZ = relu'(a) ⊙ (g ⊗ w_out).
+                    // Output layer, one pass per row: dW_out += g[r]·a[r]; dZ = relu'(a) ⊙ (g[r]·w_out); dBias_last += dZ.
                     var aLast = Act(_hidden);
                     var gBlock = g.Slice(r0, rows);
-                    // One pass per row: dW_out, dZ of the last hidden layer and its bias gradient (same row order as separate passes).
-                    var lastBias = _hidden > 0 ? _b[_hidden - 1] : null;
-                    bool lastBiasDone = lastBias is not null && lastBias.RequiresGrad;
-                    Span<float> dbLast = lastBiasDone ? Tensor.GradBuffer(lastBias!) : default;
-                    bool wantDz = _hidden > 0 || needFirst;
                     var dzs = dz.AsSpan(0, rows * last);
                     for (int r = 0; r < rows; r++)
-                        OutputLayerGrad(aLast.Slice(r * last, last), wOut, gBlock[r], wantDz ? dzs.Slice(r * last, last) : default, outW.RequiresGrad ? dwOut : default, dbLast);
+                        OutputLayerGrad(aLast.Slice(r * last, last), wOut, gBlock[r], wantDz ? dzs.Slice(r * last, last) : default, dwOut, dbLast);
                     if (!wantDz) continue;
 
                     for (int l = _hidden; l >= 1; l--)
@@ -333,14 +519,14 @@ public static class FusedPairwise
                         // Layer l maps widths[l-1] → widths[l]; dz holds d loss / d pre-activation of layer l, [rows, widths[l]].
                         int din = _widths[l - 1], dout = _widths[l];
                         var w = _w[l - 1];
-                        var bias = _b[l - 1];
                         var dzl = dz.AsSpan(0, rows * dout);
                         var prev = Act(l - 1);
-                        if (w.RequiresGrad) Gemm.Multiply(true, false, dout, din, rows, dzl, dout, prev, din, Tensor.GradBuffer(w), din, accumulate: true);
-                        if (bias is not null && bias.RequiresGrad && !(l == _hidden && lastBiasDone))
+                        var dw = WeightTarget(lane, l - 1);
+                        if (!dw.IsEmpty) Gemm.Multiply(true, false, dout, din, rows, dzl, dout, prev, din, dw, din, accumulate: true);
+                        if (l != _hidden)
                         {
-                            var db = Tensor.GradBuffer(bias);
-                            for (int r = 0; r < rows; r++) TensorPrimitives.Add(db, dzl.Slice(r * dout, dout), db);
+                            var db = BiasTarget(lane, l - 1);
+                            if (!db.IsEmpty) for (int r = 0; r < rows; r++) TensorPrimitives.Add(db, dzl.Slice(r * dout, dout), db);
                         }
                         if (l == 1 && !needFirst) break;
                         var dp = dPrev.AsSpan(0, rows * din);
@@ -364,7 +550,6 @@ public static class FusedPairwise
                         if (!dv.IsEmpty) TensorPrimitives.Add(dv.Slice((i0 + i) * h0, h0), dvr, dv.Slice((i0 + i) * h0, h0));
                     }
                 }
-                if (needFirst) _first.FinishBackward();
             }
             finally
             {

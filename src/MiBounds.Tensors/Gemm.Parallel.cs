@@ -37,61 +37,38 @@ public static unsafe partial class Gemm
         parts = ((splitM ? p.M : p.N) + per - 1) / per;
         if (parts <= 1) { Serial(p); return; }
 
-        var job = Job.Rent();
-        int helpers = Math.Min(threads, parts) - 1;
-        job.Start(p, splitM, per, parts, helpers);
-        for (int h = 0; h < helpers; h++) ThreadPool.UnsafeQueueUserWorkItem(job, preferLocal: false);
-        job.RunParts();
-        var spin = new SpinWait();
-        while (Volatile.Read(ref job.Done) < parts) spin.SpinOnce(sleep1Threshold: -1);
-        job.Release();
+        var split = SplitProduct.Rent(p, splitM, per);
+        PartRunner.Run(split, parts, threads);
+        SplitProduct.Return(split);
     }
 
-    /// <summary>A product shared between the calling thread and pooled helpers; pooled, so a call allocates nothing.</summary>
-    private sealed class Job : IThreadPoolWorkItem
+    /// <summary>A product cut into row or column parts for <see cref="PartRunner"/>; pooled, so a call allocates nothing.</summary>
+    private sealed class SplitProduct : IPartWork
     {
-        private static readonly Stack<Job> Pool = new();
+        private static readonly Stack<SplitProduct> Pool = new();
         private Problem _p;
         private bool _splitM;
-        private int _per, _parts;
-        private int _next, _refs;
-        public int Done;
+        private int _per;
 
-        public static Job Rent()
+        public static SplitProduct Rent(in Problem p, bool splitM, int per)
         {
-            lock (Pool) return Pool.Count > 0 ? Pool.Pop() : new Job();
+            SplitProduct? s;
+            lock (Pool) s = Pool.Count > 0 ? Pool.Pop() : null;
+            s ??= new SplitProduct();
+            s._p = p; s._splitM = splitM; s._per = per;
+            return s;
         }
 
-        public void Start(in Problem p, bool splitM, int per, int parts, int helpers)
+        public static void Return(SplitProduct s)
         {
-            _p = p; _splitM = splitM; _per = per; _parts = parts;
-            Done = 0; _next = 0;
-            // The caller plus one reference per queued helper; the last one out returns the job to the pool.
-            Volatile.Write(ref _refs, helpers + 1);
+            lock (Pool) Pool.Push(s);
         }
 
-        public void RunParts()
+        public void RunPart(int part)
         {
-            int i;
-            while ((i = Interlocked.Increment(ref _next) - 1) < _parts)
-            {
-                int start = i * _per;
-                if (_splitM) Serial(_p.Rows(start, Math.Min(_per, _p.M - start)));
-                else Serial(_p.Cols(start, Math.Min(_per, _p.N - start)));
-                Interlocked.Increment(ref Done);
-            }
-        }
-
-        public void Release()
-        {
-            if (Interlocked.Decrement(ref _refs) == 0)
-                lock (Pool) Pool.Push(this);
-        }
-
-        void IThreadPoolWorkItem.Execute()
-        {
-            RunParts();
-            Release();
+            int start = part * _per;
+            if (_splitM) Serial(_p.Rows(start, Math.Min(_per, _p.M - start)));
+            else Serial(_p.Cols(start, Math.Min(_per, _p.N - start)));
         }
     }
 }

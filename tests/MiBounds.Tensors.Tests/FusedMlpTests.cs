@@ -22,6 +22,32 @@ public class FusedMlpTests
     }
 
     [Fact]
+    public void PooledOpsAreReusedWithoutMixingEvaluations()
+    {
+        // The op objects are pooled: a no-grad evaluation returns its op at once while a recorded one of another width is
+        // alive, and later steps re-arm released ops. Every step must still give the layer-by-layer gradients.
+        var rng = new Rng(8);
+        var small = new Mlp(4, 6, 3, 1, rng);
+        var large = new Mlp(4, 9, 3, 2, rng);
+        for (int step = 0; step < 3; step++)
+        {
+            var x = R(30 + step, 5, 4);
+            var fused = FusedMlp.Forward(large, x);
+            using (Tensor.NoGrad()) _ = FusedMlp.Forward(small, x * 2f);
+            var also = FusedMlp.Forward(small, x);
+            (fused.Sum() + also.Square().Sum()).Backward();
+            var fusedGrads = large.Parameters().Concat(small.Parameters()).Select(p => p.Grad!.ToArray()).ToArray();
+            large.ZeroGrad(); small.ZeroGrad();
+            (large.Forward(x).Sum() + small.Forward(x).Square().Sum()).Backward();
+            var plainGrads = large.Parameters().Concat(small.Parameters()).Select(p => p.Grad!.ToArray()).ToArray();
+            for (int p = 0; p < plainGrads.Length; p++)
+                for (int i = 0; i < plainGrads[p].Length; i++)
+                    Assert.True(Math.Abs(plainGrads[p][i] - fusedGrads[p][i]) <= 1e-5f * (1 + Math.Abs(plainGrads[p][i])), $"step {step} parameter {p} element {i}: {fusedGrads[p][i]} vs {plainGrads[p][i]}");
+            large.ZeroGrad(); small.ZeroGrad();
+        }
+    }
+
+    [Fact]
     public void MatchesLayerByLayerMlp()
     {
         var rng = new Rng(3);

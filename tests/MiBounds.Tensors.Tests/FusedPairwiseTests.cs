@@ -133,6 +133,50 @@ public class FusedPairwiseTests
     }
 
     [Fact]
+    public void ConcatResultsAreBitwiseTheSameForEveryThreadCount()
+    {
+        // 64 × 64 pairs = 8 blocks in 4 lanes: the lanes run on two threads, and their weight, bias and dU partials are
+        // summed in a fixed order, so one thread and several must agree to the last bit, and with the unfused network.
+        int k = 64, dx = 5, dy = 6;
+        var x = R(11, k, dx); var y = R(12, k, dy);
+        var w = new[] { R(13, 32, dx + dy) * 0.4f, R(14, 24, 32) * 0.2f, R(15, 1, 24) * 0.2f };
+        var b = new Tensor?[] { R(16, 32) * 0.3f, R(17, 24) * 0.3f, R(18, 1) * 0.3f };
+        var all = new List<Tensor> { x, y };
+        all.AddRange(w);
+        all.AddRange(b.Select(t => t!));
+        foreach (var t in all) t.RequiresGrad = true;
+        var probe = R(19, k, k);
+
+        (float[] Scores, float[][] Grads) Run(int threads)
+        {
+            using var _ = Engine.LimitThreads(threads);
+            foreach (var t in all) t.Grad = null;
+            var s = FusedPairwise.ConcatReluMlpScores(x, y, w, b);
+            (s * probe).Sum().Backward();
+            return (s.ToArray(), all.Select(t => t.Grad!.ToArray()).ToArray());
+        }
+
+        var one = Run(1);
+        var many = Run(4);
+        Assert.Equal(one.Scores, many.Scores);
+        for (int p = 0; p < all.Count; p++) Assert.Equal(one.Grads[p], many.Grads[p]);
+
+        foreach (var t in all) t.Grad = null;
+        // Unfused: the first layer on the two column blocks of W₀, broadcast over all pairs (rows y, columns x).
+        int hidden = w[0].Dim(0);
+        var pre = Tensor.Linear(y, w[0].Slice(1, dx, dy), b[0]).Reshape(k, 1, hidden) + Tensor.Linear(x, w[0].Slice(1, 0, dx), null).Reshape(1, k, hidden);
+        var h = pre.Reshape(k * k, hidden).Relu();
+        for (int l = 1; l < w.Length; l++) { h = Tensor.Linear(h, w[l], b[l]); if (l < w.Length - 1) h = h.Relu(); }
+        (h.Reshape(k, k) * probe).Sum().Backward();
+        for (int p = 0; p < all.Count; p++)
+        {
+            var expected = all[p].Grad!.Values;
+            for (int i = 0; i < expected.Length; i++)
+                Assert.True(Math.Abs(many.Grads[p][i] - expected[i]) <= 1e-3f * (1 + Math.Abs(expected[i])), $"input {p} element {i}: fused {many.Grads[p][i]} vs unfused {expected[i]}");
+        }
+    }
+
+    [Fact]
     public void TwoRecordedEvaluationsKeepTheirOwnActivations()
     {
         var (v, u, w, b) = Network(5, 6, 5, [4, 6]);

@@ -3,10 +3,12 @@ namespace MiBounds.Tensors;
 /// <summary>NumPy-style broadcasting of two shapes (rank ≤ 4), with the strides to walk each input.</summary>
 internal static class Broadcast
 {
+    /// <summary>The broadcast shape of <paramref name="a"/> and <paramref name="b"/> (a cached array: never write to it).</summary>
     public static int[] Shape(int[] a, int[] b, string op)
     {
         int rank = Math.Max(a.Length, b.Length);
-        var result = new int[rank];
+        if (rank > Tensor.MaxRank) throw new ArgumentException($"{op}: rank {rank} exceeds the supported {Tensor.MaxRank}");
+        Span<int> result = stackalloc int[rank];
         for (int i = 0; i < rank; i++)
         {
             int da = i - (rank - a.Length) >= 0 ? a[i - (rank - a.Length)] : 1;
@@ -15,14 +17,12 @@ internal static class Broadcast
                 throw new ArgumentException($"{op}: shapes {Tensor.ShapeString(a)} and {Tensor.ShapeString(b)} cannot be broadcast together");
             result[i] = Math.Max(da, db);
         }
-        return result;
+        return Tensor.InternShape(result);
     }
 
-    /// <summary>Output shape padded to rank 4 and the input's strides over it (0 along broadcast axes).</summary>
-    public static (int[] outDims, int[] strides) Strides(int[] input, int[] output)
+    /// <summary>Fills the output shape padded to rank 4 and the input's strides over it (0 along broadcast axes).</summary>
+    public static void Strides(int[] input, int[] output, Span<int> outDims, Span<int> strides)
     {
-        var outDims = new int[4];
-        var strides = new int[4];
         int pad = 4 - output.Length;
         for (int i = 0; i < 4; i++) outDims[i] = i < pad ? 1 : output[i - pad];
         int inPad = 4 - input.Length;
@@ -33,13 +33,13 @@ internal static class Broadcast
             strides[i] = d == 1 ? 0 : stride;
             stride *= d;
         }
-        return (outDims, strides);
     }
 
     /// <summary>Expands <paramref name="src"/> of shape <paramref name="input"/> to <paramref name="output"/>.</summary>
     public static void Expand(ReadOnlySpan<float> src, int[] input, int[] output, Span<float> dst)
     {
-        var (d, s) = Strides(input, output);
+        Span<int> d = stackalloc int[4], s = stackalloc int[4];
+        Strides(input, output, d, s);
         int o = 0;
         for (int i0 = 0; i0 < d[0]; i0++)
             for (int i1 = 0; i1 < d[1]; i1++)
@@ -54,7 +54,8 @@ internal static class Broadcast
     /// <summary>Sums <paramref name="g"/> of shape <paramref name="output"/> down to <paramref name="input"/> and adds into <paramref name="dst"/>.</summary>
     public static void SumInto(ReadOnlySpan<float> g, int[] output, int[] input, Span<float> dst)
     {
-        var (d, s) = Strides(input, output);
+        Span<int> d = stackalloc int[4], s = stackalloc int[4];
+        Strides(input, output, d, s);
         int o = 0;
         for (int i0 = 0; i0 < d[0]; i0++)
             for (int i1 = 0; i1 < d[1]; i1++)

@@ -13,14 +13,16 @@ public sealed partial class Tensor
     /// <summary>Largest supported rank.</summary>
     public const int MaxRank = 4;
 
-    internal readonly float[] _data;
+    // Not readonly: a header from a TensorWorkspace's pool is pointed at new storage each time it is handed out.
+    internal float[] _data;
     // The storage came from ArrayPool<float>.Shared (it may be longer than Size) and goes back when its owner is done.
     internal bool _pooled;
-    internal readonly int[] _shape;
+    // Never written in place once a tensor has it, so tensors (and the shape cache) share shape arrays.
+    internal int[] _shape;
     internal GradNode? _node;
 
     /// <summary>Number of elements.</summary>
-    public int Size { get; }
+    public int Size { get; private set; }
 
     /// <summary>Whether gradients flow to (and, for leaves, accumulate in) this tensor.</summary>
     public bool RequiresGrad { get; set; }
@@ -376,7 +378,7 @@ public sealed partial class Tensor
         foreach (var t in order)
         {
             if (t._node is null) continue;
-            t._node.Release?.Invoke();
+            t._node.RunRelease();
             t._node = null;
             t._released = true;
         }
@@ -435,26 +437,90 @@ public sealed partial class Tensor
         if (AnyInputRequiresGrad(inputs))
         {
             output.RequiresGrad = true;
-            output._node = new GradNode(inputs, backward);
+            output._node = NewNode(output, inputs);
+            output._node.SetBackward(backward, null);
         }
         return output;
     }
 
     /// <summary>
     /// As <see cref="Record(Tensor, Action{Tensor}, ReadOnlySpan{Tensor})"/> (the node keeps <paramref name="inputs"/>
-    /// itself); <paramref name="release"/> runs once when the graph is released after a backward pass (to return pooled
-    /// workspaces). If nothing is recorded it runs at once.
+    /// itself); <paramref name="release"/> runs once when the graph is released after a backward pass, or when the
+    /// workspace scope the op ran in ends (to return pooled workspaces). If nothing is recorded it runs at once.
     /// </summary>
     internal static Tensor Record(Tensor output, Action<Tensor> backward, Tensor[] inputs, Action? release)
     {
         if (AnyInputRequiresGrad(inputs))
         {
             output.RequiresGrad = true;
-            output._node = new GradNode(inputs, backward) { Release = release };
+            output._node = NewNode(output, inputs);
+            output._node.SetBackward(backward, release);
             return output;
         }
         release?.Invoke();
         return output;
+    }
+
+    /// <summary>
+    /// Closure-free recording: if gradients are on and <paramref name="a"/> requires one, gives <paramref name="output"/> a
+    /// node (from the active <see cref="TensorWorkspace"/>'s pool when there is one) whose backward pass calls
+    /// <paramref name="backward"/>(node, d loss/d output), and returns the node so the caller can store what the backward
+    /// pass needs in its slots (<see cref="GradNode.F0"/>, <see cref="GradNode.I0"/>, <see cref="GradNode.O0"/>, …).
+    /// Pass a static method or a <c>static</c> lambda (the compiler caches those), so recording allocates nothing.
+    /// Returns null when nothing was recorded.
+    /// </summary>
+    internal static GradNode? RecordOp(Tensor output, BackwardFn backward, Tensor a)
+    {
+        if (!GradEnabled || !a.RequiresGrad) return null;
+        var node = NewNode(output, new ReadOnlySpan<Tensor>(in a));
+        node.SetBackward(backward, null);
+        output.RequiresGrad = true;
+        output._node = node;
+        return node;
+    }
+
+    /// <summary>As <see cref="RecordOp(Tensor, BackwardFn, Tensor)"/> for two inputs (node[0] = a, node[1] = b).</summary>
+    internal static GradNode? RecordOp(Tensor output, BackwardFn backward, Tensor a, Tensor b)
+    {
+        if (!GradEnabled || !(a.RequiresGrad || b.RequiresGrad)) return null;
+        var node = NewNode(output, [a, b]);
+        node.SetBackward(backward, null);
+        output.RequiresGrad = true;
+        output._node = node;
+        return node;
+    }
+
+    /// <summary>
+    /// As <see cref="RecordOp(Tensor, BackwardFn, Tensor)"/> for any number of inputs (copied into the node's own reusable
+    /// array); <paramref name="release"/> (optional, static) runs exactly once with the node when the graph is released
+    /// after a backward pass, or when the workspace scope ends, whichever comes first: return pooled state kept in the
+    /// node's slots there. When this returns null nothing was recorded and <paramref name="release"/> never runs: free
+    /// such state yourself.
+    /// </summary>
+    internal static GradNode? RecordOp(Tensor output, BackwardFn backward, ReadOnlySpan<Tensor> inputs, Action<GradNode>? release = null)
+    {
+        if (!AnyInputRequiresGrad(inputs)) return null;
+        var node = NewNode(output, inputs);
+        node.SetBackward(backward, release);
+        output.RequiresGrad = true;
+        output._node = node;
+        return node;
+    }
+
+    private static GradNode NewNode(Tensor output, ReadOnlySpan<Tensor> inputs)
+    {
+        if (inputs.Length == 0) throw new ArgumentException("internal: an op needs at least one input");
+        var node = _workspace?.RentNode() ?? new GradNode();
+        node.SetInputs(output, inputs);
+        return node;
+    }
+
+    private static GradNode NewNode(Tensor output, Tensor[] inputs)
+    {
+        if (inputs.Length == 0) throw new ArgumentException("internal: an op needs at least one input");
+        var node = _workspace?.RentNode() ?? new GradNode();
+        node.SetInputs(output, inputs);
+        return node;
     }
 
     private static bool AnyInputRequiresGrad(ReadOnlySpan<Tensor> inputs)
@@ -468,40 +534,117 @@ public sealed partial class Tensor
     internal static bool AnyRequiresGrad(Tensor a, Tensor b) => GradEnabled && (a.RequiresGrad || b.RequiresGrad);
 }
 
-/// <summary>The recorded producer of a tensor: its inputs and how to push an output gradient into them.</summary>
+/// <summary>The backward pass of an op recorded with <see cref="Tensor.RecordOp(Tensor, BackwardFn, Tensor)"/>: reads the
+/// inputs (<c>node[i]</c>), the output (<see cref="GradNode.Output"/>) and the op's state (the node's slots) and adds each
+/// input's gradient from <paramref name="grad"/> = d loss/d output.</summary>
+internal delegate void BackwardFn(GradNode node, Tensor grad);
+
+/// <summary>
+/// The recorded producer of a tensor: its inputs and how to push an output gradient into them. Nodes made inside a
+/// <see cref="TensorWorkspace"/> scope come from its pool and go back (cleared) when the scope ends; so do the closure-free
+/// ops' state slots below, which hold whatever the op's backward pass needs (sizes, flags, constants, arrays).
+/// </summary>
 internal sealed class GradNode
 {
     // One or two inputs (almost every op) are kept inline, so recording an op allocates no input array.
-    private readonly Tensor _first;
-    private readonly Tensor? _second;
-    private readonly Tensor[]? _all;
+    private Tensor? _first, _second;
+    private Tensor[]? _all;      // the caller's array, or _own
+    private Tensor[]? _own;      // reusable copy of more than two span inputs
+    private Action<Tensor>? _closure;
+    private BackwardFn? _backward;
+    private Action? _release;
+    private Action<GradNode>? _releaseNode;
 
-    public GradNode(ReadOnlySpan<Tensor> inputs, Action<Tensor> backward)
-    {
-        if (inputs.Length > 2) _all = inputs.ToArray();
-        else if (inputs.Length == 2) _second = inputs[1];
-        _first = inputs[0];
-        Count = inputs.Length;
-        Backward = backward;
-    }
+    /// <summary>The tensor this node produced.</summary>
+    public Tensor Output = null!;
 
-    public GradNode(Tensor[] inputs, Action<Tensor> backward)
-    {
-        _all = inputs;
-        _first = inputs[0];
-        Count = inputs.Length;
-        Backward = backward;
-    }
+    /// <summary>State slots for closure-free ops (cleared when the node is reused).</summary>
+    public float F0, F1;
+    /// <summary>State slots for closure-free ops.</summary>
+    public int I0, I1, I2, I3;
+    /// <summary>State slots for closure-free ops.</summary>
+    public bool B0, B1;
+    /// <summary>State slots for closure-free ops (arrays, masks, delegates, op objects).</summary>
+    public object? O0, O1, O2;
 
     /// <summary>Number of inputs.</summary>
-    public int Count { get; }
+    public int Count { get; private set; }
 
     /// <summary>Input <paramref name="i"/>.</summary>
-    public Tensor this[int i] => _all is not null ? _all[i] : i == 0 ? _first : _second!;
+    public Tensor this[int i] => _all is not null ? _all[i] : i == 0 ? _first! : _second!;
 
-    public Action<Tensor> Backward { get; }
-    /// <summary>Runs when the graph is released (returns pooled buffers); may be null.</summary>
-    public Action? Release { get; init; }
+    internal void SetInputs(Tensor output, ReadOnlySpan<Tensor> inputs)
+    {
+        Output = output;
+        Count = inputs.Length;
+        _first = inputs[0];
+        _second = inputs.Length > 1 ? inputs[1] : null;
+        if (inputs.Length > 2)
+        {
+            if (_own is null || _own.Length < inputs.Length) _own = new Tensor[Math.Max(inputs.Length, 4)];
+            inputs.CopyTo(_own);
+            _all = _own;
+        }
+        else _all = null;
+    }
+
+    internal void SetInputs(Tensor output, Tensor[] inputs)
+    {
+        Output = output;
+        Count = inputs.Length;
+        _first = inputs[0];
+        _second = null;
+        _all = inputs;
+    }
+
+    internal void SetBackward(Action<Tensor> closure, Action? release)
+    {
+        _closure = closure;
+        _release = release;
+    }
+
+    internal void SetBackward(BackwardFn backward, Action<GradNode>? release)
+    {
+        _backward = backward;
+        _releaseNode = release;
+    }
+
+    /// <summary>Pushes <paramref name="grad"/> (d loss/d output) into the inputs' gradients.</summary>
+    public void Backward(Tensor grad)
+    {
+        if (_backward is not null) _backward(this, grad);
+        else if (_closure is not null) _closure(grad);
+        else throw new InvalidOperationException("internal: a gradient node was used after its workspace scope ended");
+    }
+
+    /// <summary>Runs the release callback (returns pooled buffers), at most once.</summary>
+    public void RunRelease()
+    {
+        var release = _release;
+        var releaseNode = _releaseNode;
+        _release = null;
+        _releaseNode = null;
+        release?.Invoke();
+        releaseNode?.Invoke(this);
+    }
+
+    /// <summary>Drops every reference (so the graph can be collected) before the node goes back to its pool.</summary>
+    internal void Clear()
+    {
+        if (_own is not null && _all == _own) Array.Clear(_own, 0, Count);
+        _first = _second = null;
+        _all = null;
+        _closure = null;
+        _backward = null;
+        _release = null;
+        _releaseNode = null;
+        Output = null!;
+        Count = 0;
+        F0 = F1 = 0;
+        I0 = I1 = I2 = I3 = 0;
+        B0 = B1 = false;
+        O0 = O1 = O2 = null;
+    }
 }
 
 /// <summary>Shape checks whose messages name both shapes.</summary>

@@ -30,7 +30,8 @@ public abstract class Optimizer
     /// <summary>Zeroes every parameter's gradient.</summary>
     public void ZeroGrad()
     {
-        foreach (var p in Parameters) p.ZeroGrad();
+        var parameters = Parameters;
+        for (int i = 0; i < parameters.Count; i++) parameters[i].ZeroGrad(); // no enumerator: this runs every step
     }
 
     // ---------- checkpoint state ----------

@@ -50,9 +50,11 @@ public sealed partial class Tensor
             using var eb = bFull ? default : ExpandTo(b, shape);
             ApplySame(aFull ? a.Values : ea.Span, bFull ? b.Values : eb.Span, o, kind);
         }
-        if (!AnyRequiresGrad(a, b)) return output;
-        return Record(output, g => BinaryBackward(a, b, output, g, kind), a, b);
+        if (RecordOp(output, BinaryBackward, a, b) is { } node) node.I0 = (int)kind;
+        return output;
     }
+
+    private static void BinaryBackward(GradNode node, Tensor g) => BinaryBackward(node[0], node[1], node.Output, g, (BinaryKind)node.I0);
 
     private static Scratch ExpandTo(Tensor t, int[] shape)
     {
@@ -136,22 +138,28 @@ public sealed partial class Tensor
     {
         var output = NewOutput(a._shape);
         TensorPrimitives.Add(a.Values, c, output.Data);
-        if (!AnyRequiresGrad(a)) return output;
-        return Record(output, g => AccumulateGrad(a, g.Values), a);
+        RecordOp(output, IdentityBackward, a);
+        return output;
     }
+
+    // d out/d a = 1 (a + c, same-size views).
+    private static void IdentityBackward(GradNode node, Tensor g) => AccumulateGrad(node[0], g.Values);
 
     /// <summary>a · c for a constant c.</summary>
     public static Tensor MulScalar(Tensor a, float c)
     {
         var output = NewOutput(a._shape);
         TensorPrimitives.Multiply(a.Values, c, output.Data);
-        if (!AnyRequiresGrad(a)) return output;
-        return Record(output, g =>
-        {
-            using var tmp = new Scratch(a.Size);
-            TensorPrimitives.Multiply(g.Values, c, tmp.Span);
-            AccumulateGrad(a, tmp.Span);
-        }, a);
+        if (RecordOp(output, MulScalarBackward, a) is { } node) node.F0 = c;
+        return output;
+    }
+
+    private static void MulScalarBackward(GradNode node, Tensor g)
+    {
+        var a = node[0];
+        using var tmp = new Scratch(a.Size);
+        TensorPrimitives.Multiply(g.Values, node.F0, tmp.Span);
+        AccumulateGrad(a, tmp.Span);
     }
 
     // ---------- unary ----------
@@ -163,15 +171,18 @@ public sealed partial class Tensor
     {
         var output = NewOutput(a._shape);
         forward(a.Values, output.Data);
-        if (!AnyRequiresGrad(a)) return output;
-        return Record(output, g =>
-        {
-            using var scratch = new Scratch(a.Size);
-            var d = scratch.Span;
-            derivative(a.Values, output.Values, d);
-            TensorPrimitives.Multiply(d, g.Values, d);
-            AccumulateGrad(a, d);
-        }, a);
+        if (RecordOp(output, UnaryBackward, a) is { } node) node.O0 = derivative;
+        return output;
+    }
+
+    private static void UnaryBackward(GradNode node, Tensor g)
+    {
+        var a = node[0];
+        using var scratch = new Scratch(a.Size);
+        var d = scratch.Span;
+        ((DerivativeAction)node.O0!)(a.Values, node.Output.Values, d);
+        TensorPrimitives.Multiply(d, g.Values, d);
+        AccumulateGrad(a, d);
     }
 
     private delegate void SpanAction(ReadOnlySpan<float> x, Span<float> y);
@@ -245,9 +256,9 @@ public sealed partial class Tensor
         ShapeCheck.Same(a, b, "Maximum");
         var output = NewOutput(a._shape);
         TensorPrimitives.Max(a.Values, b.Values, output.Data);
-        if (!AnyRequiresGrad(a, b)) return output;
-        return Record(output, g =>
+        RecordOp(output, static (node, g) =>
         {
+            Tensor a = node[0], b = node[1];
             using var sa = new Scratch(a.Size, clear: true);
             using var sb = new Scratch(a.Size, clear: true);
             var ga = sa.Span; var gb = sb.Span;
@@ -256,6 +267,7 @@ public sealed partial class Tensor
             AccumulateGrad(a, ga);
             AccumulateGrad(b, gb);
         }, a, b);
+        return output;
     }
 
     /// <summary>
@@ -279,10 +291,16 @@ public sealed partial class Tensor
             TensorPrimitives.Max(av, bv, o);
             TensorPrimitives.Add(o, t, o);
         }
-        if (!AnyRequiresGrad(a, b)) return output;
-        return Record(output, g =>
+        RecordOp(output, LogAddExpBackward, a, b);
+        return output;
+    }
+
+    private static void LogAddExpBackward(GradNode node, Tensor g)
+    {
+        // d/da = e^{a − out}, d/db = e^{b − out} (each ≤ 1).
+        Tensor a = node[0], b = node[1], output = node.Output;
+        int n = output.Size;
         {
-            // d/da = e^{a − out}, d/db = e^{b − out} (each ≤ 1).
             using var scratch = new Scratch(n);
             var t = scratch.Span;
             foreach (var x in (ReadOnlySpan<Tensor>)[a, b])
@@ -295,7 +313,7 @@ public sealed partial class Tensor
                 if (x.Size == n) AccumulateGrad(x, t);
                 else Broadcast.SumInto(t, output._shape, x._shape, GradBuffer(x));
             }
-        }, a, b);
+        }
     }
 }
 

@@ -21,26 +21,33 @@ public sealed partial class Tensor
         var argmax = ArrayPool<int>.Shared.Rent(rows);
         var output = NewOutput(rows, cols);
         LooForward(Values, rows, cols, inv, rowInfo, argmax, output.Data);
-        var a = this;
-        bool released = false;
-        void Release()
+        var node = RecordOp(output, static (node, g) =>
         {
-            if (released) return;
-            released = true;
-            ArrayPool<float>.Shared.Return(inv);
-            ArrayPool<double>.Shared.Return(rowInfo);
-            ArrayPool<int>.Shared.Return(argmax);
-        }
-        if (!AnyRequiresGrad(a))
+            var a = node[0];
+            if (node.O0 is not float[] inv) throw new InvalidOperationException("internal: the leave-one-out work arrays were already released");
+            LooBackward(a.Values, g.Values, a._shape[0], a._shape[1], inv, (double[])node.O1!, (int[])node.O2!, GradBuffer(a));
+        }, [this], LooRelease);
+        if (node is null)
         {
-            Release();
+            ReturnLooArrays(inv, rowInfo, argmax);
             return output;
         }
-        return Record(output, g =>
-        {
-            if (released) throw new InvalidOperationException("internal: the leave-one-out work arrays were already released");
-            LooBackward(a.Values, g.Values, rows, cols, inv, rowInfo, argmax, GradBuffer(a));
-        }, [a], Release);
+        node.O0 = inv; node.O1 = rowInfo; node.O2 = argmax;
+        return output;
+    }
+
+    private static void LooRelease(GradNode node)
+    {
+        if (node.O0 is not float[] inv) return;
+        ReturnLooArrays(inv, (double[])node.O1!, (int[])node.O2!);
+        node.O0 = node.O1 = node.O2 = null;
+    }
+
+    private static void ReturnLooArrays(float[] inv, double[] rowInfo, int[] argmax)
+    {
+        ArrayPool<float>.Shared.Return(inv);
+        ArrayPool<double>.Shared.Return(rowInfo);
+        ArrayPool<int>.Shared.Return(argmax);
     }
 
     private static void LooForward(ReadOnlySpan<float> s, int rows, int cols, float[] inv, double[] rowInfo, int[] argmax, Span<float> output)

@@ -19,8 +19,11 @@ public sealed partial class Tensor
             throw new ArgumentException($"MatMul: inner dimensions differ: {ShapeString(a._shape)}{(transA ? "ᵀ" : "")} · {ShapeString(b._shape)}{(transB ? "ᵀ" : "")}");
         var output = NewOutput(m, n);
         Gemm.Multiply(transA, transB, m, n, ka, a.Values, a._shape[1], b.Values, b._shape[1], output.Data, n, accumulate: false);
-        if (!AnyRequiresGrad(a, b)) return output;
-        return Record(output, g => MatMulBackward(a, b, g.Values, transA, transB, m, n, ka, 0, 0, 0), a, b);
+        if (RecordOp(output, static (node, g) => MatMulBackward(node[0], node[1], g.Values, node.B0, node.B1, node.I0, node.I1, node.I2, 0, 0, 0), a, b) is { } node)
+        {
+            node.B0 = transA; node.B1 = transB; node.I0 = m; node.I1 = n; node.I2 = ka;
+        }
+        return output;
     }
 
     private static void MatMulBackward(Tensor a, Tensor b, ReadOnlySpan<float> g, bool transA, bool transB,
@@ -80,19 +83,26 @@ public sealed partial class Tensor
         if (bias is not null)
             for (int r = 0; r < n; r++) bias.Values.CopyTo(o.Slice(r * dout, dout));
         Gemm.Multiply(false, true, n, dout, din, x.Values, din, weight.Values, din, o, dout, accumulate: bias is not null);
-        bool needs = GradEnabled && (x.RequiresGrad || weight.RequiresGrad || (bias?.RequiresGrad ?? false));
-        if (!needs) return output;
-        Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
-        return Record(output, g =>
+        var node = bias is null ? RecordOp(output, LinearBackward, x, weight) : RecordOp(output, LinearBackward, [x, weight, bias]);
+        if (node is not null)
         {
-            var gv = g.Values;
-            if (x.RequiresGrad) Gemm.Multiply(false, false, n, din, dout, gv, dout, weight.Values, din, GradBuffer(x), din, accumulate: true);
-            if (weight.RequiresGrad) Gemm.Multiply(true, false, dout, din, n, gv, dout, x.Values, din, GradBuffer(weight), din, accumulate: true);
-            if (bias is not null && bias.RequiresGrad)
-            {
-                var db = GradBuffer(bias);
-                for (int r = 0; r < n; r++) TensorPrimitives.Add(db, gv.Slice(r * dout, dout), db);
-            }
-        }, inputs);
+            node.I0 = n; node.I1 = din; node.I2 = dout;
+        }
+        return output;
+    }
+
+    private static void LinearBackward(GradNode node, Tensor g)
+    {
+        Tensor x = node[0], weight = node[1];
+        var bias = node.Count > 2 ? node[2] : null;
+        int n = node.I0, din = node.I1, dout = node.I2;
+        var gv = g.Values;
+        if (x.RequiresGrad) Gemm.Multiply(false, false, n, din, dout, gv, dout, weight.Values, din, GradBuffer(x), din, accumulate: true);
+        if (weight.RequiresGrad) Gemm.Multiply(true, false, dout, din, n, gv, dout, x.Values, din, GradBuffer(weight), din, accumulate: true);
+        if (bias is not null && bias.RequiresGrad)
+        {
+            var db = GradBuffer(bias);
+            for (int r = 0; r < n; r++) TensorPrimitives.Add(db, gv.Slice(r * dout, dout), db);
+        }
     }
 }

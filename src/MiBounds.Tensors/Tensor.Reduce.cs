@@ -15,22 +15,26 @@ public sealed partial class Tensor
 
     private int[] ReducedShape(int axis, bool keepDim)
     {
-        var list = new List<int>(_shape);
-        if (keepDim) list[axis] = 1; else list.RemoveAt(axis);
-        return list.ToArray();
+        Span<int> shape = stackalloc int[MaxRank];
+        int r = 0;
+        for (int i = 0; i < Rank; i++)
+        {
+            if (i != axis) shape[r++] = _shape[i];
+            else if (keepDim) shape[r++] = 1;
+        }
+        return InternShape(shape[..r]);
     }
 
     /// <summary>Sum of all elements (double accumulation), as a scalar.</summary>
     public Tensor Sum()
     {
         var output = NewScalar((float)SumDouble(Values));
-        if (!AnyRequiresGrad(this)) return output;
-        var a = this;
-        return Record(output, g =>
+        RecordOp(output, static (node, g) =>
         {
-            var d = GradBuffer(a);
+            var d = GradBuffer(node[0]);
             TensorPrimitives.Add(d, g._data[0], d);
-        }, a);
+        }, this);
+        return output;
     }
 
     /// <summary>Mean of all elements, as a scalar.</summary>
@@ -38,13 +42,13 @@ public sealed partial class Tensor
     {
         if (Size == 0) throw new InvalidOperationException("Mean() of an empty tensor");
         var output = NewScalar((float)(SumDouble(Values) / Size));
-        if (!AnyRequiresGrad(this)) return output;
-        var a = this;
-        return Record(output, g =>
+        RecordOp(output, static (node, g) =>
         {
+            var a = node[0];
             var d = GradBuffer(a);
             TensorPrimitives.Add(d, g._data[0] / a.Size, d);
-        }, a);
+        }, this);
+        return output;
     }
 
     internal static double SumDouble(ReadOnlySpan<float> v)
@@ -76,21 +80,28 @@ public sealed partial class Tensor
             for (int k = 0; k < n; k++) TensorPrimitives.Add(row, src.Slice((o * n + k) * inner, inner), row);
             if (mean) TensorPrimitives.Multiply(row, scale, row);
         }
-        if (!AnyRequiresGrad(this)) return output;
-        var a = this;
-        return Record(output, g =>
+        if (RecordOp(output, AxisReduceBackward, this) is { } node)
         {
-            var d = GradBuffer(a); var gv = g.Values;
-            for (int o = 0; o < outer; o++)
+            node.I0 = outer; node.I1 = n; node.I2 = inner; node.B0 = mean; node.F0 = scale;
+        }
+        return output;
+    }
+
+    private static void AxisReduceBackward(GradNode node, Tensor g)
+    {
+        int outer = node.I0, n = node.I1, inner = node.I2;
+        bool mean = node.B0;
+        float scale = node.F0;
+        var d = GradBuffer(node[0]); var gv = g.Values;
+        for (int o = 0; o < outer; o++)
+        {
+            var gr = gv.Slice(o * inner, inner);
+            for (int k = 0; k < n; k++)
             {
-                var gr = gv.Slice(o * inner, inner);
-                for (int k = 0; k < n; k++)
-                {
-                    var dr = d.Slice((o * n + k) * inner, inner);
-                    if (mean) TensorPrimitives.MultiplyAdd(gr, scale, dr, dr); else TensorPrimitives.Add(dr, gr, dr);
-                }
+                var dr = d.Slice((o * n + k) * inner, inner);
+                if (mean) TensorPrimitives.MultiplyAdd(gr, scale, dr, dr); else TensorPrimitives.Add(dr, gr, dr);
             }
-        }, a);
+        }
     }
 
     /// <summary>Maximum over one axis (gradient to the first maximal element).</summary>
@@ -169,11 +180,19 @@ public sealed partial class Tensor
                     dst[o * inner + i] = (float)(m + Math.Log(s));
                 }
         }
-        if (!AnyRequiresGrad(this)) return output;
-        var a = this;
-        return Record(output, g =>
+        if (RecordOp(output, LogSumExpBackward, this) is { } node)
         {
-            var d = GradBuffer(a); var gv = g.Values; var ov = output.Values; var sv = a.Values;
+            node.I0 = outer; node.I1 = n; node.I2 = inner;
+        }
+        return output;
+    }
+
+    private static void LogSumExpBackward(GradNode node, Tensor g)
+    {
+        var a = node[0];
+        int outer = node.I0, n = node.I1, inner = node.I2;
+        {
+            var d = GradBuffer(a); var gv = g.Values; var ov = node.Output.Values; var sv = a.Values;
             if (inner == 1)
             {
                 using var scratch = new Scratch(n);
@@ -200,7 +219,7 @@ public sealed partial class Tensor
                         d[idx] += gg * MathF.Exp(sv[idx] - lse);
                     }
                 }
-        }, a);
+        }
     }
 
     /// <summary>log Σ exp of all elements, as a scalar.</summary>
@@ -235,9 +254,11 @@ public sealed partial class Tensor
         }
         float scale = mean ? 1f / count : 1f;
         var output = NewScalar((float)(s * scale));
-        if (!AnyRequiresGrad(this)) return output;
-        var a = this;
-        return Record(output, g => ExpMath.MaskedAdd(GradBuffer(a), mask, g._data[0] * scale), a);
+        if (RecordOp(output, static (node, g) => ExpMath.MaskedAdd(GradBuffer(node[0]), (bool[])node.O0!, g._data[0] * node.F0), this) is { } node)
+        {
+            node.O0 = mask; node.F0 = scale;
+        }
+        return output;
     }
 
     /// <summary>log Σ exp over the elements where <paramref name="mask"/> is true (max-shifted; masked-out entries are skipped, never set to −∞).</summary>
@@ -262,18 +283,24 @@ public sealed partial class Tensor
             lse = float.IsNegativeInfinity(m) ? m : (float)(m + Math.Log(ExpMath.ExpShifted(sel, m, sel)));
         }
         var output = NewScalar(logCountShift ? lse - MathF.Log(count) : lse);
-        if (!AnyRequiresGrad(this)) return output;
-        var a = this;
-        return Record(output, g =>
+        if (RecordOp(output, MaskedLseBackward, this) is { } node)
         {
-            if (float.IsNegativeInfinity(lse)) return;
-            var d = GradBuffer(a);
-            using var scratch = new Scratch(d.Length);
-            var e = scratch.Span;
-            ExpMath.MaskSelect(a.Values, mask, lse, float.NegativeInfinity, e);
-            TensorPrimitives.Exp(e, e);
-            TensorPrimitives.MultiplyAdd(e, g._data[0], d, d);
-        }, a);
+            node.O0 = mask; node.F0 = lse;
+        }
+        return output;
+    }
+
+    private static void MaskedLseBackward(GradNode node, Tensor g)
+    {
+        float lse = node.F0;
+        if (float.IsNegativeInfinity(lse)) return;
+        var a = node[0];
+        var d = GradBuffer(a);
+        using var scratch = new Scratch(d.Length);
+        var e = scratch.Span;
+        ExpMath.MaskSelect(a.Values, (bool[])node.O0!, lse, float.NegativeInfinity, e);
+        TensorPrimitives.Exp(e, e);
+        TensorPrimitives.MultiplyAdd(e, g._data[0], d, d);
     }
 
     /// <summary>The diagonal of a rank-2 tensor (length min(rows, cols)).</summary>
@@ -283,13 +310,14 @@ public sealed partial class Tensor
         int n = Math.Min(_shape[0], _shape[1]), cols = _shape[1];
         var output = NewOutput(n);
         for (int i = 0; i < n; i++) output._data[i] = _data[i * cols + i];
-        if (!AnyRequiresGrad(this)) return output;
-        var a = this;
-        return Record(output, g =>
+        RecordOp(output, static (node, g) =>
         {
+            var a = node[0];
+            int n = node.Output.Size, cols = a._shape[1];
             var d = GradBuffer(a);
             for (int i = 0; i < n; i++) d[i * cols + i] += g._data[i];
-        }, a);
+        }, this);
+        return output;
     }
 
     /// <summary>A mask that is true off the diagonal of a rows×cols matrix.</summary>

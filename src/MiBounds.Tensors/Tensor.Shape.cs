@@ -3,10 +3,15 @@ namespace MiBounds.Tensors;
 public sealed partial class Tensor
 {
     /// <summary>Same values, new shape (one dimension may be −1 to infer it). Shares storage.</summary>
-    public Tensor Reshape(params int[] shape)
+    public Tensor Reshape(params int[] shape) => Reshape((ReadOnlySpan<int>)shape);
+
+    /// <summary>Same values, new shape (one dimension may be −1 to infer it). Shares storage.</summary>
+    public Tensor Reshape(params ReadOnlySpan<int> shape)
     {
-        var s = (int[])shape.Clone();
-        int infer = Array.IndexOf(s, -1);
+        if (shape.Length > MaxRank) throw new ArgumentException($"rank {shape.Length} exceeds the supported {MaxRank} (shape {ShapeString(shape)})");
+        Span<int> s = stackalloc int[shape.Length];
+        shape.CopyTo(s);
+        int infer = s.IndexOf(-1);
         if (infer >= 0)
         {
             int known = 1;
@@ -15,10 +20,9 @@ public sealed partial class Tensor
             s[infer] = Size / known;
         }
         if (ShapeSize(s) != Size) throw new ArgumentException($"Reshape: shape {ShapeString(_shape)} ({Size} values) cannot become {ShapeString(shape)}");
-        var output = new Tensor(_data, s, checkLength: false);
-        if (!AnyRequiresGrad(this)) return output;
-        var a = this;
-        return Record(output, g => AccumulateGrad(a, g.Values), a);
+        var output = Header(_data, InternShape(s));
+        RecordOp(output, IdentityBackward, this);
+        return output;
     }
 
     /// <summary>Swaps two axes (copying).</summary>
@@ -164,17 +168,21 @@ public sealed partial class Tensor
         var shape = Shape; shape[0] = index.Length;
         var output = NewOutput(shape);
         for (int r = 0; r < index.Length; r++) Values.Slice(index[r] * inner, inner).CopyTo(output.Data.Slice(r * inner, inner));
-        if (!AnyRequiresGrad(this)) return output;
-        var a = this;
-        return Record(output, g =>
-        {
-            var d = GradBuffer(a);
-            for (int r = 0; r < index.Length; r++)
+        if (RecordOp(output, static (node, g) =>
             {
-                var dr = d.Slice(index[r] * inner, inner);
-                System.Numerics.Tensors.TensorPrimitives.Add(dr, g.Values.Slice(r * inner, inner), dr);
-            }
-        }, a);
+                var index = (int[])node.O0!;
+                int inner = node.I0;
+                var d = GradBuffer(node[0]);
+                for (int r = 0; r < index.Length; r++)
+                {
+                    var dr = d.Slice(index[r] * inner, inner);
+                    System.Numerics.Tensors.TensorPrimitives.Add(dr, g.Values.Slice(r * inner, inner), dr);
+                }
+            }, this) is { } node)
+        {
+            node.O0 = index; node.I0 = inner;
+        }
+        return output;
     }
 
     /// <summary>For a [N, C] tensor, the values x[i, index[i]] as a [N] tensor (e.g. the score of each label).</summary>
@@ -189,13 +197,16 @@ public sealed partial class Tensor
             if (index[r] < 0 || index[r] >= cols) throw new ArgumentOutOfRangeException(nameof(index), $"index {index[r]} in row {r} is outside [0, {cols})");
             output._data[r] = _data[r * cols + index[r]];
         }
-        if (!AnyRequiresGrad(this)) return output;
-        var a = this;
-        return Record(output, g =>
-        {
-            var d = GradBuffer(a);
-            for (int r = 0; r < rows; r++) d[r * cols + index[r]] += g._data[r];
-        }, a);
+        if (RecordOp(output, static (node, g) =>
+            {
+                var a = node[0];
+                var index = (int[])node.O0!;
+                int rows = a._shape[0], cols = a._shape[1];
+                var d = GradBuffer(a);
+                for (int r = 0; r < rows; r++) d[r * cols + index[r]] += g._data[r];
+            }, this) is { } node)
+            node.O0 = index;
+        return output;
     }
 
     /// <summary>One-hot rows: a [N, classes] tensor with 1 at (i, labels[i]).</summary>

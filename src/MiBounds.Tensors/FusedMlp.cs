@@ -25,21 +25,76 @@ public static class FusedMlp
         if (weights.Count == 0) throw new ArgumentException("ReluMlp: no layers given");
         if (biases.Count != weights.Count) throw new ArgumentException($"ReluMlp: {weights.Count} weights but {biases.Count} biases (pass null for a layer without bias)");
         Span<int> widths = weights.Count < 64 ? stackalloc int[weights.Count + 1] : new int[weights.Count + 1];
+        Widths(x, weights, biases, widths, "ReluMlp");
+        var op = MlpOp.Rent(x, weights, biases, widths);
+        var output = Tensor.NewOutput(x._shape[0], widths[^1]);
+        op.Forward(output._data);
+        if (!NeedsGrad(x, null, weights, biases))
+        {
+            op.Release();
+            return output;
+        }
+        return Tensor.Record(output, op.BackwardAction, op.Inputs, op.ReleaseAction);
+    }
+
+    /// <summary>Widths in, hidden…, out of a network for input <paramref name="x"/> [N, in], validated, into <paramref name="widths"/>.</summary>
+    private static void Widths(Tensor x, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor?> biases, Span<int> widths, string op)
+    {
         widths[0] = x._shape[1];
         for (int l = 0; l < weights.Count; l++)
         {
             var w = weights[l];
             if (w.Rank != 2 || w._shape[1] != widths[l])
-                throw new ArgumentException($"ReluMlp: weight {l} has shape {Tensor.ShapeString(w._shape)}, expected [out, {widths[l]}] (input {Tensor.ShapeString(x._shape)})");
+                throw new ArgumentException($"{op}: weight {l} has shape {Tensor.ShapeString(w._shape)}, expected [out, {widths[l]}] (input {Tensor.ShapeString(x._shape)})");
             widths[l + 1] = w._shape[0];
             var b = biases[l];
             if (b is not null && (b.Rank != 1 || b._shape[0] != widths[l + 1]))
-                throw new ArgumentException($"ReluMlp: bias {l} has shape {Tensor.ShapeString(b._shape)}, expected [{widths[l + 1]}]");
+                throw new ArgumentException($"{op}: bias {l} has shape {Tensor.ShapeString(b._shape)}, expected [{widths[l + 1]}]");
         }
-        var op = MlpOp.Rent(x, weights, biases, widths);
-        var output = Tensor.NewOutput(x._shape[0], widths[^1]);
-        op.Forward(output._data);
-        if (!NeedsGrad(x, null, weights, biases))
+    }
+
+    /// <summary>
+    /// Whether <paramref name="mlp"/> can run as a fused op (<see cref="ReluMlp"/>, <see cref="SeparableScores"/>,
+    /// <see cref="FusedPairwise.ConcatReluMlpScores"/>): ReLU activation and no layer checking for non-finite values
+    /// (neither per layer nor through <see cref="Engine.CheckFinite"/>), since the fused ops have no per-layer checks.
+    /// </summary>
+    public static bool CanFuse(Mlp mlp)
+    {
+        ArgumentNullException.ThrowIfNull(mlp);
+        return mlp.Activation == Activation.Relu && !Engine.CheckFinite && !mlp.AnyLayerChecksFinite;
+    }
+
+    /// <summary>
+    /// The score matrix S = h(Y)·g(X)ᵀ of a separable critic as one op, S[i, j] = h(y_i)·g(x_j) for <paramref name="x"/>
+    /// [Kx, in_g] and <paramref name="y"/> [Ky, in_h]; returns [Ky, Kx]. Both networks must be fusable (<see cref="CanFuse"/>)
+    /// and have the same output width. The two networks are independent, so with <see cref="Engine.MaxThreads"/> ≥ 2 they run
+    /// side by side, one per thread, in the forward and in the backward pass (each network's own products then run on its
+    /// thread alone); their results do not depend on the thread count. Same values as
+    /// <c>Tensor.MatMul(ReluMlp(y, h…), ReluMlp(x, g…), transB: true)</c>.
+    /// </summary>
+    public static Tensor SeparableScores(Mlp g, Tensor x, Mlp h, Tensor y)
+    {
+        ArgumentNullException.ThrowIfNull(g);
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(h);
+        ArgumentNullException.ThrowIfNull(y);
+        if (!CanFuse(g) || !CanFuse(h)) throw new ArgumentException("SeparableScores: both networks must use ReLU and no finite checks (see FusedMlp.CanFuse)");
+        if (x.Rank != 2 || x._shape[1] != g.InFeatures) throw new ArgumentException($"SeparableScores: X {Tensor.ShapeString(x._shape)} does not fit g (expected [N, {g.InFeatures}])");
+        if (y.Rank != 2 || y._shape[1] != h.InFeatures) throw new ArgumentException($"SeparableScores: Y {Tensor.ShapeString(y._shape)} does not fit h (expected [N, {h.InFeatures}])");
+        if (g.OutFeatures != h.OutFeatures) throw new ArgumentException($"SeparableScores: g embeds into {g.OutFeatures} dimensions but h into {h.OutFeatures}");
+        var op = SeparableOp.Rent(g, x, h, y);
+        Tensor output;
+        try
+        {
+            output = Tensor.NewOutput(y._shape[0], x._shape[0]);
+            op.Forward(output._data);
+        }
+        catch
+        {
+            op.Release();
+            throw;
+        }
+        if (!NeedsGrad(x, y, g.Weights, g.Biases) && !NeedsGrad(x, y, h.Weights, h.Biases))
         {
             op.Release();
             return output;
@@ -60,17 +115,30 @@ public static class FusedMlp
     /// The graph inputs of a fused network op: a, b (if given), the weights, then the non-null biases; written into
     /// <paramref name="reuse"/> when it has the right length (pooled ops keep theirs), else into a new array.
     /// </summary>
-    internal static Tensor[] FillGraphInputs(Tensor[] reuse, Tensor a, Tensor? b, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor?> biases)
+    internal static Tensor[] FillGraphInputs(Tensor[] reuse, Tensor a, Tensor? b, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor?> biases,
+        IReadOnlyList<Tensor>? weights2 = null, IReadOnlyList<Tensor?>? biases2 = null)
     {
-        int count = (b is null ? 1 : 2) + weights.Count;
-        for (int l = 0; l < biases.Count; l++) if (biases[l] is not null) count++;
+        int count = (b is null ? 1 : 2) + Count(weights, biases) + (weights2 is null ? 0 : Count(weights2, biases2!));
         var inputs = reuse.Length == count ? reuse : new Tensor[count];
         int n = 0;
         inputs[n++] = a;
         if (b is not null) inputs[n++] = b;
-        for (int l = 0; l < weights.Count; l++) inputs[n++] = weights[l];
-        for (int l = 0; l < biases.Count; l++) if (biases[l] is { } bias) inputs[n++] = bias;
+        Fill(weights, biases);
+        if (weights2 is not null) Fill(weights2, biases2!);
         return inputs;
+
+        static int Count(IReadOnlyList<Tensor> w, IReadOnlyList<Tensor?> bs)
+        {
+            int c = w.Count;
+            for (int l = 0; l < bs.Count; l++) if (bs[l] is not null) c++;
+            return c;
+        }
+
+        void Fill(IReadOnlyList<Tensor> w, IReadOnlyList<Tensor?> bs)
+        {
+            for (int l = 0; l < w.Count; l++) inputs[n++] = w[l];
+            for (int l = 0; l < bs.Count; l++) if (bs[l] is { } bias) inputs[n++] = bias;
+        }
     }
 
     /// <summary>
@@ -122,6 +190,9 @@ public static class FusedMlp
             return op;
         }
 
+        /// <summary>Rows of the input.</summary>
+        public int N => _x!._shape[0];
+
         public void Forward(float[] output)
         {
             var x = _x!;
@@ -156,7 +227,27 @@ public static class FusedMlp
             (t_pool ??= new Stack<MlpOp>()).Push(this);
         }
 
-        private void Backward(ReadOnlySpan<float> g)
+        /// <summary>Creates every gradient buffer the backward pass writes (on the calling thread, before parallel parts run).</summary>
+        public void PrepareGradients()
+        {
+            if (_x!.RequiresGrad) Tensor.GradBuffer(_x);
+            for (int l = 0; l < _w.Length; l++)
+            {
+                if (_w[l].RequiresGrad) Tensor.GradBuffer(_w[l]);
+                if (_b[l] is { RequiresGrad: true } bias) Tensor.GradBuffer(bias);
+            }
+        }
+
+        /// <summary>Whether this op and <paramref name="other"/> write the gradient of a common tensor (input, weight or bias).</summary>
+        public bool Shares(MlpOp other)
+        {
+            if (ReferenceEquals(_x, other._x)) return true;
+            foreach (var w in _w) if (Array.IndexOf(other._w, w) >= 0) return true;
+            foreach (var b in _b) if (b is not null && Array.IndexOf(other._b, b) >= 0) return true;
+            return false;
+        }
+
+        public void Backward(ReadOnlySpan<float> g)
         {
             if (!_live) throw new InvalidOperationException("internal: the MLP's activations were already released");
             var x = _x!;
@@ -195,6 +286,93 @@ public static class FusedMlp
     }
 
     /// <summary>
+    /// One recorded <see cref="SeparableScores"/>: the two networks' ops (parts 0 and 1 for <see cref="PartRunner"/>), their
+    /// pooled embeddings and embedding gradients; pooled per thread like <see cref="MlpOp"/>.
+    /// </summary>
+    private sealed class SeparableOp : IPartWork
+    {
+        [ThreadStatic] private static Stack<SeparableOp>? t_pool;
+
+        private MlpOp? _g, _h;
+        private float[]? _gx, _hy, _dgx, _dhy;   // g(X) [Kx, E], h(Y) [Ky, E] and their gradients
+        private int _kx, _ky, _e;
+        private bool _inBackward, _serialBackward, _live;
+
+        private SeparableOp()
+        {
+            BackwardAction = Backward;
+            ReleaseAction = Release;
+        }
+
+        public Action<Tensor> BackwardAction { get; }
+        public Action ReleaseAction { get; }
+        public Tensor[] Inputs { get; private set; } = [];
+
+        public static SeparableOp Rent(Mlp g, Tensor x, Mlp h, Tensor y)
+        {
+            var pool = t_pool ??= new Stack<SeparableOp>();
+            var op = pool.Count > 0 ? pool.Pop() : new SeparableOp();
+            Span<int> gw = g.Weights.Count < 64 ? stackalloc int[g.Weights.Count + 1] : new int[g.Weights.Count + 1];
+            Span<int> hw = h.Weights.Count < 64 ? stackalloc int[h.Weights.Count + 1] : new int[h.Weights.Count + 1];
+            Widths(x, g.Weights, g.Biases, gw, "SeparableScores (g)");
+            Widths(y, h.Weights, h.Biases, hw, "SeparableScores (h)");
+            op._kx = x._shape[0]; op._ky = y._shape[0]; op._e = g.OutFeatures;
+            op._g = MlpOp.Rent(x, g.Weights, g.Biases, gw);
+            op._h = MlpOp.Rent(y, h.Weights, h.Biases, hw);
+            op._gx = ArrayPool<float>.Shared.Rent(Math.Max(1, op._kx * op._e));
+            op._hy = ArrayPool<float>.Shared.Rent(Math.Max(1, op._ky * op._e));
+            op.Inputs = FillGraphInputs(op.Inputs, x, y, g.Weights, g.Biases, h.Weights, h.Biases);
+            op._live = true;
+            return op;
+        }
+
+        public void RunPart(int part)
+        {
+            var net = part == 0 ? _g! : _h!;
+            if (_inBackward) net.Backward((part == 0 ? _dgx : _dhy).AsSpan(0, (part == 0 ? _kx : _ky) * _e));
+            else net.Forward(part == 0 ? _gx! : _hy!);
+        }
+
+        public void Forward(float[] scores)
+        {
+            _inBackward = false;
+            PartRunner.Run(this, 2, Engine.MaxThreads);
+            // S = h(Y)·g(X)ᵀ.
+            Gemm.Multiply(false, true, _ky, _kx, _e, _hy, _e, _gx, _e, scores, _kx, accumulate: false);
+        }
+
+        private void Backward(Tensor gradient)
+        {
+            if (!_live) throw new InvalidOperationException("internal: the separable op's embeddings were already released");
+            var gs = gradient.Values;
+            _dgx = ArrayPool<float>.Shared.Rent(Math.Max(1, _kx * _e));
+            _dhy = ArrayPool<float>.Shared.Rent(Math.Max(1, _ky * _e));
+            // d h(Y) = dS·g(X), d g(X) = dSᵀ·h(Y).
+            Gemm.Multiply(false, false, _ky, _e, _kx, gs, _kx, _gx, _e, _dhy, _e, accumulate: false);
+            Gemm.Multiply(true, false, _kx, _e, _ky, gs, _kx, _hy, _e, _dgx, _e, accumulate: false);
+            _g!.PrepareGradients();
+            _h!.PrepareGradients();
+            // Two networks that write one gradient (the same input or a shared parameter) must not run at once.
+            _serialBackward = _g.Shares(_h);
+            _inBackward = true;
+            try { PartRunner.Run(this, 2, _serialBackward ? 1 : Engine.MaxThreads); }
+            finally { _inBackward = false; }
+        }
+
+        public void Release()
+        {
+            if (!_live) return;
+            _live = false;
+            _g!.Release(); _h!.Release();
+            _g = _h = null;
+            foreach (var a in (ReadOnlySpan<float[]?>)[_gx, _hy, _dgx, _dhy]) if (a is not null) ArrayPool<float>.Shared.Return(a);
+            _gx = _hy = _dgx = _dhy = null;
+            Array.Clear(Inputs);
+            (t_pool ??= new Stack<SeparableOp>()).Push(this);
+        }
+    }
+
+    /// <summary>
     /// Applies <paramref name="mlp"/> through <see cref="ReluMlp"/> when its activation is ReLU and no layer checks for
     /// non-finite values (the same values as <see cref="Mlp.Forward"/>); otherwise calls <see cref="Mlp.Forward"/>.
     /// </summary>
@@ -202,7 +380,7 @@ public static class FusedMlp
     {
         ArgumentNullException.ThrowIfNull(mlp);
         ArgumentNullException.ThrowIfNull(input);
-        if (mlp.Activation != Activation.Relu || Engine.CheckFinite || mlp.AnyLayerChecksFinite) return mlp.Forward(input);
+        if (!CanFuse(mlp)) return mlp.Forward(input);
         if (input.Rank != 2 || input._shape[1] != mlp.InFeatures)
             throw new ArgumentException($"Mlp({mlp.InFeatures}→{mlp.OutFeatures}): input {Tensor.ShapeString(input._shape)} does not fit (expected [N, {mlp.InFeatures}])");
         return ReluMlp(input, mlp.Weights, mlp.Biases);

@@ -47,6 +47,43 @@ public class FusedMlpTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]  // the same input and the same network on both sides: both halves write one gradient
+    public void SeparableScoresMatchTheLayerByLayerProductForEveryThreadCount(bool shared)
+    {
+        var rng = new Rng(12);
+        var g = new Mlp(6, 17, 5, 2, rng);
+        var h = shared ? g : new Mlp(6, 11, 5, 1, rng);
+        var x = R(13, 9, 6);
+        var y = shared ? x : R(14, 9, 6);
+        var leaves = g.Parameters().Concat(shared ? [] : h.Parameters()).Append(x).Concat(shared ? [] : [y]).Distinct().ToArray();
+        foreach (var t in leaves) t.RequiresGrad = true;
+        var probe = R(15, 9, 9);
+
+        (float[] Scores, float[][] Grads) Run(int threads, bool fused)
+        {
+            using var _ = Engine.LimitThreads(threads);
+            foreach (var t in leaves) t.Grad = null;
+            var s = fused ? FusedMlp.SeparableScores(g, x, h, y) : Tensor.MatMul(h.Forward(y), g.Forward(x), transB: true);
+            (s * probe).Sum().Backward();
+            return (s.ToArray(), leaves.Select(t => t.Grad!.ToArray()).ToArray());
+        }
+
+        var one = Run(1, fused: true);
+        var two = Run(2, fused: true);
+        var plain = Run(1, fused: false);
+        Assert.Equal(one.Scores, two.Scores);
+        for (int p = 0; p < leaves.Length; p++) Assert.Equal(one.Grads[p], two.Grads[p]);
+        for (int i = 0; i < plain.Scores.Length; i++)
+            Assert.True(Math.Abs(plain.Scores[i] - one.Scores[i]) <= 1e-5f * (1 + Math.Abs(plain.Scores[i])), $"score {i}: {one.Scores[i]} vs {plain.Scores[i]}");
+        for (int p = 0; p < leaves.Length; p++)
+            for (int i = 0; i < plain.Grads[p].Length; i++)
+                Assert.True(Math.Abs(plain.Grads[p][i] - two.Grads[p][i]) <= 1e-4f * (1 + Math.Abs(plain.Grads[p][i])), $"leaf {p} element {i}: fused {two.Grads[p][i]} vs plain {plain.Grads[p][i]}");
+        Assert.Contains("[9, 4]", Assert.Throws<ArgumentException>(() => FusedMlp.SeparableScores(g, R(1, 9, 4), h, y)).Message);
+        Assert.Throws<ArgumentException>(() => FusedMlp.SeparableScores(g, x, new Mlp(6, 4, 3, 1, rng), y));
+    }
+
     [Fact]
     public void MatchesLayerByLayerMlp()
     {

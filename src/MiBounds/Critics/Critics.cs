@@ -36,7 +36,8 @@ public sealed class SeparableCritic : Module, ICritic
     public Tensor Scores(Tensor x, Tensor y)
     {
         CriticInput.Check(x, y, G.InFeatures, H.InFeatures);
-        return Tensor.MatMul(FusedMlp.Forward(H, y), FusedMlp.Forward(G, x), transB: true); // each MLP one fused op
+        if (FusedMlp.CanFuse(G) && FusedMlp.CanFuse(H)) return FusedMlp.SeparableScores(G, x, H, y); // both MLPs and the product as one op
+        return Tensor.MatMul(H.Forward(y), G.Forward(x), transB: true);
     }
 }
 
@@ -65,7 +66,7 @@ public sealed class ConcatCritic : Module, ICritic
         CriticInput.Check(x, y, _dimX, _dimY);
         int k = x.Dim(0);
         var first = Network.Layers[0];
-        if (Network.Activation == Activation.Relu && !Engine.CheckFinite && !Network.AnyLayerChecksFinite)
+        if (FusedMlp.CanFuse(Network))
         {
             // Fused: U and V from the two column blocks of W (no slices), relu(V[i] + U[j]) and the later layers block by
             // block, without a [K², H] broadcast copy.

@@ -386,20 +386,26 @@ public static class FusedPairwise
                     int i0 = block * _blockI, ni = Math.Min(_blockI, Kv - i0), rows = ni * Ku, r0 = i0 * Ku;
                     FirstLayer(i0, ni, a0);
                     ReadOnlySpan<float> prev = a0.AsSpan(0, rows * h0);
+                    var wOut = _w[_hidden].Values;
+                    float bOut = _b[_hidden] is { } outBias ? outBias.Values[0] : 0f;
+                    var blockScores = scores.AsSpan(r0, rows);
                     for (int l = 0; l < _hidden; l++)
                     {
                         int din = _widths[l], dout = _widths[l + 1];
                         var dst = stored[l].AsSpan(r0 * dout, rows * dout);
-                        var bias = _b[l];
-                        if (bias is not null) for (int r = 0; r < rows; r++) bias.Values.CopyTo(dst.Slice(r * dout, dout));
-                        Gemm.Multiply(false, true, rows, dout, din, prev, din, _w[l].Values, din, dst, dout, accumulate: bias is not null);
-                        TensorPrimitives.Max(dst, 0f, dst);
+                        Gemm.Multiply(false, true, rows, dout, din, prev, din, _w[l].Values, din, dst, dout, accumulate: false);
+                        // One pass per row: bias, ReLU and, after the last hidden layer, the one-output layer's dot product.
+                        var bias = _b[l] is { } b ? b.Values : default;
+                        bool last = l == _hidden - 1;
+                        for (int r = 0; r < rows; r++)
+                        {
+                            float dot = BiasRelu(dst.Slice(r * dout, dout), bias, last ? wOut : default);
+                            if (last) blockScores[r] = dot + bOut;
+                        }
                         prev = dst;
                     }
-                    int last = _widths[_hidden];
-                    var wOut = _w[_hidden].Values;
-                    float bOut = _b[_hidden] is { } outBias ? outBias.Values[0] : 0f;
-                    for (int r = 0; r < rows; r++) scores[r0 + r] = TensorPrimitives.Dot(prev.Slice(r * last, last), wOut) + bOut;
+                    if (_hidden == 0)
+                        for (int r = 0; r < rows; r++) blockScores[r] = TensorPrimitives.Dot(prev.Slice(r * h0, h0), wOut) + bOut;
                 }
             }
             finally { ArrayPool<float>.Shared.Return(a0); }
@@ -574,6 +580,37 @@ public static class FusedPairwise
                 Vector512.Max(Vector512.LoadUnsafe(ref pa, (nuint)c) + Vector512.LoadUnsafe(ref pb, (nuint)c), Vector512<float>.Zero).StoreUnsafe(ref pd, (nuint)c);
         }
         for (; c < n; c++) dst[c] = MathF.Max(a[c] + b[c], 0f);
+    }
+
+    /// <summary>row = max(row + bias, 0) (bias may be empty); returns Σ row·w over the result when w is given, else 0.</summary>
+    private static float BiasRelu(Span<float> row, ReadOnlySpan<float> bias, ReadOnlySpan<float> w)
+    {
+        int n = row.Length, c = 0;
+        bool hasBias = !bias.IsEmpty, hasDot = !w.IsEmpty;
+        float dot = 0f;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            ref float pr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(row);
+            ref float pb = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(bias);
+            ref float pw = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(w);
+            var acc = Vector512<float>.Zero;
+            for (; c <= n - 16; c += 16)
+            {
+                var v = Vector512.LoadUnsafe(ref pr, (nuint)c);
+                if (hasBias) v += Vector512.LoadUnsafe(ref pb, (nuint)c);
+                v = Vector512.Max(v, Vector512<float>.Zero);
+                v.StoreUnsafe(ref pr, (nuint)c);
+                if (hasDot) acc = Vector512.FusedMultiplyAdd(v, Vector512.LoadUnsafe(ref pw, (nuint)c), acc);
+            }
+            if (hasDot) dot = Vector512.Sum(acc);
+        }
+        for (; c < n; c++)
+        {
+            float v = MathF.Max(hasBias ? row[c] + bias[c] : row[c], 0f);
+            row[c] = v;
+            if (hasDot) dot += v * w[c];
+        }
+        return dot;
     }
 
     /// <summary>

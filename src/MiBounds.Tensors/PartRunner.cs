@@ -8,13 +8,25 @@ internal interface IPartWork
 }
 
 /// <summary>
-/// Runs the parts of an <see cref="IPartWork"/> on the calling thread and up to threads−1 pooled helpers, which claim
-/// parts one at a time; the calling thread also takes any part no helper has started, so a busy thread pool never stalls
-/// the work. Inside a part, <see cref="Engine.MaxThreads"/> is 1 (the parts are the parallelism). Allocation-free in
-/// steady state. Results depend only on how the work is split into parts, never on which thread runs a part.
+/// Runs the parts of an <see cref="IPartWork"/> on the calling thread and up to threads−1 of the engine's own worker
+/// threads, which claim parts one at a time; the calling thread also takes any part no worker has started, so busy or
+/// absent workers never stall the work. Inside a part, <see cref="Engine.MaxThreads"/> is 1 (the parts are the
+/// parallelism). Results depend only on how the work is split into parts, never on which thread runs a part.
 /// </summary>
+/// <remarks>
+/// The workers are dedicated background threads (processor count − 1, started on first use) rather than thread-pool
+/// items: the same few threads keep their per-thread buffers (GEMM packing, pooled arrays), nothing is queued, and a
+/// steady-state call allocates nothing. A worker spins briefly for its next job before it blocks.
+/// </remarks>
 internal static class PartRunner
 {
+    private static readonly Lazy<Worker[]> Workers = new(() =>
+    {
+        var workers = new Worker[Math.Max(0, Environment.ProcessorCount - 1)];
+        for (int i = 0; i < workers.Length; i++) workers[i] = new Worker(i);
+        return workers;
+    });
+
     public static void Run(IPartWork work, int parts, int threads)
     {
         if (parts <= 0) return;
@@ -27,8 +39,12 @@ internal static class PartRunner
             return;
         }
         var job = Job.Rent();
-        job.Start(work, parts, helpers);
-        for (int h = 0; h < helpers; h++) ThreadPool.UnsafeQueueUserWorkItem(job, preferLocal: false);
+        job.Start(work, parts);
+        foreach (var worker in Workers.Value)
+        {
+            if (helpers == 0) break;
+            if (worker.TryPost(job)) helpers--;
+        }
         job.RunParts();
         var spin = new SpinWait();
         while (Volatile.Read(ref job.Done) < parts) spin.SpinOnce(sleep1Threshold: -1);
@@ -37,7 +53,47 @@ internal static class PartRunner
         if (error is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
     }
 
-    private sealed class Job : IThreadPoolWorkItem
+    /// <summary>One dedicated thread that runs the parts of one posted job at a time.</summary>
+    private sealed class Worker
+    {
+        private readonly ManualResetEventSlim _signal = new(false, spinCount: 2000);
+        private Job? _job;
+
+        public Worker(int index)
+        {
+            var thread = new Thread(Loop) { IsBackground = true, Name = $"MiBounds worker {index + 1}" };
+            thread.Start();
+        }
+
+        /// <summary>Hands <paramref name="job"/> to this worker if it is idle.</summary>
+        public bool TryPost(Job job)
+        {
+            job.AddRef();
+            if (Interlocked.CompareExchange(ref _job, job, null) is not null)
+            {
+                job.Release();
+                return false;
+            }
+            _signal.Set();
+            return true;
+        }
+
+        private void Loop()
+        {
+            while (true)
+            {
+                _signal.Wait();
+                _signal.Reset();
+                var job = Volatile.Read(ref _job);
+                if (job is null) continue;
+                job.RunParts();
+                job.Release();
+                Volatile.Write(ref _job, null);
+            }
+        }
+    }
+
+    private sealed class Job
     {
         private static readonly Stack<Job> Pool = new();
         private IPartWork? _work;
@@ -50,13 +106,15 @@ internal static class PartRunner
             lock (Pool) return Pool.Count > 0 ? Pool.Pop() : new Job();
         }
 
-        public void Start(IPartWork work, int parts, int helpers)
+        public void Start(IPartWork work, int parts)
         {
             _work = work; _parts = parts;
             Done = 0; _next = 0; Error = null;
-            // The caller plus one reference per queued helper; the last one out returns the job to the pool.
-            Volatile.Write(ref _refs, helpers + 1);
+            // The caller's reference; each worker it is posted to adds one. The last one out returns the job to the pool.
+            Volatile.Write(ref _refs, 1);
         }
+
+        public void AddRef() => Interlocked.Increment(ref _refs);
 
         public void RunParts()
         {
@@ -80,12 +138,6 @@ internal static class PartRunner
             if (Interlocked.Decrement(ref _refs) != 0) return;
             _work = null;
             lock (Pool) Pool.Push(this);
-        }
-
-        void IThreadPoolWorkItem.Execute()
-        {
-            RunParts();
-            Release();
         }
     }
 }

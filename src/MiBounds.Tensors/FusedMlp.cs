@@ -345,8 +345,8 @@ public static class FusedMlp
         {
             if (!_live) throw new InvalidOperationException("internal: the separable op's embeddings were already released");
             var gs = gradient.Values;
-            _dgx = ArrayPool<float>.Shared.Rent(Math.Max(1, _kx * _e));
-            _dhy = ArrayPool<float>.Shared.Rent(Math.Max(1, _ky * _e));
+            _dgx ??= ArrayPool<float>.Shared.Rent(Math.Max(1, _kx * _e)); // kept for a second backward (retainGraph)
+            _dhy ??= ArrayPool<float>.Shared.Rent(Math.Max(1, _ky * _e));
             // d h(Y) = dS·g(X), d g(X) = dSᵀ·h(Y).
             Gemm.Multiply(false, false, _ky, _e, _kx, gs, _kx, _gx, _e, _dhy, _e, accumulate: false);
             Gemm.Multiply(true, false, _kx, _e, _ky, gs, _kx, _hy, _e, _dgx, _e, accumulate: false);

@@ -85,6 +85,24 @@ public class FusedMlpTests
     }
 
     [Fact]
+    public void SeparableScoresBackwardTwiceWithARetainedGraphAddsTheGradientAgain()
+    {
+        var rng = new Rng(21);
+        var g = new Mlp(3, 5, 2, 1, rng);
+        var h = new Mlp(3, 4, 2, 1, rng);
+        var x = R(22, 6, 3);
+        var y = R(23, 6, 3);
+        var parameters = g.Parameters().Concat(h.Parameters()).ToArray();
+        var loss = FusedMlp.SeparableScores(g, x, h, y).Square().Sum();
+        loss.Backward(retainGraph: true);
+        var once = parameters.Select(p => p.Grad!.ToArray()).ToArray();
+        loss.Backward();
+        for (int p = 0; p < parameters.Length; p++)
+            for (int i = 0; i < once[p].Length; i++)
+                Assert.True(Math.Abs(parameters[p].Grad![i] - 2 * once[p][i]) <= 1e-5f * (1 + Math.Abs(once[p][i])), $"parameter {p} element {i}: {parameters[p].Grad![i]} after two passes, {once[p][i]} after one");
+    }
+
+    [Fact]
     public void MatchesLayerByLayerMlp()
     {
         var rng = new Rng(3);

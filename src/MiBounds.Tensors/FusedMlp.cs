@@ -25,7 +25,7 @@ public static class FusedMlp
         if (weights.Count == 0) throw new ArgumentException("ReluMlp: no layers given");
         if (biases.Count != weights.Count) throw new ArgumentException($"ReluMlp: {weights.Count} weights but {biases.Count} biases (pass null for a layer without bias)");
         Span<int> widths = weights.Count < 64 ? stackalloc int[weights.Count + 1] : new int[weights.Count + 1];
-        Widths(x, weights, biases, widths, "ReluMlp");
+        LayerWidths(x._shape[1], weights, biases, 0, widths, "ReluMlp", x);
         var op = MlpOp.Rent(x, weights, biases, widths);
         var output = Tensor.NewOutput(x._shape[0], widths[^1]);
         op.Forward(output._data);
@@ -37,19 +37,24 @@ public static class FusedMlp
         return Tensor.Record(output, op.BackwardAction, op.Inputs, op.ReleaseAction);
     }
 
-    /// <summary>Widths in, hidden…, out of a network for input <paramref name="x"/> [N, in], validated, into <paramref name="widths"/>.</summary>
-    private static void Widths(Tensor x, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor?> biases, Span<int> widths, string op)
+    /// <summary>
+    /// Widths of layers <paramref name="first"/>, first+1, … of <paramref name="weights"/> for an input of width
+    /// <paramref name="inWidth"/>, validated, into <paramref name="widths"/> (length weights.Count − first + 1). Messages
+    /// start with <paramref name="op"/> and name <paramref name="input"/>'s shape when it is given.
+    /// </summary>
+    internal static void LayerWidths(int inWidth, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor?> biases, int first, Span<int> widths, string op, Tensor? input = null)
     {
-        widths[0] = x._shape[1];
-        for (int l = 0; l < weights.Count; l++)
+        widths[0] = inWidth;
+        for (int l = 0; l < weights.Count - first; l++)
         {
-            var w = weights[l];
+            var w = weights[first + l];
             if (w.Rank != 2 || w._shape[1] != widths[l])
-                throw new ArgumentException($"{op}: weight {l} has shape {Tensor.ShapeString(w._shape)}, expected [out, {widths[l]}] (input {Tensor.ShapeString(x._shape)})");
+                throw new ArgumentException($"{op}: weight {l + first} has shape {Tensor.ShapeString(w._shape)}, expected [out, {widths[l]}]"
+                    + (input is null ? "" : $" (input {Tensor.ShapeString(input._shape)})"));
             widths[l + 1] = w._shape[0];
-            var b = biases[l];
+            var b = biases[first + l];
             if (b is not null && (b.Rank != 1 || b._shape[0] != widths[l + 1]))
-                throw new ArgumentException($"{op}: bias {l} has shape {Tensor.ShapeString(b._shape)}, expected [{widths[l + 1]}]");
+                throw new ArgumentException($"{op}: bias {l + first} has shape {Tensor.ShapeString(b._shape)}, expected [{widths[l + 1]}]");
         }
     }
 
@@ -82,7 +87,11 @@ public static class FusedMlp
         if (x.Rank != 2 || x._shape[1] != g.InFeatures) throw new ArgumentException($"SeparableScores: X {Tensor.ShapeString(x._shape)} does not fit g (expected [N, {g.InFeatures}])");
         if (y.Rank != 2 || y._shape[1] != h.InFeatures) throw new ArgumentException($"SeparableScores: Y {Tensor.ShapeString(y._shape)} does not fit h (expected [N, {h.InFeatures}])");
         if (g.OutFeatures != h.OutFeatures) throw new ArgumentException($"SeparableScores: g embeds into {g.OutFeatures} dimensions but h into {h.OutFeatures}");
-        var op = SeparableOp.Rent(g, x, h, y);
+        Span<int> gw = g.Weights.Count < 64 ? stackalloc int[g.Weights.Count + 1] : new int[g.Weights.Count + 1];
+        Span<int> hw = h.Weights.Count < 64 ? stackalloc int[h.Weights.Count + 1] : new int[h.Weights.Count + 1];
+        LayerWidths(x._shape[1], g.Weights, g.Biases, 0, gw, "SeparableScores (g)", x);
+        LayerWidths(y._shape[1], h.Weights, h.Biases, 0, hw, "SeparableScores (h)", y);
+        var op = SeparableOp.Rent(g, x, gw, h, y, hw);
         Tensor output;
         try
         {
@@ -190,9 +199,6 @@ public static class FusedMlp
             return op;
         }
 
-        /// <summary>Rows of the input.</summary>
-        public int N => _x!._shape[0];
-
         public void Forward(float[] output)
         {
             var x = _x!;
@@ -296,7 +302,7 @@ public static class FusedMlp
         private MlpOp? _g, _h;
         private float[]? _gx, _hy, _dgx, _dhy;   // g(X) [Kx, E], h(Y) [Ky, E] and their gradients
         private int _kx, _ky, _e;
-        private bool _inBackward, _serialBackward, _live;
+        private bool _inBackward, _live;
 
         private SeparableOp()
         {
@@ -308,14 +314,11 @@ public static class FusedMlp
         public Action ReleaseAction { get; }
         public Tensor[] Inputs { get; private set; } = [];
 
-        public static SeparableOp Rent(Mlp g, Tensor x, Mlp h, Tensor y)
+        /// <summary>A pooled op for g on X and h on Y, with their widths as validated by <see cref="LayerWidths"/>.</summary>
+        public static SeparableOp Rent(Mlp g, Tensor x, ReadOnlySpan<int> gw, Mlp h, Tensor y, ReadOnlySpan<int> hw)
         {
             var pool = t_pool ??= new Stack<SeparableOp>();
             var op = pool.Count > 0 ? pool.Pop() : new SeparableOp();
-            Span<int> gw = g.Weights.Count < 64 ? stackalloc int[g.Weights.Count + 1] : new int[g.Weights.Count + 1];
-            Span<int> hw = h.Weights.Count < 64 ? stackalloc int[h.Weights.Count + 1] : new int[h.Weights.Count + 1];
-            Widths(x, g.Weights, g.Biases, gw, "SeparableScores (g)");
-            Widths(y, h.Weights, h.Biases, hw, "SeparableScores (h)");
             op._kx = x._shape[0]; op._ky = y._shape[0]; op._e = g.OutFeatures;
             op._g = MlpOp.Rent(x, g.Weights, g.Biases, gw);
             op._h = MlpOp.Rent(y, h.Weights, h.Biases, hw);
@@ -353,9 +356,9 @@ public static class FusedMlp
             _g!.PrepareGradients();
             _h!.PrepareGradients();
             // Two networks that write one gradient (the same input or a shared parameter) must not run at once.
-            _serialBackward = _g.Shares(_h);
+            int threads = _g.Shares(_h) ? 1 : Engine.MaxThreads;
             _inBackward = true;
-            try { PartRunner.Run(this, 2, _serialBackward ? 1 : Engine.MaxThreads); }
+            try { PartRunner.Run(this, 2, threads); }
             finally { _inBackward = false; }
         }
 

@@ -97,22 +97,13 @@ public static class FusedPairwise
 
     /// <summary>
     /// Widths H0, H1, …, 1 of layers <paramref name="first"/>, first+1, … of <paramref name="weights"/> (the layers after the
-    /// factored first one), validated, into <paramref name="widths"/> (length weights.Count − first + 1).
+    /// factored first one), validated (<see cref="FusedMlp.LayerWidths"/>, plus one output at the end), into
+    /// <paramref name="widths"/> (length weights.Count − first + 1).
     /// </summary>
     private static void LaterWidths(int h0, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor?> biases, int first, Span<int> widths, string op)
     {
         if (weights.Count <= first) throw new ArgumentException($"{op}: at least the output layer is needed");
-        widths[0] = h0;
-        for (int l = 0; l < weights.Count - first; l++)
-        {
-            var w = weights[first + l];
-            if (w.Rank != 2 || w._shape[1] != widths[l])
-                throw new ArgumentException($"{op}: weight {l + first} has shape {Tensor.ShapeString(w._shape)}, expected [out, {widths[l]}]");
-            widths[l + 1] = w._shape[0];
-            var b = biases[first + l];
-            if (b is not null && (b.Rank != 1 || b._shape[0] != widths[l + 1]))
-                throw new ArgumentException($"{op}: bias {l + first} has shape {Tensor.ShapeString(b._shape)}, expected [{widths[l + 1]}]");
-        }
+        FusedMlp.LayerWidths(h0, weights, biases, first, widths, op);
         if (widths[^1] != 1) throw new ArgumentException($"{op}: the last layer must have one output, weight {weights.Count - 1} has shape {Tensor.ShapeString(weights[^1]._shape)}");
     }
 

@@ -106,10 +106,10 @@ public sealed class SweepRun
         LevelSeconds = (double[])_levelSeconds.Clone(),
         RngState = _rng.GetState(),
         MineAverage = _bound is Mine mine ? mine.MovingAverage : double.NaN,
-        OptimizerSteps = _trainer.Optimizer.StepCount,
-        Parameters = _trainer.Optimizer.Parameters.Select(p => p.ToArray()).ToArray(),
-        FirstMoments = _trainer.Optimizer.FirstMoments.Select(p => p.ToArray()).ToArray(),
-        SecondMoments = _trainer.Optimizer.SecondMoments.Select(p => p.ToArray()).ToArray(),
+        OptimizerSteps = ((Tensors.Optim.Adam)_trainer.Optimizer).StepCount,
+        Parameters = ((Tensors.Optim.Adam)_trainer.Optimizer).Parameters.Select(p => p.ToArray()).ToArray(),
+        FirstMoments = ((Tensors.Optim.Adam)_trainer.Optimizer).FirstMoments.Select(p => p.ToArray()).ToArray(),
+        SecondMoments = ((Tensors.Optim.Adam)_trainer.Optimizer).SecondMoments.Select(p => p.ToArray()).ToArray(),
     };
 
     /// <summary>Restores a checkpoint of this run (same config), checking every shape.</summary>
@@ -117,7 +117,7 @@ public sealed class SweepRun
     {
         if (c.Estimates.Length > _config.TotalSteps) throw new InvalidDataException($"checkpoint of {Spec.Id} holds {c.Estimates.Length} steps, more than the sweep's {_config.TotalSteps}");
         if (c.LevelSeconds.Length != _levelSeconds.Length) throw new InvalidDataException($"checkpoint of {Spec.Id} has {c.LevelSeconds.Length} levels, the sweep {_levelSeconds.Length}");
-        var opt = _trainer.Optimizer;
+        var opt = (Tensors.Optim.Adam)_trainer.Optimizer;
         Copy(c.Parameters, opt.Parameters, "parameter");
         Copy(c.FirstMoments, opt.FirstMoments, "Adam first moment");
         Copy(c.SecondMoments, opt.SecondMoments, "Adam second moment");

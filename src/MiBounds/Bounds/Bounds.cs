@@ -87,8 +87,18 @@ public sealed class Mine : MiBound
     /// <summary>EMA momentum (default 0.99).</summary>
     public double Momentum { get; }
 
-    /// <summary>Current moving average of mean_neg e^S (NaN before the first training step).</summary>
-    public double MovingAverage { get; set; } = double.NaN;
+    // float32 like every checkpointed tensor, so a resumed run continues with exactly the value it stopped with.
+    private readonly Tensor _movingAverage = Tensor.FromArray([float.NaN]);
+
+    /// <summary>Current moving average of mean_neg e^S (NaN before the first training step), kept in float32.</summary>
+    public double MovingAverage
+    {
+        get => _movingAverage.Values[0];
+        set => _movingAverage.Data[0] = (float)value;
+    }
+
+    /// <inheritdoc />
+    public override IEnumerable<(string Name, Tensor Tensor)> NamedState() => [("moving_average", _movingAverage)];
 
     /// <summary>Creates the bound (a null critic makes it score-only).</summary>
     public Mine(ICritic? critic, double momentum = 0.99) : base(critic)
@@ -106,6 +116,7 @@ public sealed class Mine : MiBound
         double batchMean = Math.Exp(lme.Item());
         double m = double.IsNaN(MovingAverage) ? batchMean : Momentum * MovingAverage + (1 - Momentum) * batchMean;
         if (training) MovingAverage = m;
+        m = (float)m; // the same value whether or not the step stores it
         // mean_neg e^S / m, written as exp(LMEoff(S) − log m) so large scores do not overflow.
         var objective = positive - (lme - (float)Math.Log(m)).Exp();
         return new BoundOutput(value, objective);
@@ -265,6 +276,9 @@ public sealed class BarberAgakov : IMiEstimator
 
     /// <inheritdoc />
     public IEnumerable<Tensor> Parameters() => Decoder.Parameters();
+
+    /// <inheritdoc />
+    public IEnumerable<(string Name, Tensors.Nn.Module Module)> Modules() => Decoder is Tensors.Nn.Module m ? [("decoder", m)] : [];
 
     /// <inheritdoc />
     public double Estimate(Batch batch)

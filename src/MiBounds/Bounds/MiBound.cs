@@ -1,5 +1,6 @@
 using MiBounds.Critics;
 using MiBounds.Tensors;
+using MiBounds.Tensors.Nn;
 
 namespace MiBounds.Bounds;
 
@@ -32,6 +33,30 @@ public interface IMiEstimator
 
     /// <summary>The largest value the bound can reach with batch size K (log K for InfoNCE), or null if unbounded.</summary>
     double? Ceiling(int batchSize);
+
+    /// <summary>
+    /// The modules (critic, baseline, decoder) by name: trainers switch them between training and evaluation mode
+    /// (dropout, batch-norm) and save them in checkpoints. Parameters outside modules are still trained and saved.
+    /// </summary>
+    IEnumerable<(string Name, Module Module)> Modules() => [];
+
+    /// <summary>State beyond the parameters that a checkpoint must carry (MINE's moving average), by name.</summary>
+    IEnumerable<(string Name, Tensor Tensor)> NamedState() => [];
+
+    /// <summary>How held-out evaluations rank checkpoints: lower bounds keep their largest value, upper bounds the smallest fitting loss.</summary>
+    CheckpointSelection Selection => CheckpointSelection.MaximizeValue;
+}
+
+/// <summary>How held-out evaluations of an estimator rank its checkpoints.</summary>
+public enum CheckpointSelection
+{
+    /// <summary>The largest held-out value (lower bounds: a larger value is a tighter bound).</summary>
+    MaximizeValue,
+    /// <summary>
+    /// The smallest held-out loss (−objective): upper bounds, whose value is only an upper bound when q fits, so the
+    /// checkpoint whose q fits held-out data best is kept (the smallest value would favour an untrained q).
+    /// </summary>
+    MinimizeLoss,
 }
 
 /// <summary>
@@ -75,6 +100,16 @@ public abstract class MiBound : IMiEstimator
         var all = Critic?.Parameters() ?? [];
         return Baseline is null ? all : all.Concat(Baseline.Parameters());
     }
+
+    /// <inheritdoc />
+    public IEnumerable<(string Name, Module Module)> Modules()
+    {
+        if (Critic is Module critic) yield return ("critic", critic);
+        if (Baseline is Module baseline) yield return ("baseline", baseline);
+    }
+
+    /// <inheritdoc />
+    public virtual IEnumerable<(string Name, Tensor Tensor)> NamedState() => [];
 
     /// <inheritdoc />
     public double Estimate(Batch batch)

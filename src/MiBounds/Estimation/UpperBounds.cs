@@ -28,6 +28,12 @@ public abstract class GaussianUpperBound : IMiEstimator
     public IEnumerable<Tensor> Parameters() => Decoder.Parameters();
 
     /// <inheritdoc />
+    public IEnumerable<(string Name, Tensors.Nn.Module Module)> Modules() => [("decoder", Decoder)];
+
+    /// <inheritdoc />
+    public CheckpointSelection Selection => CheckpointSelection.MinimizeLoss;
+
+    /// <inheritdoc />
     public double Estimate(Batch batch)
     {
         using var _ = Tensor.NoGrad();

@@ -80,6 +80,30 @@ public abstract class Module
 
     /// <summary>Switches to evaluation mode.</summary>
     public void Eval() => Train(false);
+
+    /// <summary>
+    /// Evaluation mode for <paramref name="modules"/> until the returned scope is disposed, which puts each back in the
+    /// mode it was in (so scoring a batch never runs dropout or updates batch-norm statistics, whatever the caller's mode).
+    /// </summary>
+    public static IDisposable Evaluating(IEnumerable<Module> modules)
+    {
+        ArgumentNullException.ThrowIfNull(modules);
+        var previous = modules.Select(m => (m, m.Training)).ToArray();
+        foreach (var (m, _) in previous) m.Eval();
+        return new ModeScope(previous);
+    }
+
+    private sealed class ModeScope((Module Module, bool Training)[] previous) : IDisposable
+    {
+        private (Module Module, bool Training)[]? _previous = previous;
+
+        public void Dispose()
+        {
+            if (_previous is null) return;
+            foreach (var (m, training) in _previous) m.Train(training);
+            _previous = null;
+        }
+    }
 }
 
 /// <summary>A module with a single input and output.</summary>

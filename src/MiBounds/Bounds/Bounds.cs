@@ -281,11 +281,7 @@ public sealed class BarberAgakov : IMiEstimator
     public IEnumerable<(string Name, Tensors.Nn.Module Module)> Modules() => Decoder is Tensors.Nn.Module m ? [("decoder", m)] : [];
 
     /// <inheritdoc />
-    public double Estimate(Batch batch)
-    {
-        using var _ = Tensor.NoGrad();
-        return Forward(batch, training: false).Value.Item();
-    }
+    public double Estimate(Batch batch) => EstimatorEvaluation.Value(this, batch);
 
     /// <summary>The bound from per-sample decoder log-likelihoods log q(x_i | y_i) ([K]).</summary>
     public Tensor FromLogLikelihoods(Tensor logLikelihoods) => logLikelihoods.Mean() + (float)EntropyX;

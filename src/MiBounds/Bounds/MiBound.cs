@@ -47,6 +47,18 @@ public interface IMiEstimator
     CheckpointSelection Selection => CheckpointSelection.MaximizeValue;
 }
 
+/// <summary>Scoring a batch the same way for every estimator: no gradients, its modules in evaluation mode.</summary>
+internal static class EstimatorEvaluation
+{
+    /// <summary>The estimator's value on <paramref name="batch"/> with dropout off and batch-norm on its running statistics; the modules' modes are restored afterwards.</summary>
+    public static double Value(IMiEstimator estimator, Batch batch)
+    {
+        using var _ = Tensor.NoGrad();
+        using var __ = Module.Evaluating(estimator.Modules().Select(m => m.Module));
+        return estimator.Forward(batch, training: false).Value.Item();
+    }
+}
+
 /// <summary>How held-out evaluations of an estimator rank its checkpoints.</summary>
 public enum CheckpointSelection
 {
@@ -112,11 +124,7 @@ public abstract class MiBound : IMiEstimator
     public virtual IEnumerable<(string Name, Tensor Tensor)> NamedState() => [];
 
     /// <inheritdoc />
-    public double Estimate(Batch batch)
-    {
-        using var _ = Tensor.NoGrad();
-        return Forward(batch, training: false).Value.Item();
-    }
+    public double Estimate(Batch batch) => EstimatorEvaluation.Value(this, batch);
 
     /// <summary>The differentiable training objective (to maximize) on a batch.</summary>
     public Tensor Objective(Batch batch) => Forward(batch, training: true).Objective;

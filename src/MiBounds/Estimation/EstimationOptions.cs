@@ -18,6 +18,14 @@ public sealed record EstimationOptions
     /// <summary>Critic architecture: "separable" (g(x)ᵀh(y), cheap) or "concat" (an MLP on [x, y] for all K² pairs).</summary>
     public string Critic { get; init; } = "separable";
 
+    /// <summary>
+    /// Your own critic: called once per fold with the widths of X and Y (after standardization) and the run's generator,
+    /// it replaces <see cref="Critic"/>. It gets the same held-out split, early stopping, evaluation in evaluation mode
+    /// (dropout off, batch-norm on running statistics: make it a <see cref="MiBounds.Tensors.Nn.Module"/> for that) and
+    /// uncertainty as the built-in critics. Works with the critic-based bounds, not with KSG or the upper bounds.
+    /// </summary>
+    public Func<int, int, MiBounds.Tensors.Rng, MiBounds.Critics.ICritic>? CriticFactory { get; init; }
+
     /// <summary>Hidden width of the critic's (or q's) MLPs.</summary>
     public int Hidden { get; init; } = 256;
 

@@ -47,13 +47,26 @@ public static class EstimatorCatalog
             var decoder = new GaussianDecoder(dimX, dimY, rng, options.Hidden, options.Layers);
             return n == "club" ? new Club(decoder) : new L1Out(decoder);
         }
-        var spec = BoundSpec.Parse(n);
         ICritic critic = Normalize(options.Critic) switch
         {
             "separable" => new SeparableCritic(dimX, dimY, rng, options.Hidden, options.Layers, options.Embed),
             "concat" => new ConcatCritic(dimX, dimY, rng, options.Hidden, options.Layers),
             _ => throw new FormatException($"unknown critic '{options.Critic}'; accepted: {string.Join(", ", Critics)}"),
         };
+        return Create(n, critic, dimY, options, rng);
+    }
+
+    /// <summary>
+    /// Builds the critic-based bound <paramref name="name"/> around your <paramref name="critic"/> (with a learned
+    /// baseline on y, of width <paramref name="dimY"/>, for TUBA and Iα). KSG and the upper bounds take no critic.
+    /// </summary>
+    public static IMiEstimator Create(string name, ICritic critic, int dimY, EstimationOptions options, Rng rng)
+    {
+        ArgumentNullException.ThrowIfNull(critic);
+        ArgumentNullException.ThrowIfNull(options);
+        string n = Validate(name);
+        if (n is "ksg" or "club" or "l1out") throw new ArgumentException($"{n} takes no critic: a critic factory works with the critic-based bounds ({BoundSpec.Accepted})");
+        var spec = BoundSpec.Parse(n);
         return spec.Create(critic, spec.UsesBaseline ? new LearnedBaseline(dimY, rng, options.Hidden, options.Layers) : null);
     }
 

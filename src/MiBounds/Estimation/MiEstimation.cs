@@ -1,6 +1,8 @@
 using System.Globalization;
 using MiBounds.Bounds;
 using MiBounds.Tensors;
+using MiBounds.Tensors.Nn;
+using MiBounds.Tensors.Optim;
 using MiBounds.Training;
 
 namespace MiBounds.Estimation;
@@ -29,6 +31,8 @@ public static class MiEstimation
         var o = options ?? new EstimationOptions();
         CheckOptions(o);
         string name = EstimatorCatalog.Validate(o.Estimator);
+        if (o.CriticFactory is not null && (EstimatorCatalog.IsKsg(name) || EstimatorCatalog.IsUpperBound(name)))
+            throw new ArgumentException($"{name} takes no critic: a critic factory works with the critic-based bounds ({BoundSpec.Accepted})");
         int n = x.GetLength(0);
         if (y.GetLength(0) != n) throw new ArgumentException($"X has {n} rows but Y has {y.GetLength(0)}: rows must be paired");
         if (n < MinimumRows) throw new ArgumentException($"need at least {MinimumRows} rows (2 to train on, 2 to hold out), got {n}");
@@ -206,64 +210,66 @@ public static class MiEstimation
 
     private static FoldOutcome RunFold(int fold, int folds, Tensor x, Tensor y, int[] trainIdx, int[] heldIdx, EstimationOptions o, Rng rng)
     {
-        var estimator = EstimatorCatalog.Create(o.Estimator, x.Dim(1), y.Dim(1), o, rng);
-        bool selectOnObjective = estimator is GaussianUpperBound; // upper bounds pick the q with the best held-out likelihood
-        var trainer = new MiTrainer(estimator, o.LearningRate);
+        var estimator = o.CriticFactory is { } factory
+            ? EstimatorCatalog.Create(o.Estimator, factory(x.Dim(1), y.Dim(1), rng), y.Dim(1), o, rng)
+            : EstimatorCatalog.Create(o.Estimator, x.Dim(1), y.Dim(1), o, rng);
+        var parameters = estimator.Parameters().ToArray();
+        if (parameters.Length == 0) throw new ArgumentException($"{estimator.Name} has no trainable parameters: nothing to fit");
         int kTrain = Math.Min(o.BatchSize, trainIdx.Length);
         int kEval = Math.Min(o.BatchSize, heldIdx.Length);
-        int steps = o.Steps ?? (o.Epochs is int e ? e * (int)Math.Ceiling(trainIdx.Length / (double)kTrain) : EstimationOptions.DefaultSteps);
+        int steps = o.Steps ?? (o.Epochs is int e ? e * (trainIdx.Length / kTrain) : EstimationOptions.DefaultSteps);
         int evalEvery = o.EvalEvery ?? Math.Clamp(steps / 20, 1, 50);
 
         var heldBatches = Partition(x, y, heldIdx, kEval, rng);
-        var parameters = estimator.Parameters().ToArray();
         var history = new List<(int, double)>();
         var selections = new List<double>();
-        double bestSelection = double.NegativeInfinity;
-        int bestStep = 0, sinceBest = 0, step = 0;
-        float[][] best = Snapshot(parameters);
-        double trainAverage = double.NaN;
-        string stop = "budget";
-
-        void EvaluateCheckpoint()
+        double trainAverage = double.NaN, bestHeldOut = double.NaN;
+        // Batches gather their rows from the training split; the loop hands out positions in trainIdx.
+        var rows = new int[kTrain];
+        Batch TrainingRows(TrainingBatch b)
+        {
+            for (int i = 0; i < rows.Length; i++) rows[i] = trainIdx[b.Rows[i]];
+            return new Batch(x.GatherRows(rows), y.GatherRows(rows));
+        }
+        var model = new EstimatorModel(estimator, TrainingRows, () =>
         {
             var (value, selection, _) = Evaluate(estimator, heldBatches);
-            history.Add((step, value));
-            selections.Add(selection);
-            if (selection > bestSelection)
-            {
-                bestSelection = selection; bestStep = step; sinceBest = 0;
-                best = Snapshot(parameters);
-            }
-            else sinceBest++;
-            o.Progress?.Invoke(new EstimationProgress(fold, folds, step, steps, trainAverage, value, history.First(h => h.Item1 == bestStep).Item2));
-        }
-
-        EvaluateCheckpoint(); // the untrained critic is the fallback checkpoint
-        var batchOrder = (int[])trainIdx.Clone();
-        int cursor = batchOrder.Length;
-        try
+            return new Evaluation(selection, new Dictionary<string, double> { ["held_out"] = value });
+        });
+        var trainer = new Trainer(model, new Adam(parameters, o.LearningRate), rng, new TrainerOptions
         {
-            while (step < steps)
+            Steps = steps,
+            DatasetRows = trainIdx.Length,
+            BatchSize = kTrain,
+            EvaluateAtStart = true, // the untrained critic is the fallback checkpoint
+            EvaluateEverySteps = evalEvery,
+            EvaluateAtEnd = true,
+            EarlyStopping = new EarlyStopping(o.Patience, RestoreBest: false), // the last parameters are scored before restoring
+            CheckpointEveryEpoch = false,
+            Cancellation = o.Cancellation,
+            OnStep = s => trainAverage = double.IsNaN(trainAverage) ? model.LastValue : 0.95 * trainAverage + 0.05 * model.LastValue,
+            OnEvaluation = r =>
             {
-                if (o.Cancellation.IsCancellationRequested) { stop = "cancelled"; break; }
-                if (cursor + kTrain > batchOrder.Length) { rng.Shuffle(batchOrder.AsSpan()); cursor = 0; }
-                var idx = batchOrder.AsSpan(cursor, kTrain).ToArray();
-                cursor += kTrain;
-                double v = trainer.Step(new Batch(x.GatherRows(idx), y.GatherRows(idx)));
-                step++;
-                trainAverage = double.IsNaN(trainAverage) ? v : 0.95 * trainAverage + 0.05 * v;
-                if (step % evalEvery == 0 || step == steps)
-                {
-                    EvaluateCheckpoint();
-                    if (sinceBest >= o.Patience) { stop = "early-stop"; break; }
-                }
-            }
-        }
-        catch (NonFiniteObjectiveException) { stop = "diverged"; }
+                double value = r.Evaluation["held_out"];
+                history.Add(((int)r.Step, value));
+                selections.Add(model.Goal == Goal.Maximize ? r.Evaluation.Score : -r.Evaluation.Score);
+                if (r.IsBest) bestHeldOut = value;
+                o.Progress?.Invoke(new EstimationProgress(fold, folds, (int)r.Step, steps, trainAverage, value, bestHeldOut));
+            },
+        });
+        var fit = trainer.Fit(); // leaves the modules in evaluation mode for the scoring below
+        string stop = fit.Reason switch
+        {
+            StopReason.EarlyStopped => "early-stop",
+            StopReason.Diverged => "diverged",
+            StopReason.Interrupted => "cancelled",
+            _ => "budget",
+        };
+        int bestStep = (int)(fit.BestStep ?? 0), step = (int)fit.Steps;
 
         var trainBatches = Partition(x, y, trainIdx, kEval, rng);
         double lastTrain = Evaluate(estimator, trainBatches).Value, lastHeldOut = Evaluate(estimator, heldBatches).Value;
-        Restore(parameters, best);
+        trainer.RestoreBest();
         var finalValues = new List<double>();
         int perPartition = 0;
         for (int r = 0; r < o.EvaluationRepeats; r++)
@@ -304,16 +310,19 @@ public static class MiEstimation
         return s / (to - from);
     }
 
+    // The mean value over batches, and the score the estimator's selection rule ranks (its value, or its loss = −objective).
     private static (double Value, double Selection, double[] Values) Evaluate(IMiEstimator estimator, List<Batch> batches)
     {
         using var _ = Tensor.NoGrad();
+        using var __ = Module.Evaluating(estimator.Modules().Select(m => m.Module));
         var values = new double[batches.Count];
         double selection = 0;
+        bool byLoss = estimator.Selection == CheckpointSelection.MinimizeLoss;
         for (int b = 0; b < batches.Count; b++)
         {
             var output = estimator.Forward(batches[b], training: false);
             values[b] = output.Value.Item();
-            selection += estimator is GaussianUpperBound ? output.Objective.Item() : values[b];
+            selection += byLoss ? -output.Objective.Item() : values[b];
         }
         return (values.Average(), selection / batches.Count, values);
     }
@@ -330,13 +339,6 @@ public static class MiEstimation
             batches.Add(new Batch(x.GatherRows(rows), y.GatherRows(rows)));
         }
         return batches;
-    }
-
-    private static float[][] Snapshot(Tensor[] parameters) => parameters.Select(p => p.ToArray()).ToArray();
-
-    private static void Restore(Tensor[] parameters, float[][] values)
-    {
-        for (int i = 0; i < parameters.Length; i++) values[i].CopyTo(parameters[i].Data);
     }
 
     // Standard error of the mean of `draw` batch values, resampling them with replacement.

@@ -34,11 +34,7 @@ public abstract class GaussianUpperBound : IMiEstimator
     public CheckpointSelection Selection => CheckpointSelection.MinimizeLoss;
 
     /// <inheritdoc />
-    public double Estimate(Batch batch)
-    {
-        using var _ = Tensor.NoGrad();
-        return Forward(batch, training: false).Value.Item();
-    }
+    public double Estimate(Batch batch) => EstimatorEvaluation.Value(this, batch);
 
     /// <summary>The K×K matrix log q(y_i | x_j).</summary>
     public Tensor Scores(Tensor x, Tensor y)

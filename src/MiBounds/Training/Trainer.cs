@@ -145,7 +145,7 @@ public sealed class Trainer
             Evaluation e;
             using (Tensor.NoGrad()) e = _model.Evaluate();
             bool isBest = takeSnapshot && (_bestEvaluation is null || Better(e.Score, _bestEvaluation.Score));
-            if (isBest && _options.EarlyStopping is { RestoreBest: true }) SnapshotBest();
+            if (isBest && _options.EarlyStopping is not null) SnapshotBest();
             return (e, isBest);
         }
         finally { averaged?.Dispose(); }
@@ -233,7 +233,7 @@ public sealed class Trainer
         {
             foreach (var log in _options.Logs) log.Dispose();
         }
-        if (_options.EarlyStopping is { RestoreBest: true } && _best is not null) RestoreBest();
+        if (_options.EarlyStopping is { RestoreBest: true }) RestoreBest();
         SetMode(training: false);
         return new FitResult(reason, _step, _epoch, _bestEvaluation, _bestEvaluation is null ? null : _bestStep, _evaluations, divergence);
     }
@@ -266,9 +266,15 @@ public sealed class Trainer
         for (int i = 0; i < _stateTensors.Length; i++) _stateTensors[i].Values.CopyTo(_best[i]);
     }
 
-    private void RestoreBest()
+    /// <summary>
+    /// Puts the parameters and buffers of the best evaluation back (with early stopping configured; Fit does it itself
+    /// when <see cref="EarlyStopping.RestoreBest"/> is set). Returns false when no best state was kept.
+    /// </summary>
+    public bool RestoreBest()
     {
-        for (int i = 0; i < _stateTensors.Length; i++) _best![i].CopyTo(_stateTensors[i].Data);
+        if (_best is null) return false;
+        for (int i = 0; i < _stateTensors.Length; i++) _best[i].CopyTo(_stateTensors[i].Data);
+        return true;
     }
 
     // ---- checkpoints ----------------------------------------------------------------------------------------------

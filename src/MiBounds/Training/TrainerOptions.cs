@@ -13,7 +13,10 @@ public enum ScheduleUnit
 
 /// <summary>Early stopping: stop after <see cref="Patience"/> evaluations without a new best score.</summary>
 /// <param name="Patience">Evaluations without improvement before stopping (at least 1).</param>
-/// <param name="RestoreBest">Put the best evaluation's parameters back when training ends (also after divergence or interruption).</param>
+/// <param name="RestoreBest">
+/// Put the best evaluation's parameters back when training ends (also after divergence or interruption); false keeps
+/// the last parameters and leaves <see cref="Trainer.RestoreBest"/> to the caller.
+/// </param>
 public sealed record EarlyStopping(int Patience, bool RestoreBest = true);
 
 /// <summary>What a checkpoint file is checked against on resume.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using MiBounds.Cli;
+using MiBounds.Data;
 using MiBounds.Estimation;
 using MiBounds.Toy.Estimation;
 
@@ -37,7 +38,7 @@ internal static partial class Program
         bool quiet = o.Flag("quiet");
         o.EnsureAllUsed();
 
-        var (x, y) = EstimationInput.Load(xPath, yPath, dataPath, xCols, yCols);
+        var (x, y) = PairedData.Load(xPath, yPath, dataPath, xCols, yCols);
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); }; // finish with the best checkpoint so far
         Console.CancelKeyPress += onCancel;

@@ -159,6 +159,15 @@ public sealed class EstimateCommandTests : IDisposable
         // KSG has no training value: null, not NaN (which JSON cannot hold)
         var ksg = Estimate("--x", x, "--y", y, "--estimator", "ksg");
         Assert.Equal(JsonValueKind.Null, ksg.GetProperty("train_nats").ValueKind);
+        // nor batches or steps: null, not 0 (before: 0)
+        Assert.Equal(JsonValueKind.Null, ksg.GetProperty("batch_size").ValueKind);
+        var fold = Assert.Single(ksg.GetProperty("folds").EnumerateArray());
+        Assert.Equal(JsonValueKind.Null, fold.GetProperty("best_step").ValueKind);
+        Assert.Equal(JsonValueKind.Null, fold.GetProperty("steps_run").ValueKind);
+        Assert.Equal(["estimator", "estimate_nats", "stderr_nats", "estimate_bits", "train_nats", "warnings", "stderr_bits", "kind", "uncertainty", "samples", "batch_size", "folds"],
+            ksg.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["train_rows", "held_out_rows", "held_out_nats", "train_nats", "best_step", "steps_run", "stop_reason"], fold.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(32, root.GetProperty("batch_size").GetInt32());
     }
 
     [Fact]

@@ -28,6 +28,7 @@ public class OptimalCommandTests
         foreach (var r in records)
         {
             Assert.Equal(r.GetProperty("bound").GetString() == "InterpolatedBound", r.TryGetProperty("alpha", out _));
+            Assert.Equal(r.TryGetProperty("alpha", out _) ? ["mi", "bound", "alpha", "mean", "std", "batches"] : new[] { "mi", "bound", "mean", "std", "batches" }, r.EnumerateObject().Select(p => p.Name));
             Assert.Equal(40, r.GetProperty("batches").GetInt32());
             Assert.True(r.GetProperty("std").GetDouble() > 0);
         }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using MiBounds.Cli;
 using MiBounds.Estimation;
 using MiBounds.Tensors;
@@ -101,38 +100,8 @@ internal static partial class Program
         }
     }
 
-    private static string BenchJson(List<BenchRow> rows, int samples, EstimationOptions options, ulong seed)
-    {
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            w.WriteStartObject();
-            w.WriteNumber("samples", samples);
-            w.WriteNumber("batch", options.BatchSize);
-            if (options.Steps is int s) w.WriteNumber("steps", s); else w.WriteNumber("steps", EstimationOptions.DefaultSteps);
-            w.WriteString("critic", options.Critic);
-            w.WriteNumber("seed", seed);
-            w.WriteStartArray("results");
-            foreach (var r in rows)
-            {
-                w.WriteStartObject();
-                w.WriteString("task", r.Task.Name);
-                w.WriteString("description", r.Task.Description);
-                w.WriteNumber("dim_x", r.Task.DimX);
-                w.WriteNumber("dim_y", r.Task.DimY);
-                w.WriteNumber("true_nats", r.Task.TrueMi);
-                w.WriteNumber("seconds", Math.Round(r.Seconds, 2));
-                if (r.Result is { } res)
-                {
-                    w.WritePropertyName("result");
-                    EstimationJson.Write(w, res, details: true);
-                }
-                else w.WriteString("error", r.Error);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(stream.ToArray());
-    }
+    private static string BenchJson(List<BenchRow> rows, int samples, EstimationOptions options, ulong seed) =>
+        MiBounds.Data.JsonOutput.Serialize(new BenchJsonRecord(samples, options.BatchSize, options.Steps ?? EstimationOptions.DefaultSteps, options.Critic, seed,
+            rows.Select(r => new BenchEntryJsonRecord(r.Task.Name, r.Task.Description, r.Task.DimX, r.Task.DimY, r.Task.TrueMi, r.Seconds,
+                r.Result is { } res ? EstimationJsonRecord.From(res) : null, r.Result is null ? r.Error : null)).ToArray()));
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using MiBounds.Cli;
+using MiBounds.Data;
 using MiBounds.Estimation;
 using MiBounds.Toy.Estimation;
 
@@ -37,7 +38,7 @@ internal static partial class Program
         bool quiet = o.Flag("quiet");
         o.EnsureAllUsed();
 
-        var (x, y) = EstimationInput.Load(xPath, yPath, dataPath, xCols, yCols);
+        var (x, y) = PairedData.Load(xPath, yPath, dataPath, xCols, yCols);
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); }; // finish with the best checkpoint so far
         Console.CancelKeyPress += onCancel;
@@ -71,8 +72,8 @@ internal static partial class Program
         static string F(double v) => double.IsFinite(v) ? v.ToString("F3", CultureInfo.InvariantCulture) : "n/a";
         bool ksg = EstimatorCatalog.IsKsg(r.Estimator);
         string model = ksg ? $"k = {o.KsgNeighbors}"
-            : EstimatorCatalog.IsUpperBound(r.Estimator) ? $"Gaussian q(y|x), hidden {o.Hidden}, batch {r.BatchSize}"
-            : $"{o.Critic} critic, hidden {o.Hidden}, batch {r.BatchSize}";
+            : EstimatorCatalog.IsUpperBound(r.Estimator) ? $"Gaussian q(y|x), hidden {o.Hidden}, batch {r.BatchSize?.ToString(CultureInfo.InvariantCulture) ?? "n/a"}"
+            : $"{o.Critic} critic, hidden {o.Hidden}, batch {r.BatchSize?.ToString(CultureInfo.InvariantCulture) ?? "n/a"}";
         w.WriteLine($"estimator    {r.Estimator} ({r.Kind}, {model})");
         if (ksg) w.WriteLine($"rows         {r.Samples} (all used; KSG needs no training)");
         else if (r.Folds.Count == 1) w.WriteLine($"rows         {r.Samples} ({r.Folds[0].TrainRows} to train, {r.Folds[0].HeldOutRows} held out)");
@@ -81,7 +82,7 @@ internal static partial class Program
         if (!ksg)
         {
             var f = r.Folds[0];
-            string when = r.Folds.Count == 1 ? $", best checkpoint at step {f.BestStep} of {f.StepsRun} run ({f.StopReason})" : "";
+            string when = r.Folds.Count == 1 && f.BestStep is not null ? $", best checkpoint at step {f.BestStep} of {f.StepsRun} run ({f.StopReason})" : "";
             w.WriteLine($"             held-out value{when}");
             w.WriteLine($"training     {F(r.TrainNats)} nats (the same critic on the training rows)");
         }

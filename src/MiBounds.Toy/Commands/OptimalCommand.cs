@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using MiBounds.Bounds;
 using MiBounds.Cli;
 using MiBounds.Critics;
@@ -23,7 +22,7 @@ internal static partial class Program
 public static class OptimalStudy
 {
     /// <summary>One result row.</summary>
-    public sealed record Row(double Mi, string Bound, double? Alpha, double Mean, double Std, int Batches);
+    public sealed record Row(double Mi, string Bound, [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] double? Alpha, double Mean, double Std, int Batches);
 
     /// <summary>Runs the study for each MI level; scores are computed once per batch and shared by the bounds.</summary>
     public static List<Row> Compute(int dim, int batch, int batches, IReadOnlyList<double> levels, ulong seed)
@@ -96,27 +95,7 @@ public static class OptimalStudy
     }
 
     /// <summary>One JSON array of {"mi","bound","alpha" (Iα only),"mean","std","batches"}.</summary>
-    public static void WriteJson(IEnumerable<Row> rows, TextWriter output)
-    {
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
-        {
-            w.WriteStartArray();
-            foreach (var r in rows)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("mi", r.Mi);
-                w.WriteString("bound", r.Bound);
-                if (r.Alpha is double a) w.WriteNumber("alpha", a);
-                w.WriteNumber("mean", r.Mean);
-                w.WriteNumber("std", r.Std);
-                w.WriteNumber("batches", r.Batches);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }
-        output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
-    }
+    public static void WriteJson(IEnumerable<Row> rows, TextWriter output) => output.WriteLine(MiBounds.Data.JsonOutput.Serialize(rows.ToArray()));
 
     private static void WriteTable(List<Row> rows, int batch, TextWriter output)
     {

@@ -1,65 +1,37 @@
-using System.Text;
-using System.Text.Json;
+using MiBounds.Data;
 using MiBounds.Estimation;
 
 namespace MiBounds.Toy.Estimation;
 
-/// <summary>Writes estimation results as JSON (non-finite numbers become null).</summary>
+/// <summary>The <c>estimate --json</c> object: the schema's fields first, then extra context. Values that do not exist (KSG's training value, batch size, steps) are null.</summary>
+internal sealed record EstimationJsonRecord(
+    string Estimator, double EstimateNats, double StderrNats, double EstimateBits, double TrainNats, IReadOnlyList<string> Warnings,
+    double StderrBits, string Kind, string Uncertainty, int Samples, int? BatchSize, IReadOnlyList<FoldJsonRecord> Folds)
+{
+    public static EstimationJsonRecord From(EstimationResult r) => new(
+        r.Estimator, r.EstimateNats, r.StderrNats, r.EstimateBits, r.TrainNats, r.Warnings,
+        r.StderrBits, r.Kind, r.Uncertainty, r.Samples, r.BatchSize,
+        r.Folds.Select(f => new FoldJsonRecord(f.TrainRows, f.HeldOutRows, f.HeldOutNats, f.TrainNats, f.BestStep, f.StepsRun, f.StopReason)).ToArray());
+}
+
+/// <summary>One fold of <see cref="EstimationJsonRecord"/>.</summary>
+internal sealed record FoldJsonRecord(int TrainRows, int HeldOutRows, double HeldOutNats, double TrainNats, int? BestStep, int? StepsRun, string StopReason);
+
+/// <summary>Writes estimation results as JSON through <see cref="JsonOutput"/>.</summary>
 internal static class EstimationJson
 {
     /// <summary>The fields of the <c>estimate --json</c> object, in order.</summary>
     public static readonly string[] Fields = ["estimator", "estimate_nats", "stderr_nats", "estimate_bits", "train_nats", "warnings"];
 
     /// <summary>The one-object form printed by <c>estimate --json</c>.</summary>
-    public static string Serialize(EstimationResult r, bool indented = false)
-    {
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = indented, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-            Write(w, r, details: true);
-        return Encoding.UTF8.GetString(stream.ToArray());
-    }
-
-    /// <summary>The result as an object: the schema's fields first, then (with <paramref name="details"/>) extra context.</summary>
-    public static void Write(Utf8JsonWriter w, EstimationResult r, bool details)
-    {
-        w.WriteStartObject();
-        w.WriteString("estimator", r.Estimator);
-        Number(w, "estimate_nats", r.EstimateNats);
-        Number(w, "stderr_nats", r.StderrNats);
-        Number(w, "estimate_bits", r.EstimateBits);
-        Number(w, "train_nats", r.TrainNats);
-        w.WriteStartArray("warnings");
-        foreach (var warning in r.Warnings) w.WriteStringValue(warning);
-        w.WriteEndArray();
-        if (details)
-        {
-            Number(w, "stderr_bits", r.StderrBits);
-            w.WriteString("kind", r.Kind);
-            w.WriteString("uncertainty", r.Uncertainty);
-            w.WriteNumber("samples", r.Samples);
-            w.WriteNumber("batch_size", r.BatchSize);
-            w.WriteStartArray("folds");
-            foreach (var f in r.Folds)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("train_rows", f.TrainRows);
-                w.WriteNumber("held_out_rows", f.HeldOutRows);
-                Number(w, "held_out_nats", f.HeldOutNats);
-                Number(w, "train_nats", f.TrainNats);
-                w.WriteNumber("best_step", f.BestStep);
-                w.WriteNumber("steps_run", f.StepsRun);
-                w.WriteString("stop_reason", f.StopReason);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }
-        w.WriteEndObject();
-    }
-
-    /// <summary>A number, or null when it is NaN or infinite (JSON has neither).</summary>
-    public static void Number(Utf8JsonWriter w, string name, double value)
-    {
-        if (double.IsFinite(value)) w.WriteNumber(name, value);
-        else w.WriteNull(name);
-    }
+    public static string Serialize(EstimationResult r, bool indented = false) => JsonOutput.Serialize(EstimationJsonRecord.From(r), indented);
 }
+
+/// <summary>The <c>bench-tasks --json/--out</c> object: the run's settings, then one entry per (task, estimator).</summary>
+internal sealed record BenchJsonRecord(int Samples, int Batch, int Steps, string Critic, ulong Seed, IReadOnlyList<BenchEntryJsonRecord> Results);
+
+/// <summary>One (task, estimator) of <see cref="BenchJsonRecord"/>: <c>result</c> when it ran, <c>error</c> when it failed.</summary>
+internal sealed record BenchEntryJsonRecord(
+    string Task, string Description, int DimX, int DimY, double TrueNats, double Seconds,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] EstimationJsonRecord? Result,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Error);

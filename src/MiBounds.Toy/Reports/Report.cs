@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using System.Text.Json;
+using MiBounds.Data;
 using System.Text.Json.Serialization;
 using MiBounds.Tensors;
 using MiBounds.Bounds;
@@ -58,13 +58,11 @@ public static class Report
     /// <summary>The SVG figure's file name for a critic and task.</summary>
     public static string FigureFile(string critic, string task) => $"figure-{task}-{critic}.svg";
 
-    private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true };
-
     /// <summary>Writes every report from the runs' estimates (partial runs contribute the levels they reached).</summary>
     public static void WriteAll(SweepConfig config, IReadOnlyList<RunResult> runs, string outDir)
     {
         var summary = Summarize(config, runs);
-        AtomicFile.WriteAllText(Path.Combine(outDir, SummaryFile), JsonSerializer.Serialize(summary, s_json));
+        JsonOutput.Write(Path.Combine(outDir, SummaryFile), summary);
         foreach (var critic in config.Critics)
             foreach (var task in config.Tasks)
             {

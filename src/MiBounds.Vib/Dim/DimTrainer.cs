@@ -299,23 +299,5 @@ public sealed class DimTrainer
     }
 
     /// <summary>The results.json text: an array of {"estimator", "probe", "features", "accuracy"} records.</summary>
-    public static string ResultsJson(IEnumerable<ProbeRecord> records)
-    {
-        using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
-        {
-            w.WriteStartArray();
-            foreach (var r in records)
-            {
-                w.WriteStartObject();
-                w.WriteString("estimator", r.Estimator);
-                w.WriteString("probe", r.Probe);
-                w.WriteString("features", r.Features);
-                w.WriteNumber("accuracy", Math.Round(r.Accuracy, 6));
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }
-        return Encoding.UTF8.GetString(ms.ToArray()) + "\n";
-    }
+    public static string ResultsJson(IEnumerable<ProbeRecord> records) => ResultsJsonFile.Serialize(records);
 }

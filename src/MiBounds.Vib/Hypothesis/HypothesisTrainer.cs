@@ -208,35 +208,6 @@ public sealed class HypothesisTrainer
     }
 
     /// <summary>results.json text: the epoch records then the attack records (same fields as the VIB runs' attack records).</summary>
-    public static string ResultsJson(IEnumerable<HypothesisEpochRecord> epochs, IEnumerable<AttackRecord> attacks)
-    {
-        using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
-        {
-            w.WriteStartArray();
-            foreach (var e in epochs)
-            {
-                w.WriteStartObject();
-                w.WriteString("model", e.Model);
-                w.WriteNumber("epoch", e.Epoch);
-                w.WriteNumber("seconds", Math.Round(e.Seconds, 3));
-                w.WriteNumber("loss", Math.Round(e.Loss, 6));
-                if (double.IsFinite(e.Bound)) w.WriteNumber("bound_nats", Math.Round(e.Bound, 6)); else w.WriteNull("bound_nats");
-                w.WriteNumber("regularizer", Math.Round(e.Regularizer, 6));
-                w.WriteNumber("test_acc", Math.Round(e.TestAccuracy, 6));
-                w.WriteEndObject();
-            }
-            foreach (var a in attacks)
-            {
-                w.WriteStartObject();
-                w.WriteString("model", a.Model);
-                w.WriteString("attack", a.Attack);
-                w.WriteNumber("epsilon", a.Epsilon);
-                w.WriteNumber("accuracy", Math.Round(a.Accuracy, 6));
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }
-        return Encoding.UTF8.GetString(ms.ToArray()) + "\n";
-    }
+    public static string ResultsJson(IEnumerable<HypothesisEpochRecord> epochs, IEnumerable<AttackRecord> attacks) =>
+        ResultsJsonFile.Serialize(epochs.Select(e => new HypothesisEpochJsonRecord(e.Model, e.Epoch, e.Seconds, e.Loss, e.Bound, e.Regularizer, e.TestAccuracy)).Concat<object>(attacks));
 }

@@ -74,11 +74,7 @@ internal static partial class Commands
         if (!File.Exists(path)) throw new UsageException($"--runs: {path} not found");
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            var list = new List<AttackRecord>();
-            foreach (var el in doc.RootElement.EnumerateArray())
-                if (el.TryGetProperty("attack", out var attack))
-                    list.Add(new AttackRecord(el.GetProperty("model").GetString() ?? "", attack.GetString() ?? "", el.GetProperty("epsilon").GetDouble(), el.GetProperty("accuracy").GetDouble()));
+            var list = ResultsJsonFile.ReadAttacks(File.ReadAllText(path));
             if (list.Count == 0) throw new UsageException($"--runs: {path} holds no attack records (train with --robustness)");
             return list;
         }

@@ -35,46 +35,8 @@ public sealed class RunResults
         AtomicFile.WriteAllText(Path.Combine(directory, "results.csv"), ToCsv());
     }
 
-    /// <summary>The results.json text.</summary>
-    public string ToJson()
-    {
-        using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
-        {
-            w.WriteStartArray();
-            foreach (var e in Epochs)
-            {
-                w.WriteStartObject();
-                w.WriteString("model", e.Model);
-                w.WriteNumber("epoch", e.Epoch);
-                Number(w, "seconds", e.Seconds);
-                Number(w, "test_acc_1", e.TestAcc1);
-                Number(w, "test_acc_12", e.TestAcc12);
-                Number(w, "train_acc_1", e.TrainAcc1);
-                Number(w, "izx_bits", e.IzxBits);
-                Number(w, "izy_bits", e.IzyBits);
-                w.WriteEndObject();
-            }
-            foreach (var a in Attacks)
-            {
-                w.WriteStartObject();
-                w.WriteString("model", a.Model);
-                w.WriteString("attack", a.Attack);
-                Number(w, "epsilon", a.Epsilon);
-                Number(w, "accuracy", a.Accuracy);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }
-        return Encoding.UTF8.GetString(ms.ToArray()) + "\n";
-    }
-
-    // JSON has no NaN: an undefined value (I(Z;X) of a deterministic encoder) is written as null.
-    private static void Number(Utf8JsonWriter w, string name, double v)
-    {
-        if (double.IsFinite(v)) w.WriteNumber(name, Math.Round(v, 6));
-        else w.WriteNull(name);
-    }
+    /// <summary>The results.json text (undefined values, e.g. I(Z;X) of a deterministic encoder, are null).</summary>
+    public string ToJson() => ResultsJsonFile.Serialize(Epochs.Select(EpochJsonRecord.From).Concat<object>(Attacks));
 
     private const string CsvHeader = "model,epoch,seconds,test_acc_1,test_acc_12,train_acc_1,train_acc_12,izx_bits,izy_bits,train_izx_bits,train_izy_bits,loss_bits";
 
@@ -114,11 +76,7 @@ public sealed class RunResults
         {
             try
             {
-                using var doc = JsonDocument.Parse(File.ReadAllText(json));
-                foreach (var el in doc.RootElement.EnumerateArray())
-                    if (el.TryGetProperty("attack", out var attack))
-                        r.Attacks.Add(new AttackRecord(el.GetProperty("model").GetString() ?? "", attack.GetString() ?? "",
-                            el.GetProperty("epsilon").GetDouble(), el.GetProperty("accuracy").GetDouble()));
+                r.Attacks.AddRange(ResultsJsonFile.ReadAttacks(File.ReadAllText(json)));
             }
             catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException)
             {

@@ -30,8 +30,8 @@ public sealed record EstimationResult
     /// <summary>Rows used.</summary>
     public required int Samples { get; init; }
 
-    /// <summary>Batch size actually used (smaller than requested when a split has fewer rows).</summary>
-    public required int BatchSize { get; init; }
+    /// <summary>Batch size actually used (smaller than requested when a split has fewer rows); null for KSG, which has no batches.</summary>
+    public required int? BatchSize { get; init; }
 
     /// <summary>Per-fold details.</summary>
     public required IReadOnlyList<FoldResult> Folds { get; init; }
@@ -45,11 +45,11 @@ public sealed record EstimationResult
 /// <param name="HeldOutRows">Rows evaluated on.</param>
 /// <param name="HeldOutNats">Held-out value of the best checkpoint.</param>
 /// <param name="TrainNats">Training-split value of the best checkpoint.</param>
-/// <param name="BestStep">Steps taken when the best checkpoint was saved.</param>
-/// <param name="StepsRun">Steps taken before stopping.</param>
+/// <param name="BestStep">Steps taken when the best checkpoint was saved; null for KSG (no training).</param>
+/// <param name="StepsRun">Steps taken before stopping; null for KSG.</param>
 /// <param name="StopReason">"budget", "early-stop", "diverged", "cancelled" or "none" (KSG).</param>
 /// <param name="History">(step, held-out value) at each evaluation.</param>
 /// <param name="FinalTrainNats">Training-split value of the last parameters (before restoring the best checkpoint).</param>
 /// <param name="FinalHeldOutNats">Held-out value of the last parameters.</param>
-public sealed record FoldResult(int TrainRows, int HeldOutRows, double HeldOutNats, double TrainNats, int BestStep, int StepsRun,
+public sealed record FoldResult(int TrainRows, int HeldOutRows, double HeldOutNats, double TrainNats, int? BestStep, int? StepsRun,
     string StopReason, IReadOnlyList<(int Step, double HeldOutNats)> History, double FinalTrainNats, double FinalHeldOutNats);

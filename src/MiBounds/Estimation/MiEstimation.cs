@@ -117,8 +117,8 @@ public static class MiEstimation
         return new EstimationResult
         {
             Estimator = name, Kind = EstimatorCatalog.KindOf(name), EstimateNats = full.EstimateNats, StderrNats = stderr,
-            TrainNats = double.NaN, Uncertainty = uncertainty, Samples = n, BatchSize = 0, Warnings = warnings,
-            Folds = [new FoldResult(n, n, full.EstimateNats, double.NaN, 0, 0, "none", [], double.NaN, full.EstimateNats)],
+            TrainNats = double.NaN, Uncertainty = uncertainty, Samples = n, BatchSize = null, Warnings = warnings,
+            Folds = [new FoldResult(n, n, full.EstimateNats, double.NaN, null, null, "none", [], double.NaN, full.EstimateNats)],
         };
     }
 

@@ -3,14 +3,14 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace MiBounds.Toy.Estimation;
+namespace MiBounds.Data;
 
 /// <summary>
 /// Reads a NumPy .npy file (format versions 1–3) holding a 1-D (one column) or 2-D array of floats, integers or
 /// booleans in either byte order and either memory order. Problems are <see cref="InvalidDataException"/>s naming the
 /// file (and the row and column of a non-finite value).
 /// </summary>
-internal static partial class NpyMatrixReader
+internal static partial class NpyReader
 {
     private static readonly byte[] Magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
@@ -18,33 +18,45 @@ internal static partial class NpyMatrixReader
     {
         var bytes = File.ReadAllBytes(path);
         if (bytes.Length < 10 || !bytes.AsSpan(0, 6).SequenceEqual(Magic))
-            throw new InvalidDataException($"{path}: not a .npy file (no \\x93NUMPY magic); save arrays with numpy.save");
+            throw Fail(path, $"not a .npy file (no \\x93NUMPY magic); save arrays with numpy.save");
         int major = bytes[6];
-        int headerLength, offset;
+        long headerLength;
+        int offset;
         if (major == 1) { headerLength = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8)); offset = 10; }
         else if (major is 2 or 3)
         {
-            if (bytes.Length < 12) throw new InvalidDataException($"{path}: truncated .npy header");
-            headerLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)); offset = 12;
+            if (bytes.Length < 12) throw Fail(path, "truncated .npy header");
+            headerLength = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)); offset = 12;
         }
-        else throw new InvalidDataException($"{path}: unsupported .npy format version {major}.{bytes[7]}");
-        if (offset + headerLength > bytes.Length) throw new InvalidDataException($"{path}: truncated .npy header");
-        string header = Encoding.UTF8.GetString(bytes, offset, headerLength);
+        else throw Fail(path, $"unsupported .npy format version {major}.{bytes[7]}");
+        if (offset + headerLength > bytes.Length) throw Fail(path, "truncated .npy header");
+        // Versions 1-2 are latin-1, 3 is UTF-8; either way only ASCII is meaningful here.
+        string header = (major == 3 ? Encoding.UTF8 : Encoding.Latin1).GetString(bytes, offset, (int)headerLength).Trim(' ', '\n', '\0');
+        string shown = DataErrors.Excerpt(header, 120);
+        // A Python dict literal: refuse a header cut short rather than guess what the missing part said.
+        if (!header.StartsWith('{') || !header.EndsWith('}')) throw Fail(path, $"malformed .npy header (not a complete {{...}} dictionary): '{shown}'");
         var descr = DescrPattern().Match(header);
         var order = FortranPattern().Match(header);
         var shape = ShapePattern().Match(header);
-        if (!descr.Success || !order.Success || !shape.Success) throw new InvalidDataException($"{path}: cannot parse the .npy header '{header.Trim()}'");
-        var dims = shape.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-        if (dims.Length is 0 or > 2) throw new InvalidDataException($"{path}: the array has shape ({shape.Groups[1].Value}); expected 1-D (one column) or 2-D [rows, columns]");
-        long rows = dims[0], cols = dims.Length == 2 ? dims[1] : 1;
-        if (rows * cols > int.MaxValue / 8) throw new InvalidDataException($"{path}: the array is too large ({rows}×{cols})");
+        if (!descr.Success || !order.Success || !shape.Success) throw Fail(path, $"cannot parse the .npy header '{shown}' (needs 'descr', 'fortran_order' and 'shape')");
+        string shapeText = DataErrors.Excerpt(shape.Groups[1].Value);
+        var dims = new List<long>();
+        foreach (var s in shape.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long d) || d < 0 || d > int.MaxValue)
+                throw Fail(path, $"the .npy header has an invalid shape ({shapeText}); dimensions must be non-negative integers");
+            dims.Add(d);
+        }
+        if (dims.Count is 0 or > 2) throw Fail(path, $"the array has shape ({shapeText}); expected 1-D (one column) or 2-D [rows, columns]");
+        long rows = dims[0], cols = dims.Count == 2 ? dims[1] : 1;
+        if (rows * cols > int.MaxValue / 8) throw Fail(path, $"the array is too large ({rows}×{cols})");
+        if (rows == 0 || cols == 0) throw Fail(path, $"the array is empty (shape ({shapeText}))");
         bool fortran = order.Groups[1].Value == "True";
         var (reader, size) = ElementReader(descr.Groups[1].Value, path);
-        int dataStart = offset + headerLength;
+        int dataStart = (int)(offset + headerLength);
         long needed = rows * cols * size;
         if (bytes.Length - dataStart < needed)
-            throw new InvalidDataException($"{path}: holds {bytes.Length - dataStart} bytes of data but shape ({rows}, {cols}) of '{descr.Groups[1].Value}' needs {needed}");
+            throw Fail(path, $"holds {bytes.Length - dataStart} bytes of data but shape ({shapeText}) of '{DataErrors.Excerpt(descr.Groups[1].Value)}' needs {needed}");
         var values = new double[rows, cols];
         for (long r = 0; r < rows; r++)
             for (long c = 0; c < cols; c++)
@@ -52,12 +64,14 @@ internal static partial class NpyMatrixReader
                 long index = fortran ? c * rows + r : r * cols + c;
                 double v = reader(bytes.AsSpan(dataStart + (int)(index * size), size));
                 if (!double.IsFinite(v))
-                    throw new InvalidDataException($"{path}: row {r + 1}, column {c + 1} is {(double.IsNaN(v) ? "NaN" : "infinite")}; every value must be finite");
+                    throw Fail(path, $"row {r + 1}, column {c + 1} is {(double.IsNaN(v) ? "NaN" : "infinite")}; every value must be finite");
                 values[r, c] = v;
             }
         var names = Enumerable.Range(1, (int)cols).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
         return new DataMatrix(path, values, names);
     }
+
+    private static InvalidDataException Fail(string path, string what) => DataErrors.Fail($"{path}: {what}", path);
 
     private delegate double Element(ReadOnlySpan<byte> b);
 
@@ -66,7 +80,7 @@ internal static partial class NpyMatrixReader
         char endian = descr[0];
         string kind = descr[1..];
         bool big = endian == '>';
-        if (endian is not ('<' or '>' or '|' or '=')) throw new InvalidDataException($"{path}: unsupported dtype '{descr}'");
+        if (endian is not ('<' or '>' or '|' or '=')) throw Fail(path, $"unsupported dtype '{DataErrors.Excerpt(descr)}'");
         return kind switch
         {
             "f8" => (b => big ? BinaryPrimitives.ReadDoubleBigEndian(b) : BinaryPrimitives.ReadDoubleLittleEndian(b), 8),
@@ -80,7 +94,7 @@ internal static partial class NpyMatrixReader
             "u4" => (b => big ? BinaryPrimitives.ReadUInt32BigEndian(b) : BinaryPrimitives.ReadUInt32LittleEndian(b), 4),
             "u2" => (b => big ? BinaryPrimitives.ReadUInt16BigEndian(b) : BinaryPrimitives.ReadUInt16LittleEndian(b), 2),
             "u1" or "b1" => (b => b[0], 1),
-            _ => throw new InvalidDataException($"{path}: unsupported dtype '{descr}' (use float32/float64 or integers)"),
+            _ => throw Fail(path, $"unsupported dtype '{DataErrors.Excerpt(descr)}' (use float32/float64 or integers)"),
         };
     }
 

@@ -1,3 +1,4 @@
+using MiBounds.Vib.Commands;
 namespace MiBounds.Vib;
 
 /// <summary>
@@ -6,5 +7,5 @@ namespace MiBounds.Vib;
 /// </summary>
 internal static class Program
 {
-    private static int Main(string[] args) => Commands.Dispatch(args, Console.Out, Console.Error);
+    private static int Main(string[] args) => VibCommands.Dispatch(args, Console.Out, Console.Error);
 }

@@ -1,4 +1,6 @@
 using MiBounds.Vib;
+using MiBounds.Vib.Reports;
+using MiBounds.Vib.Commands;
 
 namespace MiBounds.Vib.Tests;
 
@@ -7,7 +9,7 @@ public class CliTests
     private static (int Code, string Out, string Err) Run(params string[] args)
     {
         var o = new StringWriter(); var e = new StringWriter();
-        int code = Commands.Dispatch(args, o, e);
+        int code = VibCommands.Dispatch(args, o, e);
         return (code, o.ToString(), e.ToString());
     }
 

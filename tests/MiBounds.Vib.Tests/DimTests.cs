@@ -1,5 +1,7 @@
 using MiBounds.Tensors;
 using MiBounds.Vib.Dim;
+using MiBounds.Vib.Data;
+using MiBounds.Vib.Commands;
 
 namespace MiBounds.Vib.Tests;
 
@@ -200,7 +202,7 @@ public class DimTests
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        int rc = Commands.Dispatch(args, stdout, stderr);
+        int rc = VibCommands.Dispatch(args, stdout, stderr);
         return (rc, stdout.ToString(), stderr.ToString());
     }
 }

@@ -5,6 +5,7 @@ using System.Text.Json;
 using MiBounds.Bounds;
 using MiBounds.Tensors;
 using MiBounds.Tensors.Optim;
+using MiBounds.Vib.Data;
 
 namespace MiBounds.Vib.Dim;
 

@@ -4,10 +4,13 @@ using System.Text.Json;
 using MiBounds.Cli;
 using MiBounds.Tensors;
 using MiBounds.Vib.Hypothesis;
+using MiBounds.Vib.Reports;
+using MiBounds.Vib.Data;
+using MiBounds.Vib.Training;
 
-namespace MiBounds.Vib;
+namespace MiBounds.Vib.Commands;
 
-internal static partial class Commands
+internal static partial class VibCommands
 {
     private const string RobustnessTableUsage = """
         usage: robustness-table --runs DIR[,DIR…] [--vib DIR[,DIR…]] [options]

@@ -2,10 +2,12 @@ using System.Globalization;
 using MiBounds.Cli;
 using MiBounds.Tensors;
 using MiBounds.Vib.Hypothesis;
+using MiBounds.Vib.Data;
+using MiBounds.Vib.Reports;
 
-namespace MiBounds.Vib;
+namespace MiBounds.Vib.Commands;
 
-internal static partial class Commands
+internal static partial class VibCommands
 {
     private const string HypothesisUsage = """
         usage: hypothesis --objective dv|js|cnn [--ie LAMBDA] [options]

@@ -1,10 +1,11 @@
 using MiBounds.Cli;
 using MiBounds.Tensors;
 using Spectre.Console;
+using MiBounds.Vib.Reports;
 
-namespace MiBounds.Vib;
+namespace MiBounds.Vib.Commands;
 
-internal static partial class Commands
+internal static partial class VibCommands
 {
     private static void RegisterPlots(CommandSet commands)
     {

@@ -2,10 +2,14 @@ using System.Globalization;
 using MiBounds.Cli;
 using MiBounds.Tensors;
 using Spectre.Console;
+using MiBounds.Vib.Models;
+using MiBounds.Vib.Reports;
+using MiBounds.Vib.Training;
+using MiBounds.Vib.Data;
 
-namespace MiBounds.Vib;
+namespace MiBounds.Vib.Commands;
 
-internal static partial class Commands
+internal static partial class VibCommands
 {
     private const string CommonUsage = """
           --k N             bottleneck size K (default 256)

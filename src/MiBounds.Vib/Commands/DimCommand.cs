@@ -2,10 +2,11 @@ using System.Globalization;
 using MiBounds.Cli;
 using MiBounds.Tensors;
 using MiBounds.Vib.Dim;
+using MiBounds.Vib.Data;
 
-namespace MiBounds.Vib;
+namespace MiBounds.Vib.Commands;
 
-internal static partial class Commands
+internal static partial class VibCommands
 {
     private const string DimUsage = """
         usage: dim [--estimator js|infonce|dv] [--mode global|local|both] [options]

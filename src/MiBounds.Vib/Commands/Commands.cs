@@ -1,21 +1,44 @@
-using MiBounds.Cli;
+using System.CommandLine;
+using MiBounds.Commands;
 using MiBounds.Vib.Data;
+using MiBounds.Vib.Models;
 
 namespace MiBounds.Vib.Commands;
 
 /// <summary>
-/// The command line. Each command file adds a `static void Register…(CommandSet)` method to this partial class;
-/// <see cref="Dispatch"/> collects them with <see cref="CommandSet.AddFrom"/> and runs the core dispatcher
-/// (usage errors exit 2, <see cref="DataException"/>s exit 1, both as one line starting "error: ").
+/// The image-model commands, listed explicitly (the mibounds host adds them to its root). Each command file holds its
+/// own factory method of this partial class.
 /// </summary>
-internal static partial class VibCommands
+public static partial class VibCommands
 {
-    /// <summary>Runs the command named by args[0]; returns the exit code.</summary>
-    internal static int Dispatch(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>vib, vim, baseline, robustness, plot, dim, hypothesis and robustness-table.</summary>
+    public static IEnumerable<Command> Create() =>
+    [
+        CreateTraining(ModelKind.Vib),
+        CreateTraining(ModelKind.Vim),
+        CreateTraining(ModelKind.Deterministic),
+        CreateRobustness(),
+        CreatePlot(),
+        CreateDim(),
+        CreateHypothesis(),
+        CreateRobustnessTable(),
+    ];
+
+    private const string DataHelp = "IDX directory (default /usr/share/datasets/fashion-mnist)";
+    private const string ThreadsHelp = "kernel threads (default: all cores)";
+
+    // DataException (a missing or corrupt data file or checkpoint) is bad data: the host's one-line error, exit code 2.
+    private static Command WithVibAction(this Command command, Func<CommandRun, int> action) => command.WithAction(run =>
     {
-        var commands = new CommandSet("MiBounds.Vib") { ErrorPrefix = "error: " };
-        commands.TreatAsDataError<DataException>();
-        commands.AddFrom(typeof(VibCommands));
-        return commands.Run(args, stderr, stdout);
+        try { return action(run); }
+        catch (DataException e) { throw new InvalidDataException(e.Message, e); }
+    });
+
+    // The run's token reaches the trainers between epochs only: they take no token yet.
+    private static bool StopRequested(CommandRun run, string outDir)
+    {
+        if (!run.Cancellation.IsCancellationRequested) return false;
+        run.Out.WriteLine($"interrupted: the last finished epoch is checkpointed; continue with --resume --out {outDir}");
+        return true;
     }
 }

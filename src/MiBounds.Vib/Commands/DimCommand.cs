@@ -1,99 +1,95 @@
+using System.CommandLine;
 using System.Globalization;
-using MiBounds.Cli;
+using MiBounds.Commands;
 using MiBounds.Tensors;
-using MiBounds.Vib.Dim;
 using MiBounds.Vib.Data;
+using MiBounds.Vib.Dim;
+using static MiBounds.Commands.CommandOptions;
 
 namespace MiBounds.Vib.Commands;
 
-internal static partial class VibCommands
+public static partial class VibCommands
 {
-    private const string DimUsage = """
-        usage: dim [--estimator js|infonce|dv] [--mode global|local|both] [options]
-          --estimator NAME  bound trained through MiBound.FromScores: js (DIM's default), infonce, dv (default js)
-          --mode M          global, local or both objectives (default local = DIM(L))
-          --epochs N        training epochs (default 3)
-          --batch N         batch size K: each score matrix is K×K (default 64)
-          --lr X            Adam learning rate (default 1e-3)
-          --seed N          seed (default 1)
-          --train-count N   train on the first N training images (default 0 = all 60000)
-          --prior W         weight of adversarial prior matching to a uniform prior (default 0 = off)
-          --width N         shared projection width of the critics (default 256)
-          --probe-train N   training images the probes learn from (default 10000)
-          --probe-test N    test images the probes are scored on (default 0 = all 10000)
-          --probe-epochs N  probe training epochs (default 20)
-          --out DIR         run.json, training.csv, checkpoint.safetensors, results.json (default results/dim-<estimator>-<mode>)
-          --resume          continue the run in DIR (only --epochs may differ)
-          --data DIR        IDX directory (default /usr/share/datasets/fashion-mnist)
-          --threads N       kernel threads (default: all cores)
-        After training, the encoder is frozen and linear and MLP probes are trained on its global code and conv features,
-        on a random encoder's global code and on raw pixels; results.json holds {estimator, probe, features, accuracy}.
-        """;
-
-    private static void RegisterDim(CommandSet commands)
-    {
-        commands.Add("dim", "train Deep InfoMax (global/local, js|infonce|dv) and probe its features", DimUsage, RunDim);
-    }
-
-    /// <summary>Reads the dim command's run options (validated; bad values throw <see cref="UsageException"/>).</summary>
-    internal static DimConfig ReadDimConfig(ParsedOptions o)
+    private static Command CreateDim()
     {
         var d = new DimConfig(); // the defaults live in DimConfig only
-        return new()
+        var estimator = Choice("--estimator", "bound trained through MiBound.FromScores: js (DIM's default), infonce, dv", d.Estimator, ScoreBounds.DimEstimators);
+        var mode = Choice("--mode", "global, local (DIM(L)) or both objectives", d.Mode.ToString().ToLowerInvariant(), "global", "local", "both");
+        var epochs = Int("--epochs", "training epochs", d.Epochs, 0, 100000);
+        var batch = Int("--batch", "batch size K: each score matrix is K×K", d.BatchSize, 2, 4096);
+        var lr = Double("--lr", "Adam learning rate", d.LearningRate, 1e-12, 10);
+        var seed = Int("--seed", "seed", (int)d.Seed, 0);
+        var trainCount = Int("--train-count", "train on the first N training images (0 = all 60000)", d.TrainCount, 0);
+        var prior = Double("--prior", "weight of adversarial prior matching to a uniform prior (0 = off)", d.PriorWeight, 0, 1e6);
+        var width = Int("--width", "shared projection width of the critics", d.Width, 1, 65536);
+        var probeTrain = Int("--probe-train", "training images the probes learn from", d.ProbeTrainCount, 10);
+        var probeTest = Int("--probe-test", "test images the probes are scored on (0 = all 10000)", d.ProbeTestCount, 0);
+        var probeEpochs = Int("--probe-epochs", "probe training epochs", d.ProbeEpochs, 1, 100000);
+        var outDir = OptionalString("--out", "run.json, training.csv, checkpoint.safetensors, results.json (default results/dim-<estimator>-<mode>)");
+        var resume = Flag("--resume", "continue the run in --out (only --epochs may differ)");
+        var data = OptionalString("--data", DataHelp);
+        var threads = Int("--threads", ThreadsHelp, Environment.ProcessorCount, 1, 1024);
+        var command = new Command("dim", "train Deep InfoMax (global/local, js|infonce|dv) and probe its features. After training, the encoder is frozen and " +
+            "linear and MLP probes are trained on its global code and conv features, on a random encoder's global code and on raw pixels; " +
+            "results.json holds {estimator, probe, features, accuracy}.")
+            { estimator, mode, epochs, batch, lr, seed, trainCount, prior, width, probeTrain, probeTest, probeEpochs, outDir, resume, data, threads };
+        return command.WithVibAction(run =>
         {
-            Estimator = o.Choice("estimator", d.Estimator, ScoreBounds.DimEstimators),
-            Mode = Enum.Parse<DimMode>(o.Choice("mode", d.Mode.ToString().ToLowerInvariant(), "global", "local", "both"), ignoreCase: true),
-            Epochs = o.Int("epochs", d.Epochs, 0, 100000),
-            BatchSize = o.Int("batch", d.BatchSize, 2, 4096),
-            LearningRate = o.Double("lr", d.LearningRate, 1e-12, 10),
-            Seed = (ulong)o.Int("seed", (int)d.Seed, 0),
-            TrainCount = o.Int("train-count", d.TrainCount, 0),
-            PriorWeight = o.Double("prior", d.PriorWeight, 0, 1e6),
-            Width = o.Int("width", d.Width, 1, 65536),
-            ProbeTrainCount = o.Int("probe-train", d.ProbeTrainCount, 10),
-            ProbeTestCount = o.Int("probe-test", d.ProbeTestCount, 0),
-            ProbeEpochs = o.Int("probe-epochs", d.ProbeEpochs, 1, 100000),
-        };
+            var config = new DimConfig
+            {
+                Estimator = run.Get(estimator),
+                Mode = Enum.Parse<DimMode>(run.Get(mode), ignoreCase: true),
+                Epochs = run.Get(epochs),
+                BatchSize = run.Get(batch),
+                LearningRate = run.Get(lr),
+                Seed = (ulong)run.Get(seed),
+                TrainCount = run.Get(trainCount),
+                PriorWeight = run.Get(prior),
+                Width = run.Get(width),
+                ProbeTrainCount = run.Get(probeTrain),
+                ProbeTestCount = run.Get(probeTest),
+                ProbeEpochs = run.Get(probeEpochs),
+            };
+            string dir = OutputPaths.EnsureFolder(run.Get(outDir) ?? Path.Combine("results", $"dim-{config.Estimator}-{config.Mode.ToString().ToLowerInvariant()}"), "--out", create: !run.Get(resume));
+            return RunDim(run, config, dir, run.Get(resume), run.Get(data), run.Get(threads));
+        });
     }
 
-    private static int RunDim(ParsedOptions o)
+    private static int RunDim(CommandRun run, DimConfig config, string outDir, bool resume, string? dataDir, int threads)
     {
-        var config = ReadDimConfig(o);
-        string outDir = o.OptionalString("out") ?? Path.Combine("results", $"dim-{config.Estimator}-{config.Mode.ToString().ToLowerInvariant()}");
-        bool resume = o.Flag("resume");
-        string? dataDir = o.OptionalString("data");
-        int threads = o.Int("threads", Environment.ProcessorCount, 1, 1024);
-        o.EnsureAllUsed();
+        var log = run.Out;
         Engine.MaxThreads = threads;
         var runFile = Path.Combine(outDir, "run.json");
         CheckResume(outDir, runFile, resume, saved => DimConfig.FromJson(saved, runFile) with { Epochs = config.Epochs } == config);
 
         var data = ImageData.Load(dataDir);
-        Directory.CreateDirectory(outDir);
         AtomicFile.WriteAllText(runFile, config.ToJson());
         var trainer = new DimTrainer(config, data.Train, outDir);
-        if (resume) Console.WriteLine($"resumed {outDir} after epoch {trainer.Resume()}");
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        if (resume) log.WriteLine($"resumed {outDir} after epoch {trainer.Resume()}");
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"DIM {config.Mode.ToString().ToLowerInvariant()} with {config.Estimator}: {(config.TrainCount > 0 ? Math.Min(config.TrainCount, data.Train.Count) : data.Train.Count)} train images, batch {config.BatchSize}, {trainer.Network.ParameterCount():N0} parameters, {threads} thread(s)"));
         while (trainer.EpochsDone < config.Epochs)
         {
-            var r = trainer.TrainEpoch(QuarterEpochLog);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            if (StopRequested(run, outDir)) return CommandHost.Interrupted;
+            var r = trainer.TrainEpoch(QuarterEpochLog(log));
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"epoch {r.Epoch,3}/{config.Epochs}  {r.Seconds,6:F1}s  loss {r.Loss:F4}  global bound {Nats(r.GlobalBound)}  local bound {Nats(r.LocalBound)}"));
         }
-        Console.WriteLine($"probes: {config.ProbeTrainCount} training images, {config.ProbeEpochs} epochs");
-        var records = trainer.EvaluateProbes(data, new ProbeSettings(Epochs: config.ProbeEpochs), line => Console.WriteLine("  " + line));
+        if (StopRequested(run, outDir)) return CommandHost.Interrupted;
+        log.WriteLine($"probes: {config.ProbeTrainCount} training images, {config.ProbeEpochs} epochs");
+        var records = trainer.EvaluateProbes(data, new ProbeSettings(Epochs: config.ProbeEpochs), line => log.WriteLine("  " + line));
         AtomicFile.WriteAllText(Path.Combine(outDir, "results.json"), DimTrainer.ResultsJson(records));
-        Console.WriteLine($"results in {outDir}");
+        log.WriteLine($"results in {outDir}");
         return 0;
     }
 
     private static string Nats(double v) => double.IsFinite(v) ? v.ToString("F3", CultureInfo.InvariantCulture) + " nats" : "n/a";
 
-    private static void QuarterEpochLog(int b, int total)
+    // Logs get a line every quarter epoch.
+    private static Action<int, int> QuarterEpochLog(TextWriter log) => (b, total) =>
     {
-        if (b % Math.Max(1, total / 4) == 0 && b < total) Console.WriteLine($"  batch {b}/{total}");
-    }
+        if (b % Math.Max(1, total / 4) == 0 && b < total) log.WriteLine($"  batch {b}/{total}");
+    };
 
     /// <summary>
     /// --resume needs DIR/run.json with the same options (<paramref name="sameRun"/>); without it DIR must not hold a
@@ -106,10 +102,10 @@ internal static partial class VibCommands
             if (!File.Exists(runFile)) throw new UsageException($"--resume: {runFile} not found (nothing to resume in {outDir})");
             if (!sameRun(File.ReadAllText(runFile)))
                 throw new UsageException($"--resume: the options differ from the run in {outDir} ({runFile}); give the same ones (only --epochs may change)");
-            if (!File.Exists(Path.Combine(outDir, Dim.TrainingCheckpoint.FileName)))
+            if (!File.Exists(Path.Combine(outDir, TrainingCheckpoint.FileName)))
                 throw new UsageException($"--resume: {outDir} holds no checkpoint yet (the run stopped before its first epoch ended); start it again without --resume");
         }
-        else if (File.Exists(Path.Combine(outDir, Dim.TrainingCheckpoint.FileName)))
+        else if (File.Exists(Path.Combine(outDir, TrainingCheckpoint.FileName)))
             throw new UsageException($"{outDir} already holds a run; add --resume to continue it or choose another --out");
     }
 }

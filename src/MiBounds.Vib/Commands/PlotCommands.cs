@@ -1,34 +1,33 @@
-using MiBounds.Cli;
+using System.CommandLine;
+using MiBounds.Commands;
 using MiBounds.Tensors;
-using Spectre.Console;
 using MiBounds.Vib.Reports;
+using Spectre.Console;
+using static MiBounds.Commands.CommandOptions;
 
 namespace MiBounds.Vib.Commands;
 
-internal static partial class VibCommands
+public static partial class VibCommands
 {
-    private static void RegisterPlots(CommandSet commands)
+    private static Command CreatePlot()
     {
-        commands.Add("plot", "collect runs' results into SVG plots and a Markdown summary",
-            "usage: plot --runs DIR[,DIR…] [--out DIR]\n  --runs    run directories, or folders whose subfolders are runs\n  --out     where error_vs_beta.svg, ib_plane.svg and summary.md go (default: the first --runs entry)",
-            PlotCommand);
-    }
-
-    private static int PlotCommand(ParsedOptions o)
-    {
-        var paths = o.Required("runs").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (paths.Length == 0) throw new UsageException("--runs needs at least one directory");
-        string outDir = o.OptionalString("out") ?? paths[0];
-        o.EnsureAllUsed();
-        var runs = RunSummary.Collect(paths);
-        if (runs.Count == 0) throw new UsageException($"no run directories (with run.json) under {string.Join(", ", paths)}");
-        Directory.CreateDirectory(outDir);
-        Plots.ErrorVsBeta(runs, Path.Combine(outDir, "error_vs_beta.svg"));
-        Plots.IbPlane(runs, Path.Combine(outDir, "ib_plane.svg"));
-        var summary = Plots.SummaryMarkdown(runs);
-        AtomicFile.WriteAllText(Path.Combine(outDir, "summary.md"), summary);
-        AnsiConsole.WriteLine(summary);
-        AnsiConsole.MarkupLine($"{runs.Count} run(s): plots and summary.md in [bold]{Markup.Escape(outDir)}[/]");
-        return 0;
+        var runs = RequiredString("--runs", "run directories, or folders whose subfolders are runs (comma-separated)");
+        var outDir = OptionalString("--out", "where error_vs_beta.svg, ib_plane.svg and summary.md go (default: the first --runs entry)");
+        return new Command("plot", "collect runs' results into SVG plots and a Markdown summary") { runs, outDir }
+            .WithVibAction(run =>
+            {
+                var paths = run.Get(runs).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                if (paths.Length == 0) throw new UsageException("--runs needs at least one directory");
+                string folder = run.Get(outDir) is { } given ? OutputPaths.EnsureFolder(given, "--out") : paths[0];
+                var found = RunSummary.Collect(paths);
+                if (found.Count == 0) throw new UsageException($"no run directories (with run.json) under {string.Join(", ", paths)}");
+                Plots.ErrorVsBeta(found, Path.Combine(folder, "error_vs_beta.svg"));
+                Plots.IbPlane(found, Path.Combine(folder, "ib_plane.svg"));
+                var summary = Plots.SummaryMarkdown(found);
+                AtomicFile.WriteAllText(Path.Combine(folder, "summary.md"), summary);
+                run.Console.WriteLine(summary);
+                run.Console.MarkupLine($"{found.Count} run(s): plots and summary.md in [bold]{Markup.Escape(folder)}[/]");
+                return 0;
+            });
     }
 }

@@ -87,13 +87,12 @@ internal sealed class EngineStep
     }
 }
 
-internal static partial class CommandRegistry
+internal static class EngineCommandList
 {
-    static void RegisterEngine()
-    {
-        Program.Commands["engine-step"] = ("time and managed bytes per MLP 20→256→256→32 training step at batch 64 [--threads 2] [--steps 2000] [--repeats 5] [--workspace]",
-            args => EngineCommands.Step(args));
-    }
+    public static IEnumerable<System.CommandLine.Command> Create() =>
+    [
+        BenchCommands.PassThrough("engine-step", "time and managed bytes per MLP 20→256→256→32 training step at batch 64 [--threads 2] [--steps 2000] [--repeats 5] [--workspace]", EngineCommands.Step),
+    ];
 }
 
 internal static class EngineCommands

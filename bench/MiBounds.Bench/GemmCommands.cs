@@ -8,15 +8,13 @@ namespace MiBounds.Bench;
 /// Quick command-line GEMM measurements: `fma-peak` (the Vector512/Vector256 FMA roofline of this machine on 1 and 2 threads)
 /// and `gemm` (GFLOP/s of <see cref="Gemm.Multiply"/> at the engine's shapes, median of repeats).
 /// </summary>
-internal static partial class CommandRegistry
+internal static class GemmCommandList
 {
-    static void RegisterGemm()
-    {
-        Program.Commands["fma-peak"] = ("FMA peak GFLOP/s of a plain Vector512 (or Vector256) FMA loop on 1 and 2 threads [--repeats R]",
-            args => GemmCommands.FmaPeak(args));
-        Program.Commands["gemm"] = ("GFLOP/s of Gemm.Multiply per shape, median of repeats [--threads 1,2] [--repeats R] [--filter text]",
-            args => GemmCommands.GemmShapes(args));
-    }
+    public static IEnumerable<System.CommandLine.Command> Create() =>
+    [
+        BenchCommands.PassThrough("fma-peak", "FMA peak GFLOP/s of a plain Vector512 (or Vector256) FMA loop on 1 and 2 threads [--repeats R]", GemmCommands.FmaPeak),
+        BenchCommands.PassThrough("gemm", "GFLOP/s of Gemm.Multiply per shape, median of repeats [--threads 1,2] [--repeats R] [--filter text]", GemmCommands.GemmShapes),
+    ];
 }
 
 /// <summary>The shapes used by the GEMM benchmarks (shared by the command and the BenchmarkDotNet class).</summary>

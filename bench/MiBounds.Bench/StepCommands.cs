@@ -11,19 +11,16 @@ namespace MiBounds.Bench;
 /// alternating our repeats with PyTorch's so both see the same machine load. `steps-gc`: GC collections and bytes
 /// allocated over a 4000-step level.
 /// </summary>
-internal static partial class CommandRegistry
+internal static class StepsCommandList
 {
-    static void RegisterSteps()
-    {
-        Program.Commands["steps"] = ("training steps/s per critic × bound × batch cell [--compare] [--threads 2,1] [--batches 64,128] " +
-                                     "[--critics separable,concat] [--bounds nwj,tuba,infonce,js,alpha0.5] [--repeats 5] [--seconds 1] [--json FILE]",
-            args => StepCommands.Steps(args));
-        Program.Commands["steps-gc"] = ("GC collections and bytes/step over a 4000-step level per cell [--steps 4000] [--threads 1] [--batches 64] " +
-                                        "[--critics ...] [--bounds ...]",
-            args => StepCommands.GcLevel(args));
-        Program.Commands["steps-profile"] = ("share of a step's time per phase (critic forward, baseline, bound, backward, Adam) [--steps 200] [--threads 1] [--batches 64] [--critics ...] [--bounds ...]",
-            args => StepCommands.Profile(args));
-    }
+    public static IEnumerable<System.CommandLine.Command> Create() =>
+    [
+        BenchCommands.PassThrough("steps", "training steps/s per critic × bound × batch cell [--compare] [--threads 2,1] [--batches 64,128] " +
+                                     "[--critics separable,concat] [--bounds nwj,tuba,infonce,js,alpha0.5] [--repeats 5] [--seconds 1] [--json FILE]", StepCommands.Steps),
+        BenchCommands.PassThrough("steps-gc", "GC collections and bytes/step over a 4000-step level per cell [--steps 4000] [--threads 1] [--batches 64] " +
+                                        "[--critics ...] [--bounds ...]", StepCommands.GcLevel),
+        BenchCommands.PassThrough("steps-profile", "share of a step's time per phase (critic forward, baseline, bound, backward, Adam) [--steps 200] [--threads 1] [--batches 64] [--critics ...] [--bounds ...]", StepCommands.Profile),
+    ];
 }
 
 internal static class StepCommands

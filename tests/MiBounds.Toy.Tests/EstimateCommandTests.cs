@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using MiBounds.Cli;
 using MiBounds.Tensors;
 
 namespace MiBounds.Toy.Tests;
@@ -38,13 +37,8 @@ public sealed class EstimateCommandTests : IDisposable
     // Runs the command as the program does: exit code and the one line written to stderr.
     private static (int Code, string Error) Run(params string[] args)
     {
-        var commands = new CommandSet("MiBounds.Toy");
-        Program.RegisterEstimate(commands);
-        var error = new StringWriter();
-        var stdout = Console.Out;
-        Console.SetOut(TextWriter.Null);
-        try { return (commands.Run(["estimate", .. args, "--quiet"], error), error.ToString().TrimEnd()); }
-        finally { Console.SetOut(stdout); }
+        var (code, _, error) = Cli.Run(["estimate", .. args, "--quiet"]);
+        return (code, error.TrimEnd());
     }
 
     private static void AssertFails(string[] args, params string[] fragments)
@@ -80,9 +74,7 @@ public sealed class EstimateCommandTests : IDisposable
     public void SingleFileColumnSelectionByNameAndNumber()
     {
         string data = Write("data.csv", "p,q,r\n" + string.Join("\n", Enumerable.Range(0, 50).Select(i => $"{i},{i % 7},{(i * 13) % 11}")));
-        var output = new StringWriter();
-        int code = Program.Estimate(new ParsedOptions(["--data", data, "--x-cols", "p", "--y-cols", "2-3", "--estimator", "ksg", "--json", "--quiet"]), output, TextWriter.Null);
-        Assert.Equal(0, code);
+        Assert.Equal(0, Cli.Run("estimate", "--data", data, "--x-cols", "p", "--y-cols", "2-3", "--estimator", "ksg", "--json", "--quiet").Code);
         AssertFails(["--data", data, "--x-cols", "1,2", "--y-cols", "2,3"], "column 2 ('q') is in both");
         AssertFails(["--data", data, "--x-cols", "1", "--y-cols", "zz"], "--y-cols", "'zz'", "p, q, r");
         AssertFails(["--data", data, "--x-cols", "9"], "column 9 does not exist", "3 columns");
@@ -133,18 +125,18 @@ public sealed class EstimateCommandTests : IDisposable
 
     private static JsonElement Estimate(params string[] args)
     {
-        var output = new StringWriter();
-        Assert.Equal(0, Program.Estimate(new ParsedOptions([.. args, "--json", "--quiet"]), output, TextWriter.Null));
-        return JsonDocument.Parse(output.ToString()).RootElement.Clone();
+        var (code, output, error) = Cli.Run(["estimate", .. args, "--json", "--quiet"]);
+        Assert.True(code == 0, error);
+        return JsonDocument.Parse(output).RootElement.Clone();
     }
 
     [Fact]
     public void JsonIsOneObjectWithTheDocumentedFields()
     {
         var (x, y) = Pair(240);
-        var output = new StringWriter();
-        Assert.Equal(0, Program.Estimate(new ParsedOptions(["--x", x, "--y", y, "--estimator", "infonce", "--steps", "20", "--batch", "32", "--hidden", "16", "--json", "--quiet"]), output, TextWriter.Null));
-        string text = output.ToString().Trim();
+        var (code, output, _) = Cli.Run("estimate", "--x", x, "--y", y, "--estimator", "infonce", "--steps", "20", "--batch", "32", "--hidden", "16", "--json", "--quiet");
+        Assert.Equal(0, code);
+        string text = output.Trim();
         Assert.DoesNotContain('\n', text); // one line, one object
         var root = JsonDocument.Parse(text).RootElement;
         var names = root.EnumerateObject().Select(p => p.Name).ToArray();

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using MiBounds.Cli;
 
 namespace MiBounds.Toy.Tests;
 
@@ -7,12 +6,8 @@ public class OptimalCommandTests
 {
     private static (int code, string output) Run(params string[] args)
     {
-        var writer = new StringWriter();
-        var commands = new CommandSet("test");
-        commands.Add("optimal", "", o => OptimalStudy.Run(o, writer));
-        var error = new StringWriter();
-        int code = commands.Run(args, error);
-        return (code, writer + error.ToString());
+        var (code, output, error) = Cli.Run(args);
+        return (code, output + error);
     }
 
     [Fact]

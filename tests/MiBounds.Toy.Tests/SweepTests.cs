@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Xml.Linq;
-using MiBounds.Cli;
+using MiBounds.Toy.Commands;
 using MiBounds.Toy.Reports;
 using MiBounds.Toy.Sweep;
 
@@ -19,9 +19,8 @@ public sealed class SweepTests : IDisposable
 
     private static (int Code, string Output) Sweep(string[] args, int? crashAfterSteps = null)
     {
-        var output = new StringWriter();
-        int code = Program.Sweep(new ParsedOptions([.. args, "--plain"]), output, CancellationToken.None, crashAfterSteps);
-        return (code, output.ToString());
+        var (code, output, error) = Cli.Run([SweepCommand.Create(crashAfterSteps)], ["sweep", .. args, "--plain"]);
+        return (code, output + error);
     }
 
     private static readonly string[] Tiny = ["--dim", "2", "--batch", "8", "--steps-per-level", "6", "--levels", "1,2", "--seed", "3"];
@@ -122,12 +121,8 @@ public sealed class SweepTests : IDisposable
 
     private static (int Code, string Error) RunCli(params string[] args)
     {
-        var commands = new CommandSet("toy");
-        Program.RegisterSweep(commands);
-        Program.RegisterTasks(commands);
-        var error = new StringWriter();
-        int code = commands.Run(args, error);
-        return (code, error.ToString());
+        var (code, _, error) = Cli.Run(args);
+        return (code, error);
     }
 
     [Theory]
@@ -173,9 +168,8 @@ public sealed class SweepTests : IDisposable
     [Fact]
     public void TasksCommandListsTasksWithTheirMi()
     {
-        var output = new StringWriter();
-        Assert.Equal(0, Program.Tasks(new ParsedOptions(["--dim", "20", "--levels", "2,10"]), output));
-        string text = output.ToString();
+        var (code, text, _) = Cli.Run("tasks", "--dim", "20", "--levels", "2,10");
+        Assert.Equal(0, code);
         Assert.Contains("gaussian:", text);
         Assert.Contains("cubic:", text);
         Assert.Contains("true MI 10 nats", text);

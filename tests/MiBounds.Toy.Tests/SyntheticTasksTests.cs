@@ -1,5 +1,4 @@
 using System.Text.Json;
-using MiBounds.Cli;
 using MiBounds.Tensors;
 using MiBounds.Toy.Tasks;
 using MiBounds.Toy.Tasks.Synthetic;
@@ -136,10 +135,9 @@ public class SyntheticTasksTests
     [Fact]
     public void BenchTasksPrintsEstimateAndTruthAsJson()
     {
-        var output = new StringWriter();
-        int code = Program.BenchTasks(new ParsedOptions(["--tasks", "uniform-1-eps0.3,normal-3x3", "--estimators", "ksg", "--samples", "600", "--json"]), output, TextWriter.Null);
+        var (code, output, _) = Cli.Run("bench-tasks", "--tasks", "uniform-1-eps0.3,normal-3x3", "--estimators", "ksg", "--samples", "600", "--json");
         Assert.Equal(0, code);
-        using var doc = JsonDocument.Parse(output.ToString());
+        using var doc = JsonDocument.Parse(output);
         Assert.Equal(["samples", "batch", "steps", "critic", "seed", "results"], doc.RootElement.EnumerateObject().Select(p => p.Name));
         var results = doc.RootElement.GetProperty("results");
         Assert.Equal(2, results.GetArrayLength());
@@ -150,9 +148,9 @@ public class SyntheticTasksTests
         Assert.Equal(SyntheticTasks.Get("uniform-1-eps0.3").TrueMi, first.GetProperty("true_nats").GetDouble(), 12);
         double estimate = first.GetProperty("result").GetProperty("estimate_nats").GetDouble();
         Assert.InRange(estimate, 1.1, 1.6); // KSG on 600 points of a 1-D task with I = 1.35
-        var table = new StringWriter();
-        Program.BenchTasks(new ParsedOptions(["--tasks", "uniform-1-eps0.3", "--estimators", "ksg", "--samples", "600"]), table, TextWriter.Null);
-        Assert.Contains("uniform-1-eps0.3", table.ToString());
-        Assert.Contains("1.354", table.ToString());
+        var (tableCode, table, _) = Cli.Run("bench-tasks", "--tasks", "uniform-1-eps0.3", "--estimators", "ksg", "--samples", "600");
+        Assert.Equal(0, tableCode);
+        Assert.Contains("uniform-1-eps0.3", table);
+        Assert.Contains("1.354", table);
     }
 }

@@ -1,5 +1,7 @@
 using MiBounds.Tensors;
 using MiBounds.Vib.Dim;
+using MiBounds.Vib.Data;
+using MiBounds.Vib.Commands;
 
 namespace MiBounds.Vib.Tests;
 
@@ -190,17 +192,21 @@ public class DimTests
         try
         {
             var (rc, _, err) = Run(["dim", "--data", Path.Combine(dir, "missing"), "--out", Path.Combine(dir, "out")]);
-            Assert.Equal(1, rc);
+            Assert.Equal(2, rc); // bad data is exit code 2, one line naming the file
             Assert.Contains("train-images-idx3-ubyte", err);
+            Assert.Single(err.TrimEnd().Split('\n'));
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
 
     internal static (int Rc, string Out, string Err) Run(string[] args)
     {
+        var root = new System.CommandLine.RootCommand("vib tests");
+        foreach (var c in VibCommands.Create()) root.Subcommands.Add(c);
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        int rc = Commands.Dispatch(args, stdout, stderr);
+        using var interruption = new MiBounds.Commands.Interruption();
+        int rc = MiBounds.Commands.CommandHost.Run(root, args, stdout, stderr, interruption);
         return (rc, stdout.ToString(), stderr.ToString());
     }
 }

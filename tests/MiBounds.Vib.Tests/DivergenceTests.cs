@@ -1,5 +1,6 @@
 using MiBounds.Tensors;
 using MiBounds.Vib;
+using MiBounds.Vib.Models;
 
 namespace MiBounds.Vib.Tests;
 

@@ -1,4 +1,5 @@
 using MiBounds.Vib;
+using MiBounds.Vib.Data;
 
 namespace MiBounds.Vib.Tests;
 

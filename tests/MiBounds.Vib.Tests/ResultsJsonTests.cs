@@ -1,3 +1,4 @@
+using MiBounds.Vib.Reports;
 using System.Text.Json;
 using MiBounds.Vib.Dim;
 using MiBounds.Vib.Hypothesis;

@@ -1,5 +1,6 @@
 using MiBounds.Tensors;
 using MiBounds.Vib;
+using MiBounds.Vib.Data;
 
 namespace MiBounds.Vib.Tests;
 

@@ -1,5 +1,8 @@
 using MiBounds.Tensors;
 using MiBounds.Vib;
+using MiBounds.Vib.Models;
+using MiBounds.Vib.Training;
+using MiBounds.Vib.Reports;
 
 namespace MiBounds.Vib.Tests;
 

@@ -1,45 +1,62 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using MiBounds.Cli;
+using MiBounds.Commands;
 using MiBounds.Estimation;
 using MiBounds.Tensors;
 using MiBounds.Toy.Estimation;
 using MiBounds.Toy.Tasks;
 using MiBounds.Toy.Tasks.Synthetic;
+using static MiBounds.Commands.CommandOptions;
 
-namespace MiBounds.Toy;
+namespace MiBounds.Toy.Commands;
 
-internal static partial class Program
+/// <summary>`bench-tasks`: estimators on the synthetic tasks with known MI.</summary>
+internal static class BenchTasksCommand
 {
-    internal static void RegisterBenchTasks(CommandSet c) => c.Add("bench-tasks",
-        "run estimators on the synthetic tasks with known MI; table of estimate vs truth (--tasks, --estimators ksg,infonce,nwj,smile5, --samples 5000, --steps, --json, --out FILE, --list)",
-        o => BenchTasks(o, Console.Out, Console.Error));
-
     /// <summary>One estimator on one task.</summary>
     internal sealed record BenchRow(IMiTask Task, string Estimator, EstimationResult? Result, string? Error, double Seconds);
 
-    internal static int BenchTasks(ParsedOptions o, TextWriter output, TextWriter progress)
+    internal static Command Create()
     {
-        bool list = o.Flag("list");
-        var taskNames = o.String("tasks", "all");
-        var estimators = o.String("estimators", "ksg,infonce,nwj,smile5")
-            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(EstimatorCatalog.Validate).ToArray();
-        int samples = o.Int("samples", 5000, min: MiEstimation.MinimumRows, max: 10_000_000);
-        var options = new EstimationOptions
-        {
-            BatchSize = o.Int("batch", 128, min: 2, max: 100_000),
-            Steps = o.Has("steps") ? o.Int("steps", EstimationOptions.DefaultSteps, min: 1) : null,
-            Critic = o.Choice("critic", "separable", EstimatorCatalog.Critics),
-            Hidden = o.Int("hidden", 256, min: 1, max: 65_536),
-            ValFraction = o.Double("val-fraction", 0.5, min: 0.01, max: 0.99),
-            LearningRate = (float)o.Double("lr", 5e-4, min: 1e-8, max: 1),
-        };
-        ulong seed = (ulong)o.Int("seed", 1, min: 0);
-        bool json = o.Flag("json");
-        string? outPath = o.OptionalString("out");
-        o.EnsureAllUsed();
+        var list = Flag("--list", "list the tasks and exit");
+        var tasks = String("--tasks", "comma-separated task names, or all", "all");
+        var estimators = String("--estimators", "comma-separated estimators", "ksg,infonce,nwj,smile5");
+        var samples = Int("--samples", "samples per task", 5000, min: MiEstimation.MinimumRows, max: 10_000_000);
+        var batch = Int("--batch", "batch size", 128, min: 2, max: 100_000);
+        var steps = OptionalInt("--steps", $"training steps (default {EstimationOptions.DefaultSteps})", min: 1);
+        var critic = Choice("--critic", "critic architecture", "separable", EstimatorCatalog.Critics);
+        var hidden = Int("--hidden", "hidden width of the critic", 256, min: 1, max: 65_536);
+        var valFraction = Double("--val-fraction", "share of rows held out for the estimate", 0.5, min: 0.01, max: 0.99);
+        var lr = Double("--lr", "Adam learning rate", 5e-4, min: 1e-8, max: 1);
+        var seed = Int("--seed", "seed", 1, min: 0);
+        var json = Flag("--json", "print JSON instead of the table");
+        var outFile = OptionalString("--out", "also write the JSON to this file (rewritten after each estimate, so an interrupted run keeps what it finished)");
+        return new Command("bench-tasks", "run estimators on the synthetic tasks with known MI; table of estimate vs truth")
+            { list, tasks, estimators, samples, batch, steps, critic, hidden, valFraction, lr, seed, json, outFile }
+            .WithAction(run =>
+            {
+                string? outPath = run.Get(outFile);
+                if (outPath is not null) OutputPaths.EnsureFile(outPath, "--out");
+                var names = run.Get(estimators).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(EstimatorCatalog.Validate).ToArray();
+                var options = new EstimationOptions
+                {
+                    BatchSize = run.Get(batch),
+                    Steps = run.Get(steps),
+                    Critic = run.Get(critic),
+                    Hidden = run.Get(hidden),
+                    ValFraction = run.Get(valFraction),
+                    LearningRate = (float)run.Get(lr),
+                };
+                return Run(run, run.Get(list), run.Get(tasks), names, run.Get(samples), options, (ulong)run.Get(seed), run.Get(json), outPath);
+            });
+    }
 
+    private static int Run(CommandRun run, bool list, string taskNames, string[] estimators, int samples, EstimationOptions options, ulong seed, bool json, string? outPath)
+    {
+        var output = run.Out;
+        var progress = run.Error;
         if (list)
         {
             foreach (var t in SyntheticTasks.All()) output.WriteLine($"{t.Name,-26} I = {t.TrueMi,7:F4} nats  {t.Description}");
@@ -55,6 +72,7 @@ internal static partial class Program
             var x = data.X; var y = data.Y;
             foreach (var name in estimators)
             {
+                if (run.Cancellation.IsCancellationRequested) return CommandHost.Interrupted; // --out already holds the finished rows
                 var watch = Stopwatch.StartNew();
                 progress.Write($"{task.Name} / {name} ... ");
                 try

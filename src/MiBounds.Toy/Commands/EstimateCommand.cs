@@ -1,70 +1,88 @@
+using System.CommandLine;
 using System.Globalization;
-using MiBounds.Cli;
+using MiBounds.Commands;
 using MiBounds.Data;
 using MiBounds.Estimation;
 using MiBounds.Toy.Estimation;
+using static MiBounds.Commands.CommandOptions;
 
-namespace MiBounds.Toy;
+namespace MiBounds.Toy.Commands;
 
-internal static partial class Program
+/// <summary>`estimate`: I(X;Y) from the user's own samples.</summary>
+internal static class EstimateCommand
 {
-    internal static void RegisterEstimate(CommandSet c) => c.Add("estimate",
-        "estimate I(X;Y) from your own samples: --x X.csv --y Y.csv (or .npy; or --data F --x-cols .. --y-cols ..), --estimator infonce, --json",
-        o => Estimate(o, Console.Out, Console.Error));
-
-    internal static int Estimate(ParsedOptions o, TextWriter output, TextWriter progress)
+    internal static Command Create()
     {
-        string? xPath = o.OptionalString("x"), yPath = o.OptionalString("y"), dataPath = o.OptionalString("data");
-        string? xCols = o.OptionalString("x-cols"), yCols = o.OptionalString("y-cols");
-        string estimator = EstimatorCatalog.Validate(o.String("estimator", EstimationOptions.DefaultEstimator));
-        if (o.Has("steps") && o.Has("epochs")) throw new UsageException("give --steps or --epochs, not both");
-        var options = new EstimationOptions
-        {
-            Estimator = estimator,
-            Critic = o.Choice("critic", "separable", EstimatorCatalog.Critics),
-            Hidden = o.Int("hidden", 256, min: 1, max: 65_536),
-            Layers = o.Int("layers", 2, min: 1, max: 16),
-            BatchSize = o.Int("batch", 128, min: 2, max: 100_000),
-            Steps = o.Has("steps") ? o.Int("steps", EstimationOptions.DefaultSteps, min: 1) : null,
-            Epochs = o.Has("epochs") ? o.Int("epochs", 1, min: 1, max: 1_000_000) : null,
-            LearningRate = (float)o.Double("lr", 5e-4, min: 1e-8, max: 1),
-            ValFraction = o.Double("val-fraction", 0.5, min: 0.01, max: 0.99),
-            Folds = o.Int("folds", 1, min: 1, max: 100),
-            Patience = o.Int("patience", 10, min: 1),
-            KsgNeighbors = o.Int("k", Ksg.DefaultK, min: 1, max: 1000),
-            Seed = (ulong)o.Int("seed", 1, min: 0),
-        };
-        bool json = o.Flag("json");
-        bool quiet = o.Flag("quiet");
-        o.EnsureAllUsed();
-
-        var (x, y) = PairedData.Load(xPath, yPath, dataPath, xCols, yCols);
-        using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); }; // finish with the best checkpoint so far
-        Console.CancelKeyPress += onCancel;
-        try
-        {
-            int lastDecile = -1;
-            options = options with
+        var x = OptionalString("--x", "X samples: a .csv (header optional) or .npy file, one row per sample");
+        var y = OptionalString("--y", "Y samples, the same rows as --x");
+        var data = OptionalString("--data", "one .csv or .npy file holding both X and Y (with --x-cols and --y-cols)");
+        var xCols = OptionalString("--x-cols", "columns of --data that form X: names or 1-based numbers and ranges (1,3-5)");
+        var yCols = OptionalString("--y-cols", "columns of --data that form Y (default: the columns not in --x-cols)");
+        var estimator = String("--estimator", "estimator name (infonce, nwj, smile5, ksg, ...)", EstimationOptions.DefaultEstimator);
+        var critic = Choice("--critic", "critic architecture", "separable", EstimatorCatalog.Critics);
+        var hidden = Int("--hidden", "hidden width of the critic", 256, min: 1, max: 65_536);
+        var layers = Int("--layers", "hidden layers of the critic", 2, min: 1, max: 16);
+        var batch = Int("--batch", "batch size", 128, min: 2, max: 100_000);
+        var steps = OptionalInt("--steps", $"training steps (default {EstimationOptions.DefaultSteps}; not with --epochs)", min: 1);
+        var epochs = OptionalInt("--epochs", "training epochs over the training rows (not with --steps)", min: 1, max: 1_000_000);
+        var lr = Double("--lr", "Adam learning rate", 5e-4, min: 1e-8, max: 1);
+        var valFraction = Double("--val-fraction", "share of rows held out for the estimate", 0.5, min: 0.01, max: 0.99);
+        var folds = Int("--folds", "cross-fitting folds", 1, min: 1, max: 100);
+        var patience = Int("--patience", "evaluations without a better held-out value before stopping", 10, min: 1);
+        var k = Int("--k", "neighbours of the KSG estimator", Ksg.DefaultK, min: 1, max: 1000);
+        var seed = Int("--seed", "seed", 1, min: 0);
+        var json = Flag("--json", "print one JSON object instead of the report");
+        var quiet = Flag("--quiet", "no progress lines");
+        return new Command("estimate", "estimate I(X;Y) from your own samples: --x X.csv --y Y.csv (or .npy; or --data F --x-cols .. --y-cols ..)")
+            { x, y, data, xCols, yCols, estimator, critic, hidden, layers, batch, steps, epochs, lr, valFraction, folds, patience, k, seed, json, quiet }
+            .WithAction(run =>
             {
-                Cancellation = cancel.Token,
-                Progress = quiet ? null : p =>
+                string name = EstimatorCatalog.Validate(run.Get(estimator));
+                if (run.Has(steps) && run.Has(epochs)) throw new UsageException("give --steps or --epochs, not both");
+                var options = new EstimationOptions
                 {
-                    int decile = p.Steps == 0 ? 10 : 10 * p.Step / p.Steps;
-                    if (decile == lastDecile && p.Step < p.Steps) return;
-                    lastDecile = decile;
-                    string fold = p.Folds > 1 ? $"fold {p.Fold + 1}/{p.Folds} " : "";
-                    progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{fold}step {p.Step}/{p.Steps}: training {(double.IsNaN(p.TrainNats) ? "-" : p.TrainNats.ToString("F3", CultureInfo.InvariantCulture))}, held-out {p.HeldOutNats:F3} (best {p.BestHeldOutNats:F3}) nats"));
-                },
-            };
-            if (!quiet) progress.WriteLine($"{x.Rows} rows: X {x.Columns} column{(x.Columns == 1 ? "" : "s")} from {x.Path}, Y {y.Columns} from {y.Path}; estimator {estimator}");
-            var result = MiEstimation.Estimate(x.Values, y.Values, options);
-            if (json) output.WriteLine(EstimationJson.Serialize(result));
-            else WriteReport(output, result, options);
-            return 0;
-        }
-        finally { Console.CancelKeyPress -= onCancel; }
+                    Estimator = name,
+                    Critic = run.Get(critic),
+                    Hidden = run.Get(hidden),
+                    Layers = run.Get(layers),
+                    BatchSize = run.Get(batch),
+                    Steps = run.Get(steps),
+                    Epochs = run.Get(epochs),
+                    LearningRate = (float)run.Get(lr),
+                    ValFraction = run.Get(valFraction),
+                    Folds = run.Get(folds),
+                    Patience = run.Get(patience),
+                    KsgNeighbors = run.Get(k),
+                    Seed = (ulong)run.Get(seed),
+                };
+                return Run(run, run.Get(x), run.Get(y), run.Get(data), run.Get(xCols), run.Get(yCols), options, run.Get(json), run.Get(quiet));
+            });
+    }
+
+    private static int Run(CommandRun run, string? xPath, string? yPath, string? dataPath, string? xCols, string? yCols, EstimationOptions options, bool json, bool quiet)
+    {
+        var output = run.Out;
+        var progress = run.Error;
+        var (x, y) = PairedData.Load(xPath, yPath, dataPath, xCols, yCols);
+        int lastDecile = -1;
+        options = options with
+        {
+            Cancellation = run.Cancellation, // an interruption finishes with the best checkpoint so far
+            Progress = quiet ? null : p =>
+            {
+                int decile = p.Steps == 0 ? 10 : 10 * p.Step / p.Steps;
+                if (decile == lastDecile && p.Step < p.Steps) return;
+                lastDecile = decile;
+                string fold = p.Folds > 1 ? $"fold {p.Fold + 1}/{p.Folds} " : "";
+                progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{fold}step {p.Step}/{p.Steps}: training {(double.IsNaN(p.TrainNats) ? "-" : p.TrainNats.ToString("F3", CultureInfo.InvariantCulture))}, held-out {p.HeldOutNats:F3} (best {p.BestHeldOutNats:F3}) nats"));
+            },
+        };
+        if (!quiet) progress.WriteLine($"{x.Rows} rows: X {x.Columns} column{(x.Columns == 1 ? "" : "s")} from {x.Path}, Y {y.Columns} from {y.Path}; estimator {options.Estimator}");
+        var result = MiEstimation.Estimate(x.Values, y.Values, options);
+        if (json) output.WriteLine(EstimationJson.Serialize(result));
+        else WriteReport(output, result, options);
+        return run.Cancellation.IsCancellationRequested ? CommandHost.Interrupted : 0;
     }
 
     private static void WriteReport(TextWriter w, EstimationResult r, EstimationOptions o)

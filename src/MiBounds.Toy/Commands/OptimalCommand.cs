@@ -1,17 +1,34 @@
 using System.Globalization;
 using MiBounds.Bounds;
-using MiBounds.Cli;
+using System.CommandLine;
+using MiBounds.Commands;
 using MiBounds.Critics;
 using MiBounds.Tensors;
 using MiBounds.Toy.Tasks;
 
-namespace MiBounds.Toy;
+namespace MiBounds.Toy.Commands;
 
-internal static partial class Program
+/// <summary>`optimal`: the optimal-critic study's command.</summary>
+internal static class OptimalCommand
 {
-    private static void RegisterOptimal(CommandSet commands) => commands.Add("optimal",
-        "every bound with the analytic (optimal) critics on the correlated Gaussian: mean and std over batches (no training)",
-        o => OptimalStudy.Run(o, Console.Out));
+    internal static Command Create()
+    {
+        var dim = CommandOptions.Int("--dim", "dimension of X and Y", 20, min: 1);
+        var batch = CommandOptions.Int("--batch", "batch size K", 64, min: 2);
+        var batches = CommandOptions.Int("--batches", "batches per MI level", 400, min: 1);
+        var mi = CommandOptions.Doubles("--mi", "true MI levels in nats", [2, 4, 6, 8, 10], min: 0);
+        var seed = CommandOptions.Int("--seed", "seed", 0, min: 0);
+        var json = CommandOptions.Flag("--json", "print one JSON array instead of the table");
+        return new Command("optimal", "every bound with the analytic (optimal) critics on the correlated Gaussian: mean and std over batches (no training)")
+            { dim, batch, batches, mi, seed, json }
+            .WithAction(run =>
+            {
+                var rows = OptimalStudy.Compute(run.Get(dim), run.Get(batch), run.Get(batches), run.Get(mi), (ulong)run.Get(seed));
+                if (run.Get(json)) OptimalStudy.WriteJson(rows, run.Out);
+                else OptimalStudy.WriteTable(rows, run.Get(batch), run.Out);
+                return 0;
+            });
+    }
 }
 
 /// <summary>
@@ -78,26 +95,10 @@ public static class OptimalStudy
         return rows;
     }
 
-    /// <summary>The `optimal` command.</summary>
-    public static int Run(ParsedOptions o, TextWriter output)
-    {
-        int dim = o.Int("dim", 20, min: 1);
-        int batch = o.Int("batch", 64, min: 2);
-        int batches = o.Int("batches", 400, min: 1);
-        var levels = o.Doubles("mi", [2, 4, 6, 8, 10], min: 0);
-        ulong seed = (ulong)o.Int("seed", 0, min: 0);
-        bool json = o.Flag("json");
-        o.EnsureAllUsed();
-        var rows = Compute(dim, batch, batches, levels, seed);
-        if (json) WriteJson(rows, output);
-        else WriteTable(rows, batch, output);
-        return 0;
-    }
-
     /// <summary>One JSON array of {"mi","bound","alpha" (Iα only),"mean","std","batches"}.</summary>
     public static void WriteJson(IEnumerable<Row> rows, TextWriter output) => output.WriteLine(MiBounds.Data.JsonOutput.Serialize(rows.ToArray()));
 
-    private static void WriteTable(List<Row> rows, int batch, TextWriter output)
+    internal static void WriteTable(List<Row> rows, int batch, TextWriter output)
     {
         var c = CultureInfo.InvariantCulture;
         output.WriteLine($"Optimal critics on the correlated Gaussian, batch {batch}, {rows[0].Batches} batches per level (nats; log K = {Math.Log(batch).ToString("F3", c)})");

@@ -1,42 +1,72 @@
+using System.CommandLine;
 using System.Globalization;
 using MiBounds.Bounds;
-using MiBounds.Cli;
+using MiBounds.Commands;
 using MiBounds.Toy.Sweep;
 using MiBounds.Toy.Tasks;
+using static MiBounds.Commands.CommandOptions;
 
-namespace MiBounds.Toy;
+namespace MiBounds.Toy.Commands;
 
-internal static partial class Program
+/// <summary>`sweep`: the staircase sweep of Poole et al. 2019, Fig. 2.</summary>
+internal static class SweepCommand
 {
-    internal static void RegisterSweep(CommandSet c) => c.Add("sweep",
-        "the staircase sweep of Poole et al. 2019, Fig. 2 (--critic concat|separable|both, --estimators LIST, --task NAME|both, --dim 20, --batch 64, " +
-        "--steps-per-level 4000, --levels 2,4,6,8,10, --lr 5e-4, --seed 0, --out DIR, --resume, --checkpoint-every 500, --parallel CORES, --plain)",
-        o => Sweep(o, Console.Out, CancelOnCtrlC()));
+    private sealed record Options(
+        Option<bool> Resume, Option<string?> Out, Option<string?> Critic, Option<string?> Task, Option<string?> Estimators,
+        Option<int?> Dim, Option<int?> Batch, Option<int?> StepsPerLevel, Option<double[]?> Levels, Option<double?> Lr, Option<int?> Seed,
+        Option<int> Parallel, Option<int> CheckpointEvery, Option<bool> Plain);
 
-    /// <summary>Parses the sweep's options (defaults from a saved sweep when resuming) and runs it; returns the exit code.</summary>
-    internal static int Sweep(ParsedOptions o, TextWriter output, CancellationToken cancellation, int? crashAfterSteps = null)
+    /// <summary>The command; <paramref name="crashAfterSteps"/> (tests) stops every run after that many steps as a crash would.</summary>
+    internal static Command Create(int? crashAfterSteps = null)
     {
-        bool resume = o.Flag("resume");
-        string outDir = o.String("out", Path.Combine("results", "sweep-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
+        const string saved = "; when resuming, the saved sweep's";
+        var o = new Options(
+            Flag("--resume", "continue the sweep in --out (its saved options are the defaults)"),
+            OptionalString("--out", "folder of the sweep (default results/sweep-<date>-<time>)"),
+            OptionalString("--critic", $"concat, separable or both (default both{saved})"),
+            OptionalString("--task", $"task name(s), or both = gaussian,cubic (default both{saved})"),
+            OptionalString("--estimators", $"comma-separated estimators (default {SweepConfig.DefaultEstimators}{saved})"),
+            OptionalInt("--dim", $"dimension of X and Y (default 20{saved})", min: 1, max: 100_000),
+            OptionalInt("--batch", $"batch size (default 64{saved})", min: 2, max: 100_000),
+            OptionalInt("--steps-per-level", $"training steps per MI level (default 4000{saved})", min: 1),
+            OptionalDoubles("--levels", $"MI levels in nats (default {string.Join(",", SweepConfig.DefaultLevels.Select(v => v.ToString(CultureInfo.InvariantCulture)))}{saved})", min: 0, max: 1e6),
+            OptionalDouble("--lr", $"Adam learning rate (default 5e-4{saved})", min: double.Epsilon, max: 10),
+            OptionalInt("--seed", $"seed (default 0{saved})", min: 0),
+            Int("--parallel", "runs trained at once (default: all cores)", Environment.ProcessorCount, min: 1, max: 1024),
+            Int("--checkpoint-every", "steps between checkpoints", 500, min: 1),
+            Flag("--plain", "plain progress lines instead of the live table"));
+        var command = new Command("sweep", "the staircase sweep of Poole et al. 2019, Fig. 2: every estimator × critic × task over a staircase of MI levels")
+        {
+            o.Resume, o.Out, o.Critic, o.Task, o.Estimators, o.Dim, o.Batch, o.StepsPerLevel, o.Levels, o.Lr, o.Seed, o.Parallel, o.CheckpointEvery, o.Plain,
+        };
+        return command.WithAction(run => Run(run, o, crashAfterSteps));
+    }
+
+    private static int Run(CommandRun run, Options o, int? crashAfterSteps)
+    {
+        var output = run.Out;
+        bool resume = run.Get(o.Resume);
+        string? given = run.Get(o.Out);
+        if (resume && given is null) throw new UsageException("--resume needs --out DIR, the folder of the sweep to continue");
+        string outDir = given ?? Path.Combine("results", "sweep-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
         if (File.Exists(outDir)) throw new UsageException($"--out {outDir} is a file, not a folder");
-        if (resume && !o.Has("out")) throw new UsageException("--resume needs --out DIR, the folder of the sweep to continue");
         var saved = resume && File.Exists(Path.Combine(outDir, SweepRunner.ConfigFile)) ? SweepConfig.Load(Path.Combine(outDir, SweepRunner.ConfigFile)) : null;
-        var config = ParseConfig(o, saved);
+        var config = ParseConfig(run, o, saved);
         var execution = new SweepExecution
         {
-            Parallel = o.Int("parallel", Environment.ProcessorCount, min: 1, max: 1024),
-            CheckpointEvery = o.Int("checkpoint-every", 500, min: 1),
+            Parallel = run.Get(o.Parallel),
+            CheckpointEvery = run.Get(o.CheckpointEvery),
             Resume = resume,
-            LiveDisplay = !o.Flag("plain") && ProgressDisplay.CanDrawLive,
+            LiveDisplay = !run.Get(o.Plain) && run.Interactive && ProgressDisplay.CanDrawLive,
             CrashAfterSteps = crashAfterSteps,
         };
-        o.EnsureAllUsed();
         try { config.Validate(); }
         catch (ArgumentOutOfRangeException e) { throw new UsageException(e.Message.Split('\n')[0]); }
+        OutputPaths.EnsureFolder(outDir, "--out", create: !resume);
 
         output.WriteLine($"sweep: {config.Runs().Count} runs × {config.TotalSteps} steps ({string.Join(",", config.Tasks)} × {string.Join(",", config.Critics)} × {string.Join(",", config.Estimators)}), " +
                          $"{Math.Min(execution.Parallel, config.Runs().Count)} in parallel, into {outDir}{(resume ? " (resuming)" : "")}");
-        var outcome = SweepRunner.Run(config, outDir, execution, output, cancellation);
+        var outcome = SweepRunner.Run(config, outDir, execution, output, run.Cancellation);
         var wall = TimeSpan.FromSeconds(outcome.WallSeconds);
         long steps = outcome.Runs.Sum(r => (long)r.Estimates.Length);
         output.WriteLine($"total wall time {wall:hh\\:mm\\:ss\\.f} ({outcome.WallSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s; {steps} steps recorded over {outcome.Runs.Count} runs)");
@@ -46,22 +76,22 @@ internal static partial class Program
         if (outcome.Runs.Any(r => r.Status == RunStatus.Interrupted))
         {
             output.WriteLine($"interrupted: continue with  sweep --resume --out {outDir}");
-            return 130;
+            return CommandHost.Interrupted;
         }
         return failed.Length > 0 ? 1 : 0;
     }
 
-    private static SweepConfig ParseConfig(ParsedOptions o, SweepConfig? saved)
+    private static SweepConfig ParseConfig(CommandRun run, Options o, SweepConfig? saved)
     {
-        string critic = o.String("critic", saved is null ? "both" : string.Join(",", saved.Critics)).ToLowerInvariant();
+        string critic = (run.Get(o.Critic) ?? (saved is null ? "both" : string.Join(",", saved.Critics))).ToLowerInvariant();
         string[] critics = critic == "both" ? SweepConfig.CriticKinds : critic.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         foreach (var c in critics)
             if (!SweepConfig.CriticKinds.Contains(c)) throw new UsageException($"--critic must be concat, separable or both, got '{critic}'");
-        string task = o.String("task", saved is null ? "both" : string.Join(",", saved.Tasks)).ToLowerInvariant();
+        string task = (run.Get(o.Task) ?? (saved is null ? "both" : string.Join(",", saved.Tasks))).ToLowerInvariant();
         string[] tasks = task == "both" ? ["gaussian", "cubic"] : task.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         foreach (var t in tasks)
             if (!TaskRegistry.Contains(t)) throw new UsageException($"--task: unknown task '{t}'; tasks: {TaskRegistry.Names} (or both = gaussian,cubic)");
-        string estimators = o.String("estimators", saved is null ? SweepConfig.DefaultEstimators : string.Join(",", saved.Estimators));
+        string estimators = run.Get(o.Estimators) ?? (saved is null ? SweepConfig.DefaultEstimators : string.Join(",", saved.Estimators));
         IReadOnlyList<BoundSpec> bounds;
         try { bounds = BoundSpec.ParseList(estimators); }
         catch (FormatException e) { throw new UsageException($"--estimators: {e.Message}"); }
@@ -71,26 +101,12 @@ internal static partial class Program
             Tasks = tasks,
             Critics = critics,
             Estimators = bounds.Select(b => b.Text).ToArray(),
-            Dim = o.Int("dim", saved?.Dim ?? 20, min: 1, max: 100_000),
-            Batch = o.Int("batch", saved?.Batch ?? 64, min: 2, max: 100_000),
-            StepsPerLevel = o.Int("steps-per-level", saved?.StepsPerLevel ?? 4000, min: 1),
-            Levels = o.Doubles("levels", saved?.Levels ?? SweepConfig.DefaultLevels, min: 0, max: 1e6),
-            LearningRate = o.Double("lr", saved?.LearningRate ?? 5e-4, min: double.Epsilon, max: 10),
-            Seed = (ulong)o.Int("seed", (int)(saved?.Seed ?? 0), min: 0),
+            Dim = run.Get(o.Dim) ?? saved?.Dim ?? 20,
+            Batch = run.Get(o.Batch) ?? saved?.Batch ?? 64,
+            StepsPerLevel = run.Get(o.StepsPerLevel) ?? saved?.StepsPerLevel ?? 4000,
+            Levels = run.Get(o.Levels) ?? saved?.Levels ?? SweepConfig.DefaultLevels,
+            LearningRate = run.Get(o.Lr) ?? saved?.LearningRate ?? 5e-4,
+            Seed = run.Get(o.Seed) is int s ? (ulong)s : saved?.Seed ?? 0,
         };
-    }
-
-    // Ctrl-C asks the runs to checkpoint and stop instead of killing the process; a second Ctrl-C kills it.
-    private static CancellationToken CancelOnCtrlC()
-    {
-        var source = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            if (source.IsCancellationRequested) return;
-            e.Cancel = true;
-            source.Cancel();
-            Console.Error.WriteLine("interrupted: saving checkpoints (press Ctrl-C again to abort at once)");
-        };
-        return source.Token;
     }
 }

@@ -1,20 +1,25 @@
+using System.CommandLine;
 using System.Globalization;
-using MiBounds.Cli;
+using MiBounds.Commands;
 using MiBounds.Toy.Sweep;
 using MiBounds.Toy.Tasks;
+using static MiBounds.Commands.CommandOptions;
 
-namespace MiBounds.Toy;
+namespace MiBounds.Toy.Commands;
 
-internal static partial class Program
+/// <summary>`tasks`: each task with the true MI it reaches at every requested level.</summary>
+internal static class TasksCommand
 {
-    internal static void RegisterTasks(CommandSet c) => c.Add("tasks", "list the tasks with known MI and their parameters at each level (--dim 20, --levels 2,4,6,8,10)", o => Tasks(o, Console.Out));
-
-    /// <summary>Prints each task with the true MI it reaches at every requested level.</summary>
-    internal static int Tasks(ParsedOptions o, TextWriter output)
+    internal static Command Create()
     {
-        int dim = o.Int("dim", 20, min: 1, max: 100_000);
-        var levels = o.Doubles("levels", SweepConfig.DefaultLevels, min: 0, max: 1e6);
-        o.EnsureAllUsed();
+        var dim = Int("--dim", "dimension of X and Y", 20, min: 1, max: 100_000);
+        var levels = Doubles("--levels", "requested MI levels in nats", SweepConfig.DefaultLevels, min: 0, max: 1e6);
+        return new Command("tasks", "list the tasks with known MI and their parameters at each level") { dim, levels }
+            .WithAction(run => Run(run.Get(dim), run.Get(levels), run.Out));
+    }
+
+    private static int Run(int dim, double[] levels, TextWriter output)
+    {
         foreach (var factory in TaskRegistry.All)
         {
             output.WriteLine($"{factory.Name}: {factory.Summary}");

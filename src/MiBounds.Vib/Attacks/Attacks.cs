@@ -1,6 +1,7 @@
 using MiBounds.Tensors;
+using MiBounds.Vib.Data;
 
-namespace MiBounds.Vib;
+namespace MiBounds.Vib.Attacks;
 
 /// <summary>An L∞ attack: its name, radius and steps. Radii and steps are in [0, 1] pixel units.</summary>
 public sealed record AttackSpec(string Name, double Epsilon, int Steps = 40, double StepSize = 0.01, bool RandomStart = true)

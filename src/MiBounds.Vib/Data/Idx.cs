@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 
-namespace MiBounds.Vib;
+namespace MiBounds.Vib.Data;
 
 /// <summary>A data file that is missing or malformed; the message names the file.</summary>
 public sealed class DataException(string message, Exception? inner = null) : Exception(message, inner);

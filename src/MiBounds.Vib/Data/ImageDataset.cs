@@ -1,6 +1,6 @@
 using MiBounds.Tensors;
 
-namespace MiBounds.Vib;
+namespace MiBounds.Vib.Data;
 
 /// <summary>Labelled images: pixels flattened to rows and scaled from [0, 255] to [−1, 1].</summary>
 public sealed class ImageDataset

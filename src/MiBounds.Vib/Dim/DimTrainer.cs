@@ -5,6 +5,8 @@ using System.Text.Json;
 using MiBounds.Bounds;
 using MiBounds.Tensors;
 using MiBounds.Tensors.Optim;
+using MiBounds.Vib.Data;
+using MiBounds.Vib.Reports;
 
 namespace MiBounds.Vib.Dim;
 

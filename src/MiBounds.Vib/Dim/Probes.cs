@@ -52,7 +52,7 @@ public static class Probes
                 adam.Step();
             }
         }
-        return Attacks.Accuracy(x => forward.Forward(x), test, testY);
+        return Attacks.Attacks.Accuracy(x => forward.Forward(x), test, testY);
     }
 
     /// <summary>Both sets standardized with the training set's column means and standard deviations (constant columns are only centred).</summary>

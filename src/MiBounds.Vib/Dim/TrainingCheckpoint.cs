@@ -2,6 +2,7 @@ using System.Globalization;
 using MiBounds.Tensors;
 using MiBounds.Tensors.Nn;
 using MiBounds.Tensors.Optim;
+using MiBounds.Vib.Data;
 
 namespace MiBounds.Vib.Dim;
 

@@ -7,6 +7,9 @@ using MiBounds.Tensors;
 using MiBounds.Tensors.Nn;
 using MiBounds.Tensors.Optim;
 using MiBounds.Vib.Dim;
+using MiBounds.Vib.Data;
+using MiBounds.Vib.Reports;
+using MiBounds.Vib.Attacks;
 
 namespace MiBounds.Vib.Hypothesis;
 
@@ -166,7 +169,7 @@ public sealed class HypothesisTrainer
     }
 
     /// <summary>Accuracy of the prediction rule (arg-max over hypotheses, or over logits) in evaluation mode.</summary>
-    public double TestAccuracy(ImageDataset test) => InEvalMode(() => Attacks.Accuracy(Classifier.LogProbabilities, test.Images, test.Labels));
+    public double TestAccuracy(ImageDataset test) => InEvalMode(() => Attacks.Attacks.Accuracy(Classifier.LogProbabilities, test.Images, test.Labels));
 
     /// <summary>Runs <paramref name="body"/> with the model in evaluation mode (batch-norm running statistics).</summary>
     public T InEvalMode<T>(Func<T> body)
@@ -187,13 +190,13 @@ public sealed class HypothesisTrainer
     public static List<AttackRecord> RobustnessOf(string model, Func<Tensor, Tensor> predict, ImageDataset test, IReadOnlyList<double> epsilons, Rng rng,
         Action<string>? log, Func<Func<List<AttackRecord>>, List<AttackRecord>> wrap) => wrap(() =>
     {
-        var list = new List<AttackRecord> { new(model, "none", 0, Attacks.Accuracy(predict, test.Images, test.Labels)) };
+        var list = new List<AttackRecord> { new(model, "none", 0, Attacks.Attacks.Accuracy(predict, test.Images, test.Labels)) };
         log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"{model}: clean accuracy {list[0].Accuracy:P1}"));
         foreach (double eps in epsilons)
             foreach (var spec in new[] { AttackSpec.Fgsm(eps), AttackSpec.Pgd(eps) })
             {
                 var sw = Stopwatch.StartNew();
-                double acc = Attacks.AdversarialAccuracy(predict, test.Images, test.Labels, spec, rng);
+                double acc = Attacks.Attacks.AdversarialAccuracy(predict, test.Images, test.Labels, spec, rng);
                 list.Add(new AttackRecord(model, spec.Name, eps, acc));
                 log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"{model}: {spec.Name} ε={eps:G3} accuracy {acc:P1} ({sw.Elapsed.TotalSeconds:F0}s)"));
             }

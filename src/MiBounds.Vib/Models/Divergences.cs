@@ -1,6 +1,6 @@
 using MiBounds.Tensors;
 
-namespace MiBounds.Vib;
+namespace MiBounds.Vib.Models;
 
 /// <summary>KL divergence of a diagonal Gaussian encoder from the standard normal prior, the VIB's I(Z;X) upper bound.</summary>
 public static class GaussianKl

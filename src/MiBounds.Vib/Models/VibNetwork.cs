@@ -2,7 +2,7 @@ using MiBounds.Critics;
 using MiBounds.Tensors;
 using MiBounds.Tensors.Nn;
 
-namespace MiBounds.Vib;
+namespace MiBounds.Vib.Models;
 
 /// <summary>Which objective and encoder behaviour a <see cref="VibNetwork"/> uses.</summary>
 public enum ModelKind

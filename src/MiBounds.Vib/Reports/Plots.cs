@@ -1,8 +1,10 @@
 using System.Globalization;
 using System.Text;
 using MiBounds.Tensors;
+using MiBounds.Vib.Training;
+using MiBounds.Vib.Data;
 
-namespace MiBounds.Vib;
+namespace MiBounds.Vib.Reports;
 
 /// <summary>A finished (or partial) training run read from its output directory.</summary>
 public sealed record RunSummary(string Directory, TrainConfig Config, RunResults Results)

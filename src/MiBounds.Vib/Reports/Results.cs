@@ -2,8 +2,9 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using MiBounds.Tensors;
+using MiBounds.Vib.Data;
 
-namespace MiBounds.Vib;
+namespace MiBounds.Vib.Reports;
 
 /// <summary>Metrics after one epoch, measured with the Polyak-averaged weights. Information terms are in bits.</summary>
 public sealed record EpochRecord(

@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
 using MiBounds.Data;
 
-namespace MiBounds.Vib;
+namespace MiBounds.Vib.Reports;
 
 /// <summary>A VIB run's epoch entry in results.json (the test-set bounds; the train-set ones are in results.csv).</summary>
 internal sealed record EpochJsonRecord(

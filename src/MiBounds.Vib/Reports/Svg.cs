@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using MiBounds.Tensors;
 
-namespace MiBounds.Vib;
+namespace MiBounds.Vib.Reports;
 
 /// <summary>A minimal SVG chart: a plot area with linear or log₁₀ axes, lines, markers, ellipses, rectangles and a legend.</summary>
 public sealed class SvgChart

@@ -2,8 +2,10 @@ using System.Globalization;
 using MiBounds.Tensors;
 using MiBounds.Tensors.Nn;
 using MiBounds.Tensors.Optim;
+using MiBounds.Vib.Models;
+using MiBounds.Vib.Data;
 
-namespace MiBounds.Vib;
+namespace MiBounds.Vib.Training;
 
 /// <summary>
 /// Per-epoch training state in one safetensors file (written atomically by the engine): the network's state dict

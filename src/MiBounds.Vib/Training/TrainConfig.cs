@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
+using MiBounds.Vib.Models;
+using MiBounds.Vib.Data;
 
-namespace MiBounds.Vib;
+namespace MiBounds.Vib.Training;
 
 /// <summary>Everything that defines a training run (saved as run.json in the output directory).</summary>
 public sealed record TrainConfig

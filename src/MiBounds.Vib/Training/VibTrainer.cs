@@ -2,8 +2,12 @@ using System.Diagnostics;
 using MiBounds.Bounds;
 using MiBounds.Tensors;
 using MiBounds.Tensors.Optim;
+using MiBounds.Vib.Data;
+using MiBounds.Vib.Models;
+using MiBounds.Vib.Reports;
+using MiBounds.Vib.Attacks;
 
-namespace MiBounds.Vib;
+namespace MiBounds.Vib.Training;
 
 /// <summary>Metrics of a model on one dataset (bits for the information terms; NaN where undefined).</summary>
 public sealed record Evaluation(double Accuracy1, double AccuracyMany, double IzxBits, double IzyBits, double CrossEntropyBits);
@@ -204,12 +208,12 @@ public sealed class VibTrainer
         var records = WithAveragedWeights(() =>
         {
             var model = Predictor(rng);
-            var list = new List<AttackRecord> { new(Config.ModelName, "none", 0, Attacks.Accuracy(model, test.Images, test.Labels)) };
+            var list = new List<AttackRecord> { new(Config.ModelName, "none", 0, Attacks.Attacks.Accuracy(model, test.Images, test.Labels)) };
             log?.Invoke($"clean accuracy {list[0].Accuracy:P1}");
             foreach (double eps in epsilons)
                 foreach (var spec in new[] { AttackSpec.Fgsm(eps), AttackSpec.Pgd(eps) })
                 {
-                    double acc = Attacks.AdversarialAccuracy(model, test.Images, test.Labels, spec, rng);
+                    double acc = Attacks.Attacks.AdversarialAccuracy(model, test.Images, test.Labels, spec, rng);
                     list.Add(new AttackRecord(Config.ModelName, spec.Name, eps, acc));
                     log?.Invoke($"{spec.Name} ε={eps:G3}: accuracy {acc:P1}");
                 }

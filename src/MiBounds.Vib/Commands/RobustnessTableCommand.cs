@@ -1,43 +1,45 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using MiBounds.Cli;
+using MiBounds.Commands;
 using MiBounds.Tensors;
+using MiBounds.Vib.Data;
 using MiBounds.Vib.Hypothesis;
+using MiBounds.Vib.Reports;
+using MiBounds.Vib.Training;
+using static MiBounds.Commands.CommandOptions;
 
-namespace MiBounds.Vib;
+namespace MiBounds.Vib.Commands;
 
-internal static partial class Commands
+public static partial class VibCommands
 {
-    private const string RobustnessTableUsage = """
-        usage: robustness-table --runs DIR[,DIR…] [--vib DIR[,DIR…]] [options]
-          --runs LIST       hypothesis run directories trained with --robustness (their results.json attack records)
-          --vib LIST        runs of the vib/vim/baseline commands: attacked here from their checkpoints (read-only)
-          --count N         test images attacked for the --vib runs (default 1000; use the hypothesis runs' --attack-count)
-          --epsilons LIST   attack radii for the --vib runs (default 0.15,0.3)
-          --out DIR         writes robustness.md and robustness.json (default: print only)
-          --data DIR        IDX directory (default /usr/share/datasets/fashion-mnist)
-          --threads N       kernel threads (default: all cores)
-        Prints one row per model: clean accuracy, then FGSM and PGD accuracy at each radius.
-        """;
-
-    private static void RegisterRobustnessTable(CommandSet commands)
+    private static Command CreateRobustnessTable()
     {
-        commands.Add("robustness-table", "table of clean/FGSM/PGD accuracy of hypothesis runs (and VIB runs)", RobustnessTableUsage, RunRobustnessTable);
+        var runs = OptionalString("--runs", "hypothesis run directories trained with --robustness (their results.json attack records), comma-separated");
+        var vib = OptionalString("--vib", "runs of the vib/vim/baseline commands: attacked here from their checkpoints (read-only), comma-separated");
+        var count = Int("--count", "test images attacked for the --vib runs (use the hypothesis runs' --attack-count)", 1000, 1);
+        var epsilons = Doubles("--epsilons", "attack radii for the --vib runs", [0.15, 0.3], 0, 1);
+        var outDir = OptionalString("--out", "writes robustness.md and robustness.json (default: print only)");
+        var data = OptionalString("--data", DataHelp);
+        var threads = Int("--threads", ThreadsHelp, Environment.ProcessorCount, 1, 1024);
+        var command = new Command("robustness-table", "table of clean/FGSM/PGD accuracy of hypothesis runs (and VIB runs): one row per model, clean accuracy, then FGSM and PGD accuracy at each radius")
+            { runs, vib, count, epsilons, outDir, data, threads };
+        return command.WithVibAction(run =>
+        {
+            static string[] List(string? s) => (s ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var hypothesisRuns = List(run.Get(runs));
+            var vibRuns = List(run.Get(vib));
+            if (hypothesisRuns.Length == 0 && vibRuns.Length == 0) throw new UsageException("give --runs and/or --vib run directories");
+            string? folder = run.Get(outDir) is { } given ? OutputPaths.EnsureFolder(given, "--out") : null;
+            Engine.MaxThreads = run.Get(threads);
+            return RunRobustnessTable(run, hypothesisRuns, vibRuns, run.Get(count), run.Get(epsilons), folder, run.Get(data));
+        });
     }
 
-    private static int RunRobustnessTable(ParsedOptions o)
+    private static int RunRobustnessTable(CommandRun run, string[] runs, string[] vibRuns, int count, double[] epsilons, string? outDir, string? dataDir)
     {
-        var runs = (o.OptionalString("runs") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var vibRuns = (o.OptionalString("vib") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        int count = o.Int("count", 1000, 1);
-        var epsilons = o.Doubles("epsilons", [0.15, 0.3], 0, 1);
-        string? outDir = o.OptionalString("out");
-        string? dataDir = o.OptionalString("data");
-        Engine.MaxThreads = o.Int("threads", Environment.ProcessorCount, 1, 1024);
-        o.EnsureAllUsed();
-        if (runs.Length == 0 && vibRuns.Length == 0) throw new UsageException("give --runs and/or --vib run directories");
-
+        var log = run.Out;
         var records = new List<AttackRecord>();
         foreach (var dir in runs) records.AddRange(ReadAttackRecords(dir));
         if (vibRuns.Length > 0)
@@ -46,22 +48,22 @@ internal static partial class Commands
             var test = data.Test.Take(count);
             foreach (var dir in vibRuns)
             {
+                if (run.Cancellation.IsCancellationRequested) return CommandHost.Interrupted;
                 var runFile = Path.Combine(dir, "run.json");
                 if (!File.Exists(runFile)) throw new UsageException($"--vib: {runFile} not found (not a run of the vib, vim or baseline commands)");
                 var config = TrainConfig.FromJson(File.ReadAllText(runFile), runFile);
                 var trainer = new VibTrainer(config, data, dir);
                 int epochs = trainer.Resume();
                 string name = config.ModelName.ToUpperInvariant();
-                Console.WriteLine($"{name} ({dir}, {epochs} epochs): attacking {test.Count} test images");
+                log.WriteLine($"{name} ({dir}, {epochs} epochs): attacking {test.Count} test images");
                 records.AddRange(HypothesisTrainer.RobustnessOf(name, trainer.Predictor(new Rng(config.Seed + 7919)), test, epsilons,
-                    new Rng(config.Seed + 7919), line => Console.WriteLine("  " + line), f => trainer.WithAveragedWeights(f)));
+                    new Rng(config.Seed + 7919), line => log.WriteLine("  " + line), f => trainer.WithAveragedWeights(f)));
             }
         }
         string table = MarkdownTable(records);
-        Console.Write(table);
+        log.Write(table);
         if (outDir is not null)
         {
-            Directory.CreateDirectory(outDir);
             AtomicFile.WriteAllText(Path.Combine(outDir, "robustness.md"), table);
             AtomicFile.WriteAllText(Path.Combine(outDir, "robustness.json"), HypothesisTrainer.ResultsJson([], records));
         }

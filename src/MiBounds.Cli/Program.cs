@@ -1,0 +1,23 @@
+using System.CommandLine;
+using MiBounds.Commands;
+using MiBounds.Toy.Commands;
+using MiBounds.Vib.Commands;
+
+namespace MiBounds.Cli;
+
+/// <summary>
+/// The mibounds command line: `dotnet run --project src/MiBounds.Cli -c Release -- &lt;command&gt; [options]`.
+/// The only project that sees both command lists; each library lists its own commands.
+/// </summary>
+public static class Program
+{
+    /// <summary>The root command with every toy-suite and image-model command.</summary>
+    public static RootCommand CreateRoot()
+    {
+        var root = new RootCommand("Mutual-information bounds: the toy suite (sweep, estimate, ...) and the image models (vib, dim, hypothesis, ...).");
+        foreach (var command in ToyCommands.Create().Concat(VibCommands.Create())) root.Subcommands.Add(command);
+        return root;
+    }
+
+    private static int Main(string[] args) => CommandHost.Run(CreateRoot(), args);
+}

@@ -1,0 +1,33 @@
+using System.CommandLine;
+using MiBounds.Commands;
+using MiBounds.Tensors;
+using MiBounds.Vib.Reports;
+using Spectre.Console;
+using static MiBounds.Commands.CommandOptions;
+
+namespace MiBounds.Vib.Commands;
+
+public static partial class VibCommands
+{
+    private static Command CreatePlot()
+    {
+        var runs = RequiredString("--runs", "run directories, or folders whose subfolders are runs (comma-separated)");
+        var outDir = OptionalString("--out", "where error_vs_beta.svg, ib_plane.svg and summary.md go (default: the first --runs entry)");
+        return new Command("plot", "collect runs' results into SVG plots and a Markdown summary") { runs, outDir }
+            .WithVibAction(run =>
+            {
+                var paths = run.Get(runs).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                if (paths.Length == 0) throw new UsageException("--runs needs at least one directory");
+                string folder = run.Get(outDir) is { } given ? OutputPaths.EnsureFolder(given, "--out") : paths[0];
+                var found = RunSummary.Collect(paths);
+                if (found.Count == 0) throw new UsageException($"no run directories (with run.json) under {string.Join(", ", paths)}");
+                Plots.ErrorVsBeta(found, Path.Combine(folder, "error_vs_beta.svg"));
+                Plots.IbPlane(found, Path.Combine(folder, "ib_plane.svg"));
+                var summary = Plots.SummaryMarkdown(found);
+                AtomicFile.WriteAllText(Path.Combine(folder, "summary.md"), summary);
+                run.Console.WriteLine(summary);
+                run.Console.MarkupLine($"{found.Count} run(s): plots and summary.md in [bold]{Markup.Escape(folder)}[/]");
+                return 0;
+            });
+    }
+}

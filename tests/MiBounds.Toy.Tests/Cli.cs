@@ -9,14 +9,14 @@ internal static class Cli
 {
     public static (int Code, string Out, string Err) Run(params string[] args) => Run(ToyCommands.Create(), args);
 
-    public static (int Code, string Out, string Err) Run(IEnumerable<Command> commands, string[] args)
+    public static (int Code, string Out, string Err) Run(IEnumerable<Command> commands, string[] args, Interruption? interruption = null)
     {
         var root = new RootCommand("toy tests");
         foreach (var c in commands) root.Subcommands.Add(c);
         var output = new StringWriter();
         var error = new StringWriter();
-        using var interruption = new Interruption();
-        int code = CommandHost.Run(root, args, output, error, interruption);
+        using var own = interruption is null ? new Interruption() : null;
+        int code = CommandHost.Run(root, args, output, error, interruption ?? own!);
         return (code, output.ToString(), error.ToString());
     }
 }

@@ -1,8 +1,10 @@
 using System.Text.Json;
 using System.Xml.Linq;
+using MiBounds.Commands;
 using MiBounds.Toy.Commands;
 using MiBounds.Toy.Reports;
 using MiBounds.Toy.Sweep;
+using MiBounds.Training;
 
 namespace MiBounds.Toy.Tests;
 
@@ -17,9 +19,11 @@ public sealed class SweepTests : IDisposable
         try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
     }
 
-    private static (int Code, string Output) Sweep(string[] args, int? crashAfterSteps = null)
+    private static (int Code, string Output) Sweep(string[] args, int? crashAfterSteps = null, CancellationToken cancellation = default)
     {
-        var (code, output, error) = Cli.Run([SweepCommand.Create(crashAfterSteps)], ["sweep", .. args, "--plain"]);
+        using var interruption = new Interruption();
+        if (cancellation.IsCancellationRequested) interruption.Request(System.Runtime.InteropServices.PosixSignal.SIGINT);
+        var (code, output, error) = Cli.Run([SweepCommand.Create(crashAfterSteps)], ["sweep", .. args, "--plain"], interruption);
         return (code, output + error);
     }
 
@@ -117,6 +121,165 @@ public sealed class SweepTests : IDisposable
         var (code, error) = RunCli("sweep", "--resume", "--out", dir, "--batch", "16", "--plain");
         Assert.Equal(2, code);
         Assert.Contains("differ", error);
+        Assert.Contains("batch: 8 saved, 16 now", error);
+        Assert.Single(error.TrimEnd().Split('\n'));
+    }
+
+    // Three bounds (one with a baseline, MINE with its moving average), both critics, two levels, checkpoints every 15 of 80 steps.
+    private static readonly string[] Small = ["--dim", "2", "--batch", "8", "--steps-per-level", "40", "--levels", "1,2", "--seed", "3",
+        "--task", "gaussian", "--estimators", "nwj,mine,alpha0.5", "--checkpoint-every", "15"];
+
+    private static readonly string[] SmallRuns = ["gaussian-concat-nwj", "gaussian-concat-mine", "gaussian-concat-alpha0.5",
+        "gaussian-separable-nwj", "gaussian-separable-mine", "gaussian-separable-alpha0.5"];
+
+    private static void AssertSameRuns(string expected, string actual)
+    {
+        foreach (var run in SmallRuns)
+            Assert.Equal(File.ReadAllText(Path.Combine(expected, "runs", run + ".csv")), File.ReadAllText(Path.Combine(actual, "runs", run + ".csv")));
+        Assert.Equal(Means(expected), Means(actual));
+    }
+
+    private static long CheckpointStep(string dir, string runId)
+    {
+        var config = SweepConfig.Load(Path.Combine(dir, SweepRunner.ConfigFile));
+        var spec = config.Runs().Single(r => r.Id == runId);
+        var state = TrainingCheckpoint.Load(Path.Combine(dir, "checkpoints", runId + ".safetensors"), SweepRun.CheckpointKind, SweepRun.Configuration(config, spec));
+        return state.GetLong("loop.step");
+    }
+
+    [Fact]
+    public void CancelledMidRunAndResumedEqualsAnUninterruptedSweep()
+    {
+        string whole = Path.Combine(_root, "whole"), cut = Path.Combine(_root, "cut");
+        Assert.Equal(0, Sweep([.. Small, "--out", whole]).Code);
+
+        // Cancelled (as by SIGTERM) when concat MINE has done 37 steps, between its checkpoints at 30 and 45; three runs train at once.
+        var config = SweepConfig.Load(Path.Combine(whole, SweepRunner.ConfigFile));
+        var cancel = new CancellationTokenSource();
+        var execution = new SweepExecution
+        {
+            Parallel = 3, CheckpointEvery = 15,
+            AfterStep = (spec, step) => { if (spec.Id == "gaussian-concat-mine" && step == 37) cancel.Cancel(); },
+        };
+        var outcome = SweepRunner.Run(config, cut, execution, TextWriter.Null, cancel.Token);
+        Assert.False(outcome.Complete);
+        var mine = outcome.Runs.Single(r => r.Spec.Id == "gaussian-concat-mine");
+        Assert.Equal(RunStatus.Interrupted, mine.Status);
+        Assert.Equal(37, mine.Estimates.Length);
+        // Every run that had started checkpointed where it stopped, and its CSV holds exactly those steps.
+        foreach (var r in outcome.Runs.Where(r => r.Estimates.Length > 0 && r.Status == RunStatus.Interrupted))
+        {
+            Assert.Equal(r.Estimates.Length, CheckpointStep(cut, r.Spec.Id));
+            Assert.Equal(1 + r.Estimates.Length, File.ReadAllLines(Path.Combine(cut, "runs", r.Spec.Id + ".csv")).Length);
+        }
+        Assert.Contains(outcome.Runs, r => r.Status == RunStatus.Interrupted && r.Estimates.Length < 80);
+
+        // Cancelled again before any run starts: exit code 130, nothing trained, nothing rewritten.
+        string before = File.ReadAllText(Path.Combine(cut, "runs", "gaussian-concat-mine.csv"));
+        var (interruptedCode, interruptedOutput) = Sweep(["--resume", "--out", cut], cancellation: new CancellationToken(canceled: true));
+        Assert.Equal(130, interruptedCode);
+        Assert.Contains("sweep --resume --out", interruptedOutput);
+        Assert.Equal(before, File.ReadAllText(Path.Combine(cut, "runs", "gaussian-concat-mine.csv")));
+        Assert.Equal(37, CheckpointStep(cut, "gaussian-concat-mine"));
+
+        var (code, output) = Sweep(["--resume", "--out", cut]);
+        Assert.True(code == 0, output);
+        AssertSameRuns(whole, cut);
+    }
+
+    [Fact]
+    public void CrashedAfterItsLastCheckpointAndResumedEqualsAnUninterruptedSweep()
+    {
+        string whole = Path.Combine(_root, "whole"), crashed = Path.Combine(_root, "crashed");
+        Assert.Equal(0, Sweep([.. Small, "--out", whole]).Code);
+        // Every run dies after 25 steps: the last checkpoint is at 15 and the CSV holds 10 rows more, which the resume drops.
+        Assert.Equal(130, Sweep([.. Small, "--out", crashed], crashAfterSteps: 25).Code);
+        foreach (var run in SmallRuns)
+        {
+            Assert.Equal(1 + 25, File.ReadAllLines(Path.Combine(crashed, "runs", run + ".csv")).Length);
+            Assert.Equal(15, CheckpointStep(crashed, run));
+        }
+        var (code, output) = Sweep(["--resume", "--out", crashed]);
+        Assert.True(code == 0, output);
+        AssertSameRuns(whole, crashed);
+    }
+
+    [Fact]
+    public void ARunsCheckpointIsATrainingCheckpointWithCriticOptimizerAndMinesAverage()
+    {
+        string dir = Path.Combine(_root, "ckpt");
+        Assert.Equal(0, Sweep([.. Small, "--critic", "separable", "--out", dir]).Code);
+        var config = SweepConfig.Load(Path.Combine(dir, SweepRunner.ConfigFile));
+        CheckpointState Load(string id) => TrainingCheckpoint.Load(Path.Combine(dir, "checkpoints", id + ".safetensors"), SweepRun.CheckpointKind,
+            SweepRun.Configuration(config, config.Runs().Single(r => r.Id == id)));
+
+        var mine = Load("gaussian-separable-mine");
+        Assert.Contains(mine.Tensors.Keys, k => k.StartsWith("module.critic.", StringComparison.Ordinal));
+        Assert.Contains(mine.Tensors.Keys, k => k.StartsWith("optimizer.", StringComparison.Ordinal));
+        Assert.True(mine.HasTensor("bound.moving_average"));
+        Assert.Equal(80, mine.GetLong("loop.step"));
+        var seconds = mine.GetDoubles(SweepRun.LevelSecondsKey);
+        Assert.Equal(2, seconds.Length);
+        Assert.All(seconds, s => Assert.True(s > 0));
+        var alpha = Load("gaussian-separable-alpha0.5");
+        Assert.Contains(alpha.Tensors.Keys, k => k.StartsWith("module.baseline.", StringComparison.Ordinal));
+        Assert.False(alpha.HasTensor("bound.moving_average"));
+
+        // The checkpoint is bound to the run's identity: another run's configuration is refused in one line naming the difference.
+        var other = config.Runs().Single(r => r.Id == "gaussian-separable-nwj");
+        var e = Assert.Throws<InvalidDataException>(() => TrainingCheckpoint.Load(Path.Combine(dir, "checkpoints", "gaussian-separable-mine.safetensors"),
+            SweepRun.CheckpointKind, SweepRun.Configuration(config, other)));
+        Assert.Contains("run: \"gaussian-separable-mine\" in the checkpoint, \"gaussian-separable-nwj\" now", e.Message);
+    }
+
+    [Fact]
+    public void AnOldFormatCheckpointIsReportedInsteadOfRestartingTheRun()
+    {
+        string dir = Path.Combine(_root, "old");
+        Assert.Equal(0, Sweep([.. Tiny, "--task", "gaussian", "--critic", "separable", "--estimators", "js", "--out", dir]).Code);
+        string ckpt = Path.Combine(dir, "checkpoints", "gaussian-separable-js.ckpt");
+        File.Delete(Path.ChangeExtension(ckpt, ".safetensors"));
+        File.WriteAllText(ckpt, "MIBOUNDS-TOY-RUN-1");
+        string csv = File.ReadAllText(Path.Combine(dir, "runs", "gaussian-separable-js.csv"));
+        var (code, error) = RunCli("sweep", "--resume", "--out", dir, "--plain");
+        Assert.Equal(2, code);
+        Assert.Contains(ckpt, error);
+        Assert.Contains("older format", error);
+        Assert.Single(error.TrimEnd().Split('\n'));
+        Assert.Equal(csv, File.ReadAllText(Path.Combine(dir, "runs", "gaussian-separable-js.csv")));
+    }
+
+    [Theory]
+    [InlineData("concat", "nwj")]
+    [InlineData("separable", "infonce")]
+    [InlineData("separable", "mine")]
+    [InlineData("separable", "alpha0.5")]
+    public void AWarmSweepStepAllocatesOnlyItsSample(string critic, string estimator)
+    {
+        string dir = Path.Combine(_root, "alloc-" + critic + estimator);
+        var config = new SweepConfig { Tasks = ["gaussian"], Critics = [critic], Estimators = [estimator], Dim = 2, Batch = 8, StepsPerLevel = 300, Levels = [1] };
+        long at50 = 0, at250 = 0;
+        var execution = new SweepExecution
+        {
+            Parallel = 1, CheckpointEvery = 1000, // only the final checkpoint, after the measured steps
+            AfterStep = (_, step) =>
+            {
+                if (step == 50) at50 = GC.GetAllocatedBytesForCurrentThread();
+                if (step == 250) at250 = GC.GetAllocatedBytesForCurrentThread();
+            },
+        };
+        Assert.True(SweepRunner.Run(config, dir, execution, TextWriter.Null, CancellationToken.None).Complete);
+        long perStep = (at250 - at50) / 200;
+
+        // What the task's fresh sample alone allocates (two new 8×2 tensors and their Batch): the rest of the step, the
+        // CSV row included (formatted without allocating), should add nothing.
+        var task = Tasks.TaskRegistry.Get("gaussian").Create(2, 1);
+        var rng = new Tensors.Rng(1);
+        for (int i = 0; i < 10; i++) task.Sample(8, rng);
+        long start = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 200; i++) task.Sample(8, rng);
+        long sample = (GC.GetAllocatedBytesForCurrentThread() - start) / 200;
+        Assert.True(perStep - sample < 64, $"{critic}/{estimator}: a warm sweep step allocated {perStep} B, its sample {sample} B");
     }
 
     private static (int Code, string Error) RunCli(params string[] args)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using MiBounds.Bounds;
 using MiBounds.Tensors;
@@ -104,10 +105,28 @@ public sealed record SweepConfig
     }
 
     /// <summary>Whether two configs describe the same computation.</summary>
-    public bool SameAs(SweepConfig other) =>
-        Tasks.SequenceEqual(other.Tasks) && Critics.SequenceEqual(other.Critics) && Estimators.SequenceEqual(other.Estimators)
-        && Dim == other.Dim && Batch == other.Batch && StepsPerLevel == other.StepsPerLevel && Levels.SequenceEqual(other.Levels)
-        && LearningRate == other.LearningRate && Seed == other.Seed;
+    public bool SameAs(SweepConfig other) => DifferenceFrom(other) is null;
+
+    /// <summary>
+    /// The first field in which this config differs from <paramref name="saved"/>, as "batch: 8 saved, 16 now" (names as
+    /// in sweep.json), or null when they describe the same computation.
+    /// </summary>
+    public string? DifferenceFrom(SweepConfig saved)
+    {
+        ArgumentNullException.ThrowIfNull(saved);
+        var before = JsonSerializer.SerializeToNode(saved, Json)!.AsObject();
+        var now = JsonSerializer.SerializeToNode(this, Json)!.AsObject();
+        foreach (var (name, value) in before)
+        {
+            var current = now[name];
+            if (!JsonNode.DeepEquals(value, current)) return $"{name}: {Show(value)} saved, {Show(current)} now";
+        }
+        return null;
+    }
+
+    private static string Show(JsonNode? node) => node?.ToJsonString(Compact) ?? "null";
+
+    private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false };
 }
 
 /// <summary>One training run of the sweep: a task, a critic kind and an estimator, trained through every level.</summary>

@@ -25,6 +25,9 @@ public sealed record SweepExecution
 
     /// <summary>Tests only: every run stops abruptly after this many new steps, without a final checkpoint, like a crash.</summary>
     public int? CrashAfterSteps { get; init; }
+
+    /// <summary>Tests only: called on the run's thread after each step with the steps done (to cancel mid-run, or measure).</summary>
+    internal Action<RunSpec, long>? AfterStep { get; init; }
 }
 
 /// <summary>The outcome of a sweep.</summary>
@@ -36,7 +39,7 @@ public sealed record SweepOutcome(IReadOnlyList<RunResult> Runs, double WallSeco
     public bool Complete => Runs.All(r => r.Status == RunStatus.Done);
 }
 
-/// <summary>Runs a sweep into an output folder: sweep.json, runs/*.csv, checkpoints/*.ckpt, then the reports.</summary>
+/// <summary>Runs a sweep into an output folder: sweep.json, runs/*.csv, checkpoints/*.safetensors, then the reports.</summary>
 public static class SweepRunner
 {
     /// <summary>Name of the saved configuration.</summary>
@@ -45,6 +48,8 @@ public static class SweepRunner
     /// <summary>
     /// Prepares <paramref name="outDir"/> (creating it, or checking that a resumed sweep matches <paramref name="config"/>),
     /// trains every unfinished run in parallel, and writes the reports (also after an interruption, with what is done).
+    /// Cancelling <paramref name="cancellation"/> (Ctrl-C, SIGTERM) makes every training run checkpoint and end
+    /// <see cref="RunStatus.Interrupted"/>; runs not yet started end so without training.
     /// </summary>
     public static SweepOutcome Run(SweepConfig config, string outDir, SweepExecution execution, TextWriter log, CancellationToken cancellation)
     {
@@ -96,15 +101,9 @@ public static class SweepRunner
 
     private static RunResult TrainOne(SweepConfig config, RunSpec spec, string outDir, SweepExecution execution, RunProgress progress, CancellationToken cancellation)
     {
-        var run = new SweepRun(config, spec);
-        string checkpoint = Path.Combine(CheckpointFolder(outDir), spec.Id + ".ckpt");
-        if (File.Exists(checkpoint)) run.Restore(RunCheckpoint.Load(checkpoint, spec.Id));
-        if (cancellation.IsCancellationRequested)
-        {
-            progress.Step = run.StepsDone;
-            return run.Result(run.StepsDone >= config.TotalSteps ? RunStatus.Done : RunStatus.Interrupted);
-        }
-        return run.Train(Path.Combine(RunsFolder(outDir), spec.Id + ".csv"), checkpoint, execution.CheckpointEvery, progress, cancellation, execution.CrashAfterSteps);
+        var run = new SweepRun(config, spec, outDir, execution, progress, cancellation);
+        run.TryResume();
+        return run.Train();
     }
 
     private static void PrepareFolder(SweepConfig config, string outDir, bool resume)
@@ -115,7 +114,12 @@ public static class SweepRunner
         {
             if (!File.Exists(configPath)) throw new ArgumentException($"nothing to resume: {configPath} does not exist");
             var saved = SweepConfig.Load(configPath);
-            if (!saved.SameAs(config)) throw new ArgumentException($"the options differ from the sweep saved in {configPath}; resume with the same options (or none)");
+            if (config.DifferenceFrom(saved) is string difference)
+                throw new ArgumentException($"the options differ from the sweep saved in {configPath} ({difference}); resume with the same options (or none)");
+            // Checkpoints of the toy sweep's own binary format (before the training spine) cannot be read: say so rather than restart those runs.
+            string? old = Directory.Exists(CheckpointFolder(outDir)) ? Directory.EnumerateFiles(CheckpointFolder(outDir), "*.ckpt").Order(StringComparer.Ordinal).FirstOrDefault() : null;
+            if (old is not null)
+                throw new InvalidDataException($"{old} is a checkpoint of an older format (the toy sweep's own); it cannot be resumed: start the sweep again in a new folder");
         }
         else
         {

@@ -11,9 +11,9 @@ public class AttackTests
 {
     private static (VibTrainer Trainer, ImageDataset Test) TrainedTinyModel(ModelKind kind)
     {
-        var config = new TrainConfig { Kind = kind, Bottleneck = 4, Hidden = 32, BatchSize = 20, LearningRate = 3e-3, Polyak = 0.5, TrainEvalCount = 0, Seed = 2 };
+        var config = new TrainConfig { Kind = kind, Bottleneck = 4, Hidden = 32, BatchSize = 20, LearningRate = 3e-3, Polyak = 0.5, TrainEvalCount = 0, Seed = 2, Epochs = 4 };
         var trainer = new VibTrainer(config, Synthetic.Data(train: 120, test: 60));
-        for (int e = 0; e < 4; e++) trainer.TrainEpoch();
+        trainer.Train();
         return (trainer, trainer.Data.Test);
     }
 

@@ -1,3 +1,4 @@
+using MiBounds.Tensors;
 using MiBounds.Vib;
 using MiBounds.Vib.Reports;
 using MiBounds.Vib.Commands;
@@ -61,6 +62,25 @@ public class CliTests
         Assert.Equal(2, code); // bad data is exit code 2, one line naming the file
         Assert.Contains("train-images-idx3-ubyte", err);
         Assert.Single(err.TrimEnd().Split('\n'));
+    }
+
+    [Fact]
+    public void ResumeRefusesACheckpointOfTheOlderFormatInOneLine()
+    {
+        var data = Synthetic.WriteIdxDirectory(train: 60, test: 30);
+        var outDir = Path.Combine(Path.GetTempPath(), "vib-cli-old-" + Guid.NewGuid().ToString("N"));
+        string[] common = ["--data", data, "--out", outDir, "--k", "2", "--hidden", "8", "--batch", "20", "--threads", "1"];
+        Assert.Equal(0, Run(["vib", "--epochs", "1", .. common]).Code);
+        // What the pre-spine VIB checkpoint looked like: tensors plus epochs/RNG metadata, no format entry.
+        SafeTensors.Save(Path.Combine(outDir, "checkpoint.safetensors"), new Dictionary<string, Tensor> { ["model.decoder.weight"] = Tensor.Zeros(3, 2) },
+            new Dictionary<string, string> { ["epochs"] = "1", ["rng"] = "1,2,3,4" });
+        var (code, _, err) = Run(["vib", "--epochs", "2", "--resume", .. common]);
+        Assert.Equal(2, code); // bad data: one line, exit 2
+        Assert.StartsWith("error: ", err);
+        Assert.Contains("older or foreign format", err);
+        Assert.Single(err.TrimEnd().Split('\n'));
+        Directory.Delete(outDir, true);
+        Directory.Delete(data, true);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MiBounds.Commands;
 using MiBounds.Tensors;
+using MiBounds.Training;
 using MiBounds.Vib.Data;
 using MiBounds.Vib.Models;
 using MiBounds.Vib.Reports;
@@ -92,20 +93,21 @@ public static partial class VibCommands
             if (saved with { Epochs = config.Epochs } != config)
                 throw new UsageException($"--resume: the options differ from the run in {outDir} ({runFile}); give the same ones (only --epochs may change)");
         }
-        else if (File.Exists(Path.Combine(outDir, Checkpoint.FileName)))
+        else if (File.Exists(Path.Combine(outDir, TrainingCheckpoint.FileName)))
             throw new UsageException($"{outDir} already holds a run; add --resume to continue it or choose another --out");
 
         var data = ImageData.Load(run.Get(o.Data));
         AtomicFile.WriteAllText(runFile, config.ToJson());
-        var trainer = new VibTrainer(config, data, outDir);
-        if (resume) console.MarkupLine($"resumed [bold]{Markup.Escape(outDir)}[/] after epoch {trainer.Resume()}");
+        var trainer = new VibTrainer(config, data, outDir, run.Cancellation);
+        if (resume) console.MarkupLine($"resumed [bold]{Markup.Escape(outDir)}[/] after epoch {trainer.Resume()} (step {trainer.StepsDone})");
         console.MarkupLine($"[bold]{Markup.Escape(config.Label)}[/]: {data.Train.Count} train / {data.Test.Count} test images from {Markup.Escape(data.Directory)}, {trainer.Network.ParameterCount():N0} parameters, {threads} thread(s), H(Y) = {trainer.LabelEntropyBits:F3} bits");
-        while (trainer.EpochsDone < config.Epochs)
+        var result = TrainWithProgress(run, trainer, record => console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+            $"epoch {record.Epoch,3}/{config.Epochs}  {record.Seconds,6:F1}s  loss {record.LossBits:F4}  test acc {record.TestAcc1:P2} (1) {record.TestAcc12:P2} ({config.EvalSamples})  train acc {record.TrainAcc1:P2}  I(Z;X) ≤ {Bits(record.IzxBits)}  I(Z;Y) ≥ {Bits(record.IzyBits)}"))));
+        if (result.Reason == StopReason.Diverged) throw new DataException(result.Error!, result.Divergence);
+        if (result.Reason == StopReason.Interrupted)
         {
-            if (StopRequested(run, outDir)) return CommandHost.Interrupted;
-            var record = RunEpochWithProgress(run, trainer);
-            console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {record.Epoch,3}/{config.Epochs}  {record.Seconds,6:F1}s  loss {record.LossBits:F4}  test acc {record.TestAcc1:P2} (1) {record.TestAcc12:P2} ({config.EvalSamples})  train acc {record.TrainAcc1:P2}  I(Z;X) ≤ {Bits(record.IzxBits)}  I(Z;Y) ≥ {Bits(record.IzyBits)}")));
+            console.MarkupLine($"interrupted after step {result.Steps} (epoch {result.Epochs + 1}): checkpoint in [bold]{Markup.Escape(outDir)}[/], continue with --resume");
+            return CommandHost.Interrupted;
         }
         if (config.Bottleneck == 2) Plots.Embedding(trainer, Path.Combine(outDir, "embedding.svg"));
         if (run.Get(o.Robustness)) RunRobustness(console, trainer, run.Get(o.Epsilons), 1000);
@@ -115,23 +117,28 @@ public static partial class VibCommands
 
     private static string Bits(double v) => double.IsFinite(v) ? v.ToString("F2", CultureInfo.InvariantCulture) + " bits" : "n/a";
 
-    private static EpochRecord RunEpochWithProgress(CommandRun run, VibTrainer trainer)
+    private static FitResult TrainWithProgress(CommandRun run, VibTrainer trainer, Action<EpochRecord> onEpoch)
     {
         if (!run.Interactive)
         {
             // Logs (nohup) get a line every quarter epoch rather than a redrawn bar.
-            return trainer.TrainEpoch((b, total) =>
+            return trainer.Train(s =>
             {
-                if (b % Math.Max(1, total / 4) == 0 && b < total) run.Out.WriteLine($"  batch {b}/{total}");
-            });
+                if (s.StepInEpoch % Math.Max(1, s.StepsPerEpoch / 4) == 0 && s.StepInEpoch < s.StepsPerEpoch) run.Out.WriteLine($"  batch {s.StepInEpoch}/{s.StepsPerEpoch}");
+            }, onEpoch);
         }
-        EpochRecord? result = null;
+        FitResult? result = null;
         run.Console.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
-                var task = ctx.AddTask($"epoch {trainer.EpochsDone + 1}");
-                result = trainer.TrainEpoch((b, total) => { task.MaxValue = total; task.Value = b; });
-                task.StopTask();
+                ProgressTask? task = null;
+                result = trainer.Train(s =>
+                {
+                    task ??= ctx.AddTask($"epoch {s.Epoch + 1}", maxValue: s.StepsPerEpoch);
+                    task.Value = s.StepInEpoch;
+                    if (s.StepInEpoch == s.StepsPerEpoch) { task.StopTask(); task = null; }
+                }, onEpoch);
+                task?.StopTask();
             });
         return result!;
     }

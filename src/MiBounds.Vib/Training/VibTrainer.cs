@@ -1,11 +1,14 @@
-using System.Diagnostics;
+using System.Text.Json.Nodes;
 using MiBounds.Bounds;
 using MiBounds.Tensors;
+using MiBounds.Tensors.Nn;
 using MiBounds.Tensors.Optim;
+using MiBounds.Training;
 using MiBounds.Vib.Data;
 using MiBounds.Vib.Models;
 using MiBounds.Vib.Reports;
 using MiBounds.Vib.Attacks;
+using TrainingEvaluation = MiBounds.Training.Evaluation;
 
 namespace MiBounds.Vib.Training;
 
@@ -13,12 +16,17 @@ namespace MiBounds.Vib.Training;
 public sealed record Evaluation(double Accuracy1, double AccuracyMany, double IzxBits, double IzyBits, double CrossEntropyBits);
 
 /// <summary>
-/// Trains a <see cref="VibNetwork"/> with the protocol of Alemi et al.: Adam (lr 1e-4, β1 0.5), the learning rate
-/// multiplied by 0.97 every 2 epochs, batch 100, Polyak-averaged weights for evaluation; loss = CE + β·KL (VIB) or
-/// CE + β·MMD (VIM), CE and KL in bits. With an output directory, each epoch writes the results and a checkpoint.
+/// Trains a <see cref="VibNetwork"/> with the protocol of Alemi et al. on the library's <see cref="Trainer"/>: Adam
+/// (lr 1e-4, β1 0.5), the learning rate multiplied by 0.97 every 2 epochs, batch 100, Polyak-averaged weights in
+/// evaluation mode for every evaluation; loss = CE + β·KL (VIB) or CE + β·MMD (VIM), CE and KL in bits. With an output
+/// directory, each epoch writes the results and then a checkpoint (the <see cref="TrainingCheckpoint"/> format), and
+/// an interruption checkpoints mid-epoch, so a resumed run continues exactly.
 /// </summary>
 public sealed class VibTrainer
 {
+    /// <summary>The kind of run recorded in (and required of) the checkpoint.</summary>
+    public const string CheckpointKind = "vib";
+
     private static readonly double Ln2 = Math.Log(2);
     private readonly ParameterAverage _average;
     private readonly Adam _adam;
@@ -26,6 +34,13 @@ public sealed class VibTrainer
     private readonly BarberAgakov _labelBound;
     private readonly Rng _rng;
     private readonly double[] _mmdConstants;
+    private readonly Trainer _trainer;
+    private readonly ImageDataset _trainEvalSet;
+    private readonly int[] _batchLabels;
+    private (Tensor X, int[] Labels)? _explicitBatch;
+    private List<EpochRecord>? _resumedEpochs;
+    private Action<StepReport>? _onStep;
+    private Action<EpochRecord>? _onEpoch;
 
     /// <summary>The run's settings.</summary>
     public TrainConfig Config { get; }
@@ -37,15 +52,23 @@ public sealed class VibTrainer
     public RunResults Results { get; private set; } = new();
     /// <summary>Where results and checkpoints go (null: nowhere).</summary>
     public string? OutputDirectory { get; }
-    /// <summary>Finished epochs.</summary>
-    public int EpochsDone { get; private set; }
+    /// <summary>Finished epochs (resumed ones included).</summary>
+    public int EpochsDone => _trainer.Epoch;
+    /// <summary>Optimizer steps done (resumed ones included).</summary>
+    public long StepsDone => _trainer.Step;
     /// <summary>Entropy of the training labels, H(Y), in bits: the constant of the Barber–Agakov bound on I(Z;Y).</summary>
     public double LabelEntropyBits { get; }
 
-    /// <summary>Builds the network and optimizer from <paramref name="config"/>.</summary>
-    public VibTrainer(TrainConfig config, ImageData data, string? outputDirectory = null)
+    /// <summary>
+    /// Builds the network, optimizer and trainer from <paramref name="config"/>. Cancelling <paramref name="cancellation"/>
+    /// makes <see cref="Train"/> checkpoint (with an output directory) and return <see cref="StopReason.Interrupted"/>.
+    /// </summary>
+    public VibTrainer(TrainConfig config, ImageData data, string? outputDirectory = null, CancellationToken cancellation = default)
     {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(data);
         Config = config; Data = data; OutputDirectory = outputDirectory;
+        // The one generator of the run: initialization, posterior noise, dropout masks (Encode gets it), shuffles.
         _rng = new Rng(config.Seed);
         Network = new VibNetwork(config.Kind, data.Train.Features, config.Bottleneck, data.Train.Classes, _rng, config.Hidden, dropoutRate: (float)config.DropoutRate);
         _adam = new Adam(Network.Parameters(), (float)config.LearningRate, beta1: (float)config.AdamBeta1);
@@ -55,20 +78,82 @@ public sealed class VibTrainer
         // I(Z;Y) ≥ H(Y) + E log q(y|z): the Barber–Agakov bound with the categorical decoder and the label entropy.
         _labelBound = new BarberAgakov(Network.Decoder, BarberAgakov.LabelEntropy(data.Train.Labels));
         LabelEntropyBits = _labelBound.EntropyX / Ln2;
+        _trainEvalSet = config.TrainEvalCount > 0 ? data.Train.Take(config.TrainEvalCount) : data.Train;
+        _batchLabels = new int[config.BatchSize];
+        _trainer = new Trainer(new VibModel(this), _adam, _rng, new TrainerOptions
+        {
+            Epochs = config.Epochs,
+            DatasetRows = data.Train.Count,
+            BatchSize = config.BatchSize,
+            Schedule = _schedule,
+            ScheduleUnit = ScheduleUnit.Epoch,
+            Average = _average,
+            EvaluateWithAverage = true,
+            EvaluateEveryEpoch = true,
+            Checkpoint = outputDirectory is null ? null
+                : new CheckpointTarget(Path.Combine(outputDirectory, TrainingCheckpoint.FileName), CheckpointKind, CheckpointConfiguration(config)),
+            CheckpointEveryEpoch = true,
+            Cancellation = cancellation,
+            OnStep = s => _onStep?.Invoke(s),
+            OnEpoch = RecordEpoch,
+        });
+    }
+
+    /// <summary>What a checkpoint must match on resume: the run.json configuration without the epoch budget, which may grow.</summary>
+    public static string CheckpointConfiguration(TrainConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var json = JsonNode.Parse(config.ToJson())!.AsObject();
+        json.Remove(nameof(TrainConfig.Epochs));
+        return json.ToJsonString();
     }
 
     /// <summary>The Barber–Agakov lower bound on I(Z;Y) in nats for codes <paramref name="z"/> and their labels (differentiable).</summary>
     public Tensor LabelInformation(Tensor z, int[] labels) => _labelBound.FromLogLikelihoods(Network.Decoder.LogLikelihood(z, labels));
 
-    private string CheckpointPath => Path.Combine(OutputDirectory ?? throw new InvalidOperationException("no output directory"), Checkpoint.FileName);
+    private string CheckpointPath => Path.Combine(OutputDirectory ?? throw new InvalidOperationException("no output directory"), TrainingCheckpoint.FileName);
 
-    /// <summary>Continues from the output directory's checkpoint and results; returns the finished epochs.</summary>
+    /// <summary>
+    /// Continues from the output directory's checkpoint (possibly mid-epoch): the epoch records come from the checkpoint
+    /// (those of epochs after it are dropped), the attack records from the results files; returns the finished epochs. A missing checkpoint, or one of another format or
+    /// configuration, throws a <see cref="DataException"/> with one line naming the file (and the difference).
+    /// </summary>
     public int Resume()
     {
-        EpochsDone = Checkpoint.Load(CheckpointPath, Network, _average, _adam, _rng);
+        bool resumed;
+        try { resumed = _trainer.TryResume(); }
+        catch (InvalidDataException e) { throw new DataException(e.Message, e); }
+        if (!resumed) throw new DataException($"{CheckpointPath}: no checkpoint to resume from");
+        // Attack records from the files; epoch records from the checkpoint, exact (results.csv rounds) and only those it covers.
         Results = RunResults.Load(OutputDirectory!);
-        Results.Epochs.RemoveAll(e => e.Epoch > EpochsDone);
+        Results.Epochs.Clear();
+        Results.Epochs.AddRange(_resumedEpochs ?? []);
+        _resumedEpochs = null;
         return EpochsDone;
+    }
+
+    /// <summary>
+    /// Trains until <see cref="TrainConfig.Epochs"/> epochs are done (continuing a resumed run), the loss diverges or the
+    /// run is cancelled. <paramref name="onStep"/> runs after every step; <paramref name="onEpoch"/> after each epoch's
+    /// record is added to <see cref="Results"/> (and saved) and before its checkpoint. Divergence does not throw: the
+    /// result's <see cref="FitResult.Error"/> names the step and epoch. Leaves the network in evaluation mode.
+    /// </summary>
+    public FitResult Train(Action<StepReport>? onStep = null, Action<EpochRecord>? onEpoch = null)
+    {
+        _onStep = onStep; _onEpoch = onEpoch;
+        try { return _trainer.Fit(); }
+        finally { _onStep = null; _onEpoch = null; }
+    }
+
+    private void RecordEpoch(EpochReport report)
+    {
+        var e = report.Evaluation ?? throw new InvalidOperationException("the trainer evaluates every epoch");
+        var record = new EpochRecord(Config.ModelName, report.Epoch, report.Seconds, e["test_acc_1"], e["test_acc_many"], e["train_acc_1"], e["train_acc_many"],
+            e["izx_bits"], e["izy_bits"], e["train_izx_bits"], e["train_izy_bits"], report.MeanLoss);
+        Results.Epochs.Add(record);
+        // Saved before the trainer's checkpoint, so a checkpoint never covers an epoch the results lack.
+        if (OutputDirectory is not null) Results.Save(OutputDirectory);
+        _onEpoch?.Invoke(record);
     }
 
     /// <summary>The learning rate during epoch <paramref name="epoch"/> (0-based): lr·decay^⌊epoch/every⌋.</summary>
@@ -80,6 +165,12 @@ public sealed class VibTrainer
     /// </summary>
     public (Tensor Loss, double CrossEntropyBits, double Regularizer) Loss(Tensor x, int[] labels)
     {
+        var (loss, ce, reg) = LossTerms(x, labels);
+        return (loss, ce.Item(), reg?.Item() ?? 0);
+    }
+
+    private (Tensor Loss, Tensor CrossEntropy, Tensor? Regularizer) LossTerms(Tensor x, int[] labels)
+    {
         var (mu, sigma) = Network.Encode(x, _rng);
         var z = Network.Sample(mu, sigma, _rng);
         // Cross-entropy = H(Y) − BA bound; minimizing it maximizes the I(Z;Y) lower bound.
@@ -90,65 +181,28 @@ public sealed class VibTrainer
             ModelKind.Vim => Mmd.Unbiased(z, Tensor.RandomNormal(_rng, z.Shape, 0f, (float)Config.PriorSigma), _mmdConstants),
             _ => null,
         };
-        var loss = reg is null ? ce : ce + reg * (float)Config.Beta;
-        return (loss, ce.Item(), reg?.Item() ?? 0);
+        return (reg is null ? ce : ce + reg * (float)Config.Beta, ce, reg);
     }
 
-    /// <summary>One optimizer step on a batch; returns the loss in bits. Throws on a non-finite loss, naming the step.</summary>
+    /// <summary>
+    /// One optimizer step on a batch of your own, through the trainer's step (training mode, averaging, the non-finite
+    /// guard); returns the loss in bits. Does not advance the epoch loop. Throws <see cref="NonFiniteObjectiveException"/> naming the step.
+    /// </summary>
     public double Step(Tensor x, int[] labels)
     {
-        Network.Train();
-        var (loss, _, _) = Loss(x, labels);
-        float value = loss.Item();
-        if (!float.IsFinite(value)) throw new InvalidOperationException($"non-finite loss ({value}) at optimizer step {_adam.StepCount + 1} (epoch {EpochsDone + 1})");
-        _adam.ZeroGrad();
-        loss.Backward();
-        _adam.Step();
-        _average.Update();
-        return value;
+        _explicitBatch = (x, labels);
+        try { return _trainer.TrainStep(new TrainingBatch(_adam.StepCount, EpochsDone, 0, [])); }
+        finally { _explicitBatch = null; }
     }
 
-    /// <summary>Trains one epoch, evaluates, and (with an output directory) saves results and a checkpoint.</summary>
-    public EpochRecord TrainEpoch(Action<int, int>? onBatch = null)
-    {
-        var train = Data.Train;
-        int n = train.Count, batch = Config.BatchSize, batches = n / batch;
-        if (batches == 0) throw new InvalidOperationException($"batch size {batch} exceeds the {n} training images");
-        _schedule.Count = EpochsDone;
-        var order = Enumerable.Range(0, n).ToArray();
-        _rng.Shuffle(order.AsSpan());
-        var sw = Stopwatch.StartNew();
-        double lossSum = 0;
-        for (int b = 0; b < batches; b++)
-        {
-            var idx = order[(b * batch)..((b + 1) * batch)];
-            var x = train.Images.GatherRows(idx);
-            var y = idx.Select(i => train.Labels[i]).ToArray();
-            lossSum += Step(x, y);
-            onBatch?.Invoke(b + 1, batches);
-        }
-        double seconds = sw.Elapsed.TotalSeconds;
-        EpochsDone++;
-        var test = Evaluate(Data.Test);
-        var trainEval = Evaluate(Config.TrainEvalCount > 0 ? train.Take(Config.TrainEvalCount) : train);
-        var record = new EpochRecord(Config.ModelName, EpochsDone, seconds, test.Accuracy1, test.AccuracyMany, trainEval.Accuracy1, trainEval.AccuracyMany,
-            test.IzxBits, test.IzyBits, trainEval.IzxBits, trainEval.IzyBits, lossSum / batches);
-        Results.Epochs.Add(record);
-        if (OutputDirectory is not null)
-        {
-            Results.Save(OutputDirectory);
-            Checkpoint.Save(CheckpointPath, EpochsDone, Network, _average, _adam, _rng);
-        }
-        return record;
-    }
-
-    /// <summary>Runs <paramref name="body"/> with the Polyak-averaged weights in evaluation mode.</summary>
+    /// <summary>Runs <paramref name="body"/> with the Polyak-averaged weights in evaluation mode (the mode is put back after).</summary>
     public T WithAveragedWeights<T>(Func<T> body)
     {
+        bool training = Network.Training;
         using var _ = _average.Apply();
         Network.Eval();
         try { return body(); }
-        finally { Network.Train(); }
+        finally { Network.Train(training); }
     }
 
     /// <summary>
@@ -158,7 +212,7 @@ public sealed class VibTrainer
     /// </summary>
     public Evaluation Evaluate(ImageDataset set, int batch = 1000) => WithAveragedWeights(() => EvaluateCurrent(set, batch));
 
-    private Evaluation EvaluateCurrent(ImageDataset set, int batch)
+    private Evaluation EvaluateCurrent(ImageDataset set, int batch = 1000)
     {
         using var _ = Tensor.NoGrad();
         int n = set.Count, correct1 = 0, correctMany = 0, samples = Network.IsStochastic ? Config.EvalSamples : 1;
@@ -223,5 +277,54 @@ public sealed class VibTrainer
         Results.Attacks.AddRange(records);
         if (OutputDirectory is not null) Results.Save(OutputDirectory);
         return records;
+    }
+
+    /// <summary>The network as the trainer sees it: the loss of a batch of training rows and the per-epoch evaluation.</summary>
+    private sealed class VibModel(VibTrainer owner) : ITrainable
+    {
+        public IReadOnlyList<(string Name, Module Module)> Modules { get; } = [("network", owner.Network)];
+
+        public Tensor Loss(in TrainingBatch batch)
+        {
+            if (owner._explicitBatch is { } given) return owner.LossTerms(given.X, given.Labels).Loss;
+            var train = owner.Data.Train;
+            var rows = batch.Rows;
+            for (int i = 0; i < rows.Length; i++) owner._batchLabels[i] = train.Labels[rows[i]];
+            return owner.LossTerms(train.Images.GatherRows(rows), owner._batchLabels).Loss;
+        }
+
+        private const string EpochsKey = "results.epochs";
+        private const int RecordFields = 11;
+
+        // The epoch records so far, bit for bit: a resumed run then writes the same results as an uninterrupted one.
+        public void SaveState(CheckpointState state)
+        {
+            var values = new List<double>(owner.Results.Epochs.Count * RecordFields);
+            foreach (var e in owner.Results.Epochs)
+                values.AddRange([e.Epoch, e.Seconds, e.TestAcc1, e.TestAcc12, e.TrainAcc1, e.TrainAcc12, e.IzxBits, e.IzyBits, e.TrainIzxBits, e.TrainIzyBits, e.LossBits]);
+            state.SetDoubles(EpochsKey, values.ToArray());
+        }
+
+        public void LoadState(CheckpointState state)
+        {
+            var v = state.GetDoubles(EpochsKey);
+            if (v.Length % RecordFields != 0) throw new InvalidDataException($"{state.Source}: {EpochsKey} is damaged");
+            var records = new List<EpochRecord>();
+            for (int i = 0; i < v.Length; i += RecordFields)
+                records.Add(new EpochRecord(owner.Config.ModelName, (int)v[i], v[i + 1], v[i + 2], v[i + 3], v[i + 4], v[i + 5], v[i + 6], v[i + 7], v[i + 8], v[i + 9], v[i + 10]));
+            owner._resumedEpochs = records;
+        }
+
+        // The trainer has applied the averages and switched to evaluation mode.
+        public TrainingEvaluation Evaluate()
+        {
+            var test = owner.EvaluateCurrent(owner.Data.Test);
+            var train = owner.EvaluateCurrent(owner._trainEvalSet);
+            return new TrainingEvaluation(test.AccuracyMany, new Dictionary<string, double>
+            {
+                ["test_acc_1"] = test.Accuracy1, ["test_acc_many"] = test.AccuracyMany, ["izx_bits"] = test.IzxBits, ["izy_bits"] = test.IzyBits,
+                ["train_acc_1"] = train.Accuracy1, ["train_acc_many"] = train.AccuracyMany, ["train_izx_bits"] = train.IzxBits, ["train_izy_bits"] = train.IzyBits,
+            });
+        }
     }
 }

@@ -243,6 +243,9 @@ public sealed class Trainer
         if (StepsPerEpoch == 0) return new TrainingBatch(_step, 0, (int)Math.Min(int.MaxValue, _step), []);
         if (_orderEpoch != _epoch)
         {
+            // Each epoch shuffles 0…n−1 afresh, so its order depends on the RNG alone: a checkpoint at an epoch's end
+            // (which holds no order) resumes exactly, and ported trainers keep their old shuffles.
+            for (int i = 0; i < _order.Length; i++) _order[i] = i;
             _rng.Shuffle(_order.AsSpan());
             _orderEpoch = _epoch;
         }

@@ -122,6 +122,22 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void InterruptedAtAnEpochBoundaryAndResumedEqualsUninterrupted()
+    {
+        var (full, fullModel, fullLog) = Build("full");
+        full.Fit();
+        // Cancelled after step 10, the end of epoch 2: the checkpoint holds no mid-epoch order, the next epoch's shuffle must still match.
+        var (cut, _, cutLog) = Build("boundary", cancelAfter: 10);
+        Assert.Equal(StopReason.Interrupted, cut.Fit().Reason);
+        var (resumed, resumedModel, _) = Build("boundary");
+        Assert.True(resumed.TryResume());
+        Assert.Equal((10L, 2, 0), (resumed.Step, resumed.Epoch, resumed.StepInEpoch));
+        resumed.Fit();
+        Assert.Equal(Values(fullModel), Values(resumedModel));
+        Assert.Equal(File.ReadAllText(fullLog.Path), File.ReadAllText(cutLog.Path));
+    }
+
+    [Fact]
     public void CrashedRunResumesFromItsLastCheckpoint()
     {
         var (full, fullModel, fullLog) = Build("full");

@@ -243,6 +243,8 @@ public sealed class Trainer
         if (StepsPerEpoch == 0) return new TrainingBatch(_step, 0, (int)Math.Min(int.MaxValue, _step), []);
         if (_orderEpoch != _epoch)
         {
+            // From the identity each epoch: the order then depends only on the RNG state, which a checkpoint at an epoch boundary holds.
+            for (int i = 0; i < _order.Length; i++) _order[i] = i;
             _rng.Shuffle(_order.AsSpan());
             _orderEpoch = _epoch;
         }

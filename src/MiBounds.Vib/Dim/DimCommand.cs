@@ -70,21 +70,55 @@ internal static partial class Commands
         var data = ImageData.Load(dataDir);
         Directory.CreateDirectory(outDir);
         AtomicFile.WriteAllText(runFile, config.ToJson());
-        var trainer = new DimTrainer(config, data.Train, outDir);
-        if (resume) Console.WriteLine($"resumed {outDir} after epoch {trainer.Resume()}");
+        using var cancel = CancelOnCtrlC(); // stopgap until the CLI wires SIGINT/SIGTERM
+        var trainer = new DimTrainer(config, data.Train, outDir, cancel.Token);
+        if (resume) Console.WriteLine(Resumed(outDir, trainer.Resume(), trainer.StepInEpoch, trainer.StepsPerEpoch));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"DIM {config.Mode.ToString().ToLowerInvariant()} with {config.Estimator}: {(config.TrainCount > 0 ? Math.Min(config.TrainCount, data.Train.Count) : data.Train.Count)} train images, batch {config.BatchSize}, {trainer.Network.ParameterCount():N0} parameters, {threads} thread(s)"));
-        while (trainer.EpochsDone < config.Epochs)
-        {
-            var r = trainer.TrainEpoch(QuarterEpochLog);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {r.Epoch,3}/{config.Epochs}  {r.Seconds,6:F1}s  loss {r.Loss:F4}  global bound {Nats(r.GlobalBound)}  local bound {Nats(r.LocalBound)}"));
-        }
+        var fit = trainer.Train(QuarterEpochLog, r => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"epoch {r.Epoch,3}/{config.Epochs}  {r.Seconds,6:F1}s  loss {r.Loss:F4}  global bound {Nats(r.GlobalBound)}  local bound {Nats(r.LocalBound)}")));
+        if (fit.Reason == MiBounds.Training.StopReason.Interrupted) return Interrupted("dim", outDir, fit);
         Console.WriteLine($"probes: {config.ProbeTrainCount} training images, {config.ProbeEpochs} epochs");
         var records = trainer.EvaluateProbes(data, new ProbeSettings(Epochs: config.ProbeEpochs), line => Console.WriteLine("  " + line));
         AtomicFile.WriteAllText(Path.Combine(outDir, "results.json"), DimTrainer.ResultsJson(records));
         Console.WriteLine($"results in {outDir}");
         return 0;
+    }
+
+    private static string Resumed(string outDir, int epochs, int stepInEpoch, int stepsPerEpoch) =>
+        stepInEpoch > 0 ? $"resumed {outDir} in epoch {epochs + 1}, after batch {stepInEpoch}/{stepsPerEpoch}" : $"resumed {outDir} after epoch {epochs}";
+
+    // Checkpointed mid-epoch: --resume continues from the very next batch.
+    private static int Interrupted(string command, string outDir, MiBounds.Training.FitResult fit)
+    {
+        Console.WriteLine($"interrupted after {fit.Steps} steps ({fit.Epochs} full epochs): continue with  {command} --resume --out {outDir}");
+        return 130;
+    }
+
+    // Ctrl-C asks the trainer to checkpoint and stop instead of killing the process; a second Ctrl-C kills it.
+    private static CancelOnCtrlCSource CancelOnCtrlC() => new();
+
+    private sealed class CancelOnCtrlCSource : IDisposable
+    {
+        private readonly CancellationTokenSource _source = new();
+
+        public CancelOnCtrlCSource() => Console.CancelKeyPress += OnCancel;
+
+        public CancellationToken Token => _source.Token;
+
+        private void OnCancel(object? sender, ConsoleCancelEventArgs e)
+        {
+            if (_source.IsCancellationRequested) return;
+            e.Cancel = true;
+            _source.Cancel();
+            Console.Error.WriteLine("interrupted: saving a checkpoint (press Ctrl-C again to abort at once)");
+        }
+
+        public void Dispose()
+        {
+            Console.CancelKeyPress -= OnCancel;
+            _source.Dispose();
+        }
     }
 
     private static string Nats(double v) => double.IsFinite(v) ? v.ToString("F3", CultureInfo.InvariantCulture) + " nats" : "n/a";
@@ -105,10 +139,10 @@ internal static partial class Commands
             if (!File.Exists(runFile)) throw new UsageException($"--resume: {runFile} not found (nothing to resume in {outDir})");
             if (!sameRun(File.ReadAllText(runFile)))
                 throw new UsageException($"--resume: the options differ from the run in {outDir} ({runFile}); give the same ones (only --epochs may change)");
-            if (!File.Exists(Path.Combine(outDir, Dim.TrainingCheckpoint.FileName)))
-                throw new UsageException($"--resume: {outDir} holds no checkpoint yet (the run stopped before its first epoch ended); start it again without --resume");
+            if (!File.Exists(Path.Combine(outDir, MiBounds.Training.TrainingCheckpoint.FileName)))
+                throw new UsageException($"--resume: {outDir} holds no checkpoint yet (the run was killed before its first epoch ended); start it again without --resume");
         }
-        else if (File.Exists(Path.Combine(outDir, Dim.TrainingCheckpoint.FileName)))
+        else if (File.Exists(Path.Combine(outDir, MiBounds.Training.TrainingCheckpoint.FileName)))
             throw new UsageException($"{outDir} already holds a run; add --resume to continue it or choose another --out");
     }
 }

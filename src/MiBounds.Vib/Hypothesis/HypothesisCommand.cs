@@ -71,16 +71,14 @@ internal static partial class Commands
         var data = ImageData.Load(dataDir);
         Directory.CreateDirectory(outDir);
         AtomicFile.WriteAllText(runFile, config.ToJson());
-        var trainer = new HypothesisTrainer(config, data.Train, outDir);
-        if (resume) Console.WriteLine($"resumed {outDir} after epoch {trainer.Resume()}");
+        using var cancel = CancelOnCtrlC(); // stopgap until the CLI wires SIGINT/SIGTERM
+        var trainer = new HypothesisTrainer(config, data.Train, outDir, cancel.Token);
+        if (resume) Console.WriteLine(Resumed(outDir, trainer.Resume(), trainer.StepInEpoch, trainer.StepsPerEpoch));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{config.ModelName}: {(config.TrainCount > 0 ? Math.Min(config.TrainCount, data.Train.Count) : data.Train.Count)} train images, batch {config.BatchSize}, {trainer.Module.ParameterCount():N0} parameters, {threads} thread(s)"));
-        while (trainer.EpochsDone < config.Epochs)
-        {
-            var r = trainer.TrainEpoch(data.Test, QuarterEpochLog);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {r.Epoch,3}/{config.Epochs}  {r.Seconds,6:F1}s  loss {r.Loss:F4}  bound {Nats(r.Bound)}  IE {r.Regularizer:F4}  test acc {r.TestAccuracy:P2}"));
-        }
+        var fit = trainer.Train(data.Test, QuarterEpochLog, r => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"epoch {r.Epoch,3}/{config.Epochs}  {r.Seconds,6:F1}s  loss {r.Loss:F4}  bound {Nats(r.Bound)}  IE {r.Regularizer:F4}  test acc {r.TestAccuracy:P2}")));
+        if (fit.Reason == MiBounds.Training.StopReason.Interrupted) return Interrupted("hypothesis", outDir, fit);
         var attacks = new List<AttackRecord>();
         if (robustness)
         {

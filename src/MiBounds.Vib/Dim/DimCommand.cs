@@ -91,7 +91,7 @@ internal static partial class Commands
     // Checkpointed mid-epoch: --resume continues from the very next batch.
     private static int Interrupted(string command, string outDir, MiBounds.Training.FitResult fit)
     {
-        Console.WriteLine($"interrupted after {fit.Steps} steps ({fit.Epochs} full epochs): continue with  {command} --resume --out {outDir}");
+        Console.WriteLine($"interrupted after {fit.Steps} steps ({fit.Epochs} epochs done): continue with  {command} --resume --out {outDir}");
         return 130;
     }
 

@@ -98,7 +98,7 @@ internal static partial class Commands
         return File.ReadAllLines(path).Skip(1).Where(l => l.Length > 0).Select(l =>
         {
             var f = l.Split(',');
-            double D(int i) => f[i] == "nan" ? double.NaN : double.Parse(f[i], CultureInfo.InvariantCulture);
+            double D(int i) => MiBounds.Training.MetricsLog.Parse(f[i]); // as MetricsLog writes them (nan, inf)
             return new HypothesisEpochRecord(model, int.Parse(f[1], CultureInfo.InvariantCulture), D(2), D(3), D(4), D(5), D(6));
         }).ToList();
     }

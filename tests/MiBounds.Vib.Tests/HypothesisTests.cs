@@ -218,6 +218,23 @@ public class HypothesisTests
     }
 
     [Fact]
+    public void ADivergingRunIsAOneLineErrorNamingTheStepWithoutACheckpoint()
+    {
+        using var dirs = new TempDirs(1);
+        // A NaN pixel makes the loss of every batch holding that image NaN.
+        var train = Synthetic(24, 31);
+        train.Images[5, 7] = float.NaN;
+        var trainer = new HypothesisTrainer(ResumeConfig("dv"), train, dirs[0]);
+        var e = Assert.Throws<DataException>(() => trainer.Train(Synthetic(20, 32)));
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.Matches(@"at step \d+ \(epoch \d+\)", e.Message);
+        Assert.Contains("NaN", e.Message);
+        Assert.Equal(0, trainer.EpochsDone);
+        Assert.Empty(DimTests.CsvRows(dirs[0]));
+        Assert.False(File.Exists(Path.Combine(dirs[0], TrainingCheckpoint.FileName))); // nothing of the diverged state is saved
+    }
+
+    [Fact]
     public void TestAccuracyIsMeasuredWithRunningStatistics()
     {
         using var dirs = new TempDirs(1);

@@ -1,4 +1,5 @@
 using MiBounds.Tensors;
+using MiBounds.Training;
 using MiBounds.Vib.Dim;
 using MiBounds.Vib.Data;
 using MiBounds.Vib.Commands;
@@ -118,9 +119,11 @@ public class DimTests
     [InlineData("dv", DimMode.Global)]
     public void TrainingLossFallsOnSyntheticImages(string estimator, DimMode mode)
     {
-        var trainer = Trainer(estimator, mode, batch: 16, lr: 1e-3);
-        var images = Synthetic(16, 5).Images;
-        var losses = Enumerable.Range(0, 25).Select(_ => trainer.Step(images).Loss).ToArray();
+        // One batch of all 16 images per epoch: 25 epochs are 25 steps on the same images.
+        var trainer = new DimTrainer(new DimConfig { Estimator = estimator, Mode = mode, BatchSize = 16, Width = 8, LearningRate = 1e-3, Epochs = 25 }, Synthetic(16, 5));
+        trainer.Train();
+        var losses = trainer.Epochs.Select(e => e.Loss).ToArray();
+        Assert.Equal(25, losses.Length);
         Assert.All(losses, l => Assert.True(double.IsFinite(l)));
         Assert.True(losses[^3..].Average() < losses[..3].Average() - 0.05, $"loss did not fall: {string.Join(", ", losses.Select(l => l.ToString("F3")))}");
     }
@@ -129,22 +132,123 @@ public class DimTests
     public void CheckpointRestoresParametersOptimizerAndRng()
     {
         var dir = Directory.CreateTempSubdirectory("dim-ckpt").FullName;
+        var other = Directory.CreateTempSubdirectory("dim-ckpt").FullName;
         try
         {
-            var config = new DimConfig { Estimator = "js", Mode = DimMode.Global, BatchSize = 8, Width = 8, PriorWeight = 0.5, TrainCount = 16 };
+            var config = new DimConfig { Estimator = "js", Mode = DimMode.Global, BatchSize = 8, Width = 8, PriorWeight = 0.5, TrainCount = 16, Epochs = 1 };
             var data = Synthetic(16, 9);
             var a = new DimTrainer(config, data, dir);
-            a.TrainEpoch();
-            var b = new DimTrainer(config, data, dir);
+            a.Train();
+            // Resumed with a larger epoch budget (the one option --resume may change).
+            var b = new DimTrainer(config with { Epochs = 2 }, data, dir);
             Assert.Equal(1, b.Resume());
             foreach (var ((name, ta), (_, tb)) in a.Network.NamedState().Zip(b.Network.NamedState()))
                 Assert.True(ta.Values.SequenceEqual(tb.Values), $"{name} differs after resume");
-            // Same state, same next epoch (optimizer moments, discriminator and RNG included).
-            var ra = a.TrainEpoch();
-            var rb = b.TrainEpoch();
-            Assert.Equal(ra.Loss, rb.Loss, 1e-6);
+            // Same state, same next epoch (optimizer moments, discriminator and RNG included) as a run of two epochs.
+            var full = new DimTrainer(config with { Epochs = 2 }, data, other);
+            full.Train();
+            b.Train();
+            Assert.Equal(full.Epochs[1].Loss, b.Epochs.Single().Loss, 1e-6);
         }
-        finally { Directory.Delete(dir, recursive: true); }
+        finally { Directory.Delete(dir, recursive: true); Directory.Delete(other, recursive: true); }
+    }
+
+    // Global and local objectives and the prior term: both optimizers and every CSV column are covered.
+    private static readonly DimConfig ResumeConfig = new() { Estimator = "js", Mode = DimMode.Both, BatchSize = 8, Width = 8, PriorWeight = 0.5, TrainCount = 24, Epochs = 3, LearningRate = 1e-3 };
+
+    /// <summary>A 3-epoch run of 3 steps each into <paramref name="dir"/>; cancelled or crashing (an exception out of a callback) after <paramref name="stopAfter"/> steps.</summary>
+    private static (DimTrainer Trainer, Exception? Crash) RunDim(string dir, int? stopAfter = null, bool crash = false, bool resume = false)
+    {
+        var cancel = new CancellationTokenSource();
+        var trainer = new DimTrainer(ResumeConfig, Synthetic(24, 21), dir, cancel.Token);
+        if (resume) trainer.Resume();
+        int steps = 0;
+        var e = Record.Exception(() => trainer.Train(onBatch: (_, _) =>
+        {
+            if (++steps != stopAfter) return;
+            if (crash) throw new IOException("simulated crash");
+            cancel.Cancel();
+        }));
+        return (trainer, e);
+    }
+
+    private static float[][] State(DimTrainer t) =>
+        t.Network.NamedState().Concat(t.Prior!.NamedState()).Select(p => p.Tensor.ToArray()).ToArray();
+
+    [Fact]
+    public void InterruptedMidEpochAndResumedEqualsUninterrupted()
+    {
+        using var dirs = new TempDirs(2);
+        var (full, _) = RunDim(dirs[0]);
+        var (cut, _) = RunDim(dirs[1], stopAfter: 5); // epoch 2, after its 2nd of 3 steps
+        Assert.Equal((1, 2), (cut.EpochsDone, cut.StepInEpoch));
+        Assert.Single(CsvRows(dirs[1]));
+        var (resumed, error) = RunDim(dirs[1], resume: true);
+        Assert.Null(error);
+        Assert.Equal(2, resumed.Epochs.Count);
+        Assert.Equal(State(full), State(resumed));
+        Assert.Equal(WithoutSeconds(dirs[0]), WithoutSeconds(dirs[1]));
+        Assert.All(CsvRows(dirs[0]), r => Assert.DoesNotContain("nan", r));
+    }
+
+    [Fact]
+    public void CrashedRunResumesFromItsLastEpochCheckpoint()
+    {
+        using var dirs = new TempDirs(2);
+        var (full, _) = RunDim(dirs[0]);
+        var (_, crash) = RunDim(dirs[1], stopAfter: 8, crash: true); // epoch 3, no final checkpoint: epoch 2's remains
+        Assert.IsType<IOException>(crash);
+        var (resumed, error) = RunDim(dirs[1], resume: true);
+        Assert.Null(error);
+        Assert.Single(resumed.Epochs);
+        Assert.Equal(State(full), State(resumed));
+        Assert.Equal(WithoutSeconds(dirs[0]), WithoutSeconds(dirs[1]));
+    }
+
+    [Fact]
+    public void CheckpointsOfAnotherConfigurationOrTheOldFormatAreRefusedInOneLine()
+    {
+        using var dirs = new TempDirs(1);
+        RunDim(dirs[0], stopAfter: 2);
+        var other = new DimTrainer(ResumeConfig with { LearningRate = 2e-3 }, Synthetic(24, 21), dirs[0]);
+        var e = Assert.Throws<DataException>(() => other.Resume());
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.Contains("LearningRate: 0.001 in the checkpoint, 0.002 now", e.Message);
+
+        // The format before the spine: model.* tensors and "epochs"/"rng" metadata, no "format" entry.
+        var old = new DimTrainer(ResumeConfig, Synthetic(24, 21), dirs[0]);
+        SafeTensors.Save(Path.Combine(dirs[0], "checkpoint.safetensors"), old.Network.NamedState().ToDictionary(p => "model." + p.Name, p => p.Tensor),
+            new Dictionary<string, string> { ["epochs"] = "1", ["rng"] = "1,2,3,4" });
+        var o = Assert.Throws<DataException>(() => old.Resume());
+        Assert.DoesNotContain('\n', o.Message);
+        Assert.Contains("older or foreign format", o.Message);
+    }
+
+    [Fact]
+    public void FeaturesUseRunningStatisticsOneImageAloneEqualsItsRowInABatch()
+    {
+        using var dirs = new TempDirs(1);
+        var (trainer, _) = RunDim(dirs[0], stopAfter: 4); // trained a little: running statistics are not the initial ones
+        var encoder = trainer.Network.Encoder;
+        encoder.Train(); // as after a training step: Features must switch to evaluation mode itself, and back
+        var images = Synthetic(5, 8).Images;
+        var (global, conv) = DimTrainer.Features(encoder, images);
+        var (alone, aloneConv) = DimTrainer.Features(encoder, images.Slice(0, 3, 1));
+        Assert.True(encoder.Training);
+        int code = encoder.CodeSize, local = encoder.LocalFeatures;
+        for (int i = 0; i < code; i++) Assert.Equal(global.Values[3 * code + i], alone.Values[i], 1e-4f);
+        for (int i = 0; i < local; i++) Assert.Equal(conv.Values[3 * local + i], aloneConv.Values[i], 1e-4f);
+    }
+
+    internal static List<string> CsvRows(string dir) => File.ReadAllLines(Path.Combine(dir, "training.csv")).Skip(1).ToList();
+
+    // training.csv without its seconds column (the only one that may differ between runs).
+    internal static List<string> WithoutSeconds(string dir)
+    {
+        var lines = File.ReadAllLines(Path.Combine(dir, "training.csv"));
+        int seconds = Array.IndexOf(lines[0].Split(','), "seconds");
+        Assert.True(seconds >= 0, "training.csv has a seconds column");
+        return lines.Select(l => string.Join(",", l.Split(',').Where((_, i) => i != seconds))).ToList();
     }
 
     [Fact]
@@ -208,5 +312,21 @@ public class DimTests
         using var interruption = new MiBounds.Commands.Interruption();
         int rc = MiBounds.Commands.CommandHost.Run(root, args, stdout, stderr, interruption);
         return (rc, stdout.ToString(), stderr.ToString());
+    }
+}
+
+/// <summary>Temporary folders, deleted on dispose.</summary>
+internal sealed class TempDirs : IDisposable
+{
+    private readonly string[] _dirs;
+
+    public TempDirs(int count) => _dirs = Enumerable.Range(0, count).Select(_ => Directory.CreateTempSubdirectory("vib-run").FullName).ToArray();
+
+    public string this[int i] => _dirs[i];
+
+    public void Dispose()
+    {
+        foreach (var d in _dirs)
+            try { Directory.Delete(d, recursive: true); } catch (IOException) { }
     }
 }

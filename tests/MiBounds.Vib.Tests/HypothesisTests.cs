@@ -1,4 +1,5 @@
 using MiBounds.Tensors;
+using MiBounds.Training;
 using MiBounds.Vib.Hypothesis;
 using MiBounds.Vib.Data;
 
@@ -141,11 +142,117 @@ public class HypothesisTests
     public void TrainingLossFallsOnSyntheticImages(string objective, double lambda)
     {
         var data = Synthetic(40, 4);
-        var trainer = new HypothesisTrainer(new HypothesisConfig { Objective = objective, Lambda = lambda, BatchSize = 40 }, data);
-        var losses = Enumerable.Range(0, 20).Select(_ => trainer.Step(data.Images, data.Labels).Loss).ToArray();
+        // One batch of all 40 images per epoch: 20 epochs are 20 steps on the same images.
+        var trainer = new HypothesisTrainer(new HypothesisConfig { Objective = objective, Lambda = lambda, BatchSize = 40, Epochs = 20 }, data);
+        trainer.Train(data);
+        var losses = trainer.Epochs.Select(e => e.Loss).ToArray();
+        Assert.Equal(20, losses.Length);
         Assert.All(losses, l => Assert.True(double.IsFinite(l)));
         Assert.True(losses[^3..].Average() < losses[..3].Average() - 0.05, $"loss did not fall: {string.Join(", ", losses.Select(l => l.ToString("F3")))}");
         Assert.True(trainer.TestAccuracy(data) > 0.5, "the trained model should fit its training images");
+    }
+
+    // The regularizer on: every CSV column is a number.
+    private static HypothesisConfig ResumeConfig(string objective) =>
+        new() { Objective = objective, Lambda = objective == "cnn" ? 0 : 0.5, BatchSize = 8, TrainCount = 24, Epochs = 3 };
+
+    /// <summary>A 3-epoch run of 3 steps each into <paramref name="dir"/>; cancelled or crashing (an exception out of a callback) after <paramref name="stopAfter"/> steps.</summary>
+    private static (HypothesisTrainer Trainer, Exception? Crash) RunHypothesis(string dir, string objective, int? stopAfter = null, bool crash = false, bool resume = false)
+    {
+        var cancel = new CancellationTokenSource();
+        var trainer = new HypothesisTrainer(ResumeConfig(objective), Synthetic(24, 31), dir, cancel.Token);
+        if (resume) trainer.Resume();
+        int steps = 0;
+        var e = Record.Exception(() => trainer.Train(Synthetic(20, 32), (_, _) =>
+        {
+            if (++steps != stopAfter) return;
+            if (crash) throw new IOException("simulated crash");
+            cancel.Cancel();
+        }));
+        return (trainer, e);
+    }
+
+    private static float[][] State(HypothesisTrainer t) => t.Module.NamedState().Select(p => p.Tensor.ToArray()).ToArray();
+
+    [Theory]
+    [InlineData("dv")]
+    [InlineData("cnn")]
+    public void InterruptedMidEpochOrCrashedAndResumedEqualsUninterrupted(string objective)
+    {
+        using var dirs = new TempDirs(3);
+        var (full, _) = RunHypothesis(dirs[0], objective);
+        Assert.Equal(3, full.Epochs.Count);
+
+        var (cut, _) = RunHypothesis(dirs[1], objective, stopAfter: 4); // epoch 2, after its first step
+        Assert.Equal((1, 1), (cut.EpochsDone, cut.StepInEpoch));
+        var (resumed, error) = RunHypothesis(dirs[1], objective, resume: true);
+        Assert.Null(error);
+        Assert.Equal(State(full), State(resumed));
+        Assert.Equal(DimTests.WithoutSeconds(dirs[0]), DimTests.WithoutSeconds(dirs[1]));
+
+        var (_, crash) = RunHypothesis(dirs[2], objective, stopAfter: 5, crash: true); // no final checkpoint: epoch 1's remains
+        Assert.IsType<IOException>(crash);
+        var (afterCrash, crashError) = RunHypothesis(dirs[2], objective, resume: true);
+        Assert.Null(crashError);
+        Assert.Equal(2, afterCrash.Epochs.Count);
+        Assert.Equal(State(full), State(afterCrash));
+        Assert.Equal(DimTests.WithoutSeconds(dirs[0]), DimTests.WithoutSeconds(dirs[2]));
+    }
+
+    [Fact]
+    public void CheckpointsOfAnotherConfigurationOrTheOldFormatAreRefusedInOneLine()
+    {
+        using var dirs = new TempDirs(1);
+        RunHypothesis(dirs[0], "dv", stopAfter: 2);
+        var other = new HypothesisTrainer(ResumeConfig("dv") with { Lambda = 0.25 }, Synthetic(24, 31), dirs[0]);
+        var e = Assert.Throws<DataException>(() => other.Resume());
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.Contains("Lambda: 0.5 in the checkpoint, 0.25 now", e.Message);
+
+        // The format before the spine: model.* tensors and "epochs"/"rng" metadata, no "format" entry.
+        var old = new HypothesisTrainer(ResumeConfig("dv"), Synthetic(24, 31), dirs[0]);
+        SafeTensors.Save(Path.Combine(dirs[0], "checkpoint.safetensors"), old.Module.NamedState().ToDictionary(p => "model." + p.Name, p => p.Tensor),
+            new Dictionary<string, string> { ["epochs"] = "1", ["rng"] = "1,2,3,4" });
+        var o = Assert.Throws<DataException>(() => old.Resume());
+        Assert.DoesNotContain('\n', o.Message);
+        Assert.Contains("older or foreign format", o.Message);
+    }
+
+    [Fact]
+    public void ADivergingRunIsAOneLineErrorNamingTheStepWithoutACheckpoint()
+    {
+        using var dirs = new TempDirs(1);
+        // A NaN pixel makes the loss of every batch holding that image NaN.
+        var train = Synthetic(24, 31);
+        train.Images[5, 7] = float.NaN;
+        var trainer = new HypothesisTrainer(ResumeConfig("dv"), train, dirs[0]);
+        var e = Assert.Throws<DataException>(() => trainer.Train(Synthetic(20, 32)));
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.Matches(@"at step \d+ \(epoch \d+\)", e.Message);
+        Assert.Contains("NaN", e.Message);
+        Assert.Equal(0, trainer.EpochsDone);
+        Assert.Empty(DimTests.CsvRows(dirs[0]));
+        Assert.False(File.Exists(Path.Combine(dirs[0], TrainingCheckpoint.FileName))); // nothing of the diverged state is saved
+    }
+
+    [Fact]
+    public void TestAccuracyIsMeasuredWithRunningStatistics()
+    {
+        using var dirs = new TempDirs(1);
+        var (trainer, _) = RunHypothesis(dirs[0], "dv");
+        var test = Synthetic(20, 32);
+        // Each image alone: with batch statistics a single image would normalize to nothing; with running ones it is its batch row.
+        var batch = trainer.InEvalMode(() => { using var _ = Tensor.NoGrad(); return trainer.Classifier.LogProbabilities(test.Images).ToRows(); });
+        int correct = 0;
+        for (int i = 0; i < test.Count; i++)
+        {
+            var alone = trainer.InEvalMode(() => { using var _ = Tensor.NoGrad(); return trainer.Classifier.LogProbabilities(test.Images.Slice(0, i, 1)).ToArray(); });
+            for (int k = 0; k < Classes; k++) Assert.Equal(batch[i][k], alone[k], 1e-4f);
+            if (Array.IndexOf(alone, alone.Max()) == test.Labels[i]) correct++;
+        }
+        // The trainer's per-epoch evaluation (after the last step, nothing since) ran in evaluation mode too.
+        Assert.Equal((double)correct / test.Count, trainer.Epochs[^1].TestAccuracy, 1e-12);
+        Assert.Equal(trainer.Epochs[^1].TestAccuracy, trainer.TestAccuracy(test), 1e-12);
     }
 
     [Theory]

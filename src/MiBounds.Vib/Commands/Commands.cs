@@ -1,5 +1,7 @@
 using System.CommandLine;
 using MiBounds.Commands;
+using MiBounds.Tensors;
+using MiBounds.Training;
 using MiBounds.Vib.Data;
 using MiBounds.Vib.Models;
 
@@ -34,11 +36,42 @@ public static partial class VibCommands
         catch (DataException e) { throw new InvalidDataException(e.Message, e); }
     });
 
-    // The run's token reaches the trainers between epochs only: they take no token yet.
-    private static bool StopRequested(CommandRun run, string outDir)
+    /// <summary>
+    /// The run folder rule of every training command: --resume needs DIR/run.json with the same options except the
+    /// epoch budget (<paramref name="sameRun"/>) and a checkpoint; without --resume, DIR must not hold a run already.
+    /// Then run.json is (re)written. Returns its path.
+    /// </summary>
+    private static string PrepareRunFolder(string outDir, bool resume, string configJson, Func<string, string, bool> sameRun)
     {
-        if (!run.Cancellation.IsCancellationRequested) return false;
-        run.Out.WriteLine($"interrupted: the last finished epoch is checkpointed; continue with --resume --out {outDir}");
-        return true;
+        var runFile = Path.Combine(outDir, "run.json");
+        string checkpoint = Path.Combine(outDir, TrainingCheckpoint.FileName);
+        if (resume)
+        {
+            if (!File.Exists(runFile)) throw new UsageException($"--resume: {runFile} not found (nothing to resume in {outDir})");
+            if (!sameRun(File.ReadAllText(runFile), runFile))
+                throw new UsageException($"--resume: the options differ from the run in {outDir} ({runFile}); give the same ones (only --epochs may change)");
+            if (!File.Exists(checkpoint))
+                throw new UsageException($"--resume: {outDir} holds no checkpoint yet (the run was killed before its first checkpoint); start it again without --resume");
+        }
+        else if (File.Exists(checkpoint))
+            throw new UsageException($"{outDir} already holds a run; add --resume to continue it or choose another --out");
+        AtomicFile.WriteAllText(runFile, configJson);
+        return runFile;
     }
+
+    private static string Resumed(string outDir, int epochs, int stepInEpoch, int stepsPerEpoch) =>
+        stepInEpoch > 0 ? $"resumed {outDir} in epoch {epochs + 1}, after batch {stepInEpoch}/{stepsPerEpoch}" : $"resumed {outDir} after epoch {epochs}";
+
+    // The trainer checkpointed mid-epoch: --resume continues from the very next batch.
+    private static int Interrupted(CommandRun run, string command, string outDir, FitResult fit)
+    {
+        run.Out.WriteLine($"interrupted after {fit.Steps} steps ({fit.Epochs} epochs done): continue with  {command} --resume --out {outDir}");
+        return CommandHost.Interrupted;
+    }
+
+    // Logs get a line every quarter epoch.
+    private static Action<int, int> QuarterEpochLog(TextWriter log) => (b, total) =>
+    {
+        if (b % Math.Max(1, total / 4) == 0 && b < total) log.WriteLine($"  batch {b}/{total}");
+    };
 }

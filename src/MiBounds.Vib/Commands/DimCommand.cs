@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MiBounds.Commands;
 using MiBounds.Tensors;
+using MiBounds.Training;
 using MiBounds.Vib.Data;
 using MiBounds.Vib.Dim;
 using static MiBounds.Commands.CommandOptions;
@@ -59,23 +60,15 @@ public static partial class VibCommands
     {
         var log = run.Out;
         Engine.MaxThreads = threads;
-        var runFile = Path.Combine(outDir, "run.json");
-        CheckResume(outDir, runFile, resume, saved => DimConfig.FromJson(saved, runFile) with { Epochs = config.Epochs } == config);
-
         var data = ImageData.Load(dataDir);
-        AtomicFile.WriteAllText(runFile, config.ToJson());
-        var trainer = new DimTrainer(config, data.Train, outDir);
-        if (resume) log.WriteLine($"resumed {outDir} after epoch {trainer.Resume()}");
+        PrepareRunFolder(outDir, resume, config.ToJson(), (saved, file) => DimConfig.FromJson(saved, file) with { Epochs = config.Epochs } == config);
+        var trainer = new DimTrainer(config, data.Train, outDir, run.Cancellation);
+        if (resume) log.WriteLine(Resumed(outDir, trainer.Resume(), trainer.StepInEpoch, trainer.StepsPerEpoch));
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"DIM {config.Mode.ToString().ToLowerInvariant()} with {config.Estimator}: {(config.TrainCount > 0 ? Math.Min(config.TrainCount, data.Train.Count) : data.Train.Count)} train images, batch {config.BatchSize}, {trainer.Network.ParameterCount():N0} parameters, {threads} thread(s)"));
-        while (trainer.EpochsDone < config.Epochs)
-        {
-            if (StopRequested(run, outDir)) return CommandHost.Interrupted;
-            var r = trainer.TrainEpoch(QuarterEpochLog(log));
-            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {r.Epoch,3}/{config.Epochs}  {r.Seconds,6:F1}s  loss {r.Loss:F4}  global bound {Nats(r.GlobalBound)}  local bound {Nats(r.LocalBound)}"));
-        }
-        if (StopRequested(run, outDir)) return CommandHost.Interrupted;
+        var fit = trainer.Train(QuarterEpochLog(log), r => log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"epoch {r.Epoch,3}/{config.Epochs}  {r.Seconds,6:F1}s  loss {r.Loss:F4}  global bound {Nats(r.GlobalBound)}  local bound {Nats(r.LocalBound)}")));
+        if (fit.Reason == StopReason.Interrupted) return Interrupted(run, "dim", outDir, fit);
         log.WriteLine($"probes: {config.ProbeTrainCount} training images, {config.ProbeEpochs} epochs");
         var records = trainer.EvaluateProbes(data, new ProbeSettings(Epochs: config.ProbeEpochs), line => log.WriteLine("  " + line));
         AtomicFile.WriteAllText(Path.Combine(outDir, "results.json"), DimTrainer.ResultsJson(records));
@@ -84,28 +77,4 @@ public static partial class VibCommands
     }
 
     private static string Nats(double v) => double.IsFinite(v) ? v.ToString("F3", CultureInfo.InvariantCulture) + " nats" : "n/a";
-
-    // Logs get a line every quarter epoch.
-    private static Action<int, int> QuarterEpochLog(TextWriter log) => (b, total) =>
-    {
-        if (b % Math.Max(1, total / 4) == 0 && b < total) log.WriteLine($"  batch {b}/{total}");
-    };
-
-    /// <summary>
-    /// --resume needs DIR/run.json with the same options (<paramref name="sameRun"/>); without it DIR must not hold a
-    /// checkpoint already.
-    /// </summary>
-    private static void CheckResume(string outDir, string runFile, bool resume, Func<string, bool> sameRun)
-    {
-        if (resume)
-        {
-            if (!File.Exists(runFile)) throw new UsageException($"--resume: {runFile} not found (nothing to resume in {outDir})");
-            if (!sameRun(File.ReadAllText(runFile)))
-                throw new UsageException($"--resume: the options differ from the run in {outDir} ({runFile}); give the same ones (only --epochs may change)");
-            if (!File.Exists(Path.Combine(outDir, TrainingCheckpoint.FileName)))
-                throw new UsageException($"--resume: {outDir} holds no checkpoint yet (the run stopped before its first epoch ended); start it again without --resume");
-        }
-        else if (File.Exists(Path.Combine(outDir, TrainingCheckpoint.FileName)))
-            throw new UsageException($"{outDir} already holds a run; add --resume to continue it or choose another --out");
-    }
 }

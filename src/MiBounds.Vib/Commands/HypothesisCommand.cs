@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MiBounds.Commands;
 using MiBounds.Tensors;
+using MiBounds.Training;
 using MiBounds.Vib.Data;
 using MiBounds.Vib.Hypothesis;
 using MiBounds.Vib.Reports;
@@ -55,23 +56,15 @@ public static partial class VibCommands
     {
         var log = run.Out;
         Engine.MaxThreads = threads;
-        var runFile = Path.Combine(outDir, "run.json");
-        CheckResume(outDir, runFile, resume, saved => HypothesisConfig.FromJson(saved, runFile) with { Epochs = config.Epochs } == config);
-
         var data = ImageData.Load(dataDir);
-        AtomicFile.WriteAllText(runFile, config.ToJson());
-        var trainer = new HypothesisTrainer(config, data.Train, outDir);
-        if (resume) log.WriteLine($"resumed {outDir} after epoch {trainer.Resume()}");
+        PrepareRunFolder(outDir, resume, config.ToJson(), (saved, file) => HypothesisConfig.FromJson(saved, file) with { Epochs = config.Epochs } == config);
+        var trainer = new HypothesisTrainer(config, data.Train, outDir, run.Cancellation);
+        if (resume) log.WriteLine(Resumed(outDir, trainer.Resume(), trainer.StepInEpoch, trainer.StepsPerEpoch));
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{config.ModelName}: {(config.TrainCount > 0 ? Math.Min(config.TrainCount, data.Train.Count) : data.Train.Count)} train images, batch {config.BatchSize}, {trainer.Module.ParameterCount():N0} parameters, {threads} thread(s)"));
-        while (trainer.EpochsDone < config.Epochs)
-        {
-            if (StopRequested(run, outDir)) return CommandHost.Interrupted;
-            var r = trainer.TrainEpoch(data.Test, QuarterEpochLog(log));
-            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {r.Epoch,3}/{config.Epochs}  {r.Seconds,6:F1}s  loss {r.Loss:F4}  bound {Nats(r.Bound)}  IE {r.Regularizer:F4}  test acc {r.TestAccuracy:P2}"));
-        }
-        if (StopRequested(run, outDir)) return CommandHost.Interrupted;
+        var fit = trainer.Train(data.Test, QuarterEpochLog(log), r => log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"epoch {r.Epoch,3}/{config.Epochs}  {r.Seconds,6:F1}s  loss {r.Loss:F4}  bound {Nats(r.Bound)}  IE {r.Regularizer:F4}  test acc {r.TestAccuracy:P2}")));
+        if (fit.Reason == StopReason.Interrupted) return Interrupted(run, "hypothesis", outDir, fit);
         var attacks = new List<AttackRecord>();
         if (attackEpsilons is not null)
         {
@@ -91,7 +84,7 @@ public static partial class VibCommands
         return File.ReadAllLines(path).Skip(1).Where(l => l.Length > 0).Select(l =>
         {
             var f = l.Split(',');
-            double D(int i) => f[i] == "nan" ? double.NaN : double.Parse(f[i], CultureInfo.InvariantCulture);
+            double D(int i) => MetricsLog.Parse(f[i]); // as MetricsLog writes them (nan, inf)
             return new HypothesisEpochRecord(model, int.Parse(f[1], CultureInfo.InvariantCulture), D(2), D(3), D(4), D(5), D(6));
         }).ToList();
     }

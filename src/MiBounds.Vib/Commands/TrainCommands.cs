@@ -85,19 +85,8 @@ public static partial class VibCommands
         int threads = run.Get(o.Threads);
         var console = run.Console;
         Engine.MaxThreads = threads;
-        var runFile = Path.Combine(outDir, "run.json");
-        if (resume)
-        {
-            if (!File.Exists(runFile)) throw new UsageException($"--resume: {runFile} not found (nothing to resume in {outDir})");
-            var saved = TrainConfig.FromJson(File.ReadAllText(runFile), runFile);
-            if (saved with { Epochs = config.Epochs } != config)
-                throw new UsageException($"--resume: the options differ from the run in {outDir} ({runFile}); give the same ones (only --epochs may change)");
-        }
-        else if (File.Exists(Path.Combine(outDir, TrainingCheckpoint.FileName)))
-            throw new UsageException($"{outDir} already holds a run; add --resume to continue it or choose another --out");
-
         var data = ImageData.Load(run.Get(o.Data));
-        AtomicFile.WriteAllText(runFile, config.ToJson());
+        PrepareRunFolder(outDir, resume, config.ToJson(), (saved, file) => TrainConfig.FromJson(saved, file) with { Epochs = config.Epochs } == config);
         var trainer = new VibTrainer(config, data, outDir, run.Cancellation);
         if (resume) console.MarkupLine($"resumed [bold]{Markup.Escape(outDir)}[/] after epoch {trainer.Resume()} (step {trainer.StepsDone})");
         console.MarkupLine($"[bold]{Markup.Escape(config.Label)}[/]: {data.Train.Count} train / {data.Test.Count} test images from {Markup.Escape(data.Directory)}, {trainer.Network.ParameterCount():N0} parameters, {threads} thread(s), H(Y) = {trainer.LabelEntropyBits:F3} bits");

@@ -2,11 +2,14 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using MiBounds.Bounds;
 using MiBounds.Tensors;
+using MiBounds.Tensors.Nn;
 using MiBounds.Tensors.Optim;
 using MiBounds.Vib.Data;
 using MiBounds.Vib.Reports;
+using MiBounds.Training;
 
 namespace MiBounds.Vib.Dim;
 
@@ -60,16 +63,19 @@ public sealed record ProbeRecord(string Estimator, string Probe, string Features
 /// <summary>
 /// Trains Deep InfoMax with one of the library's bounds, fed through <see cref="MiBound.FromScores"/>: the global
 /// objective on one K×K matrix, the local objective on one K×K matrix per location (averaged). Adam over encoder and
-/// critics; with a prior weight, an adversarial discriminator pushes sigmoid(code) towards the uniform distribution.
-/// With an output directory each epoch appends to training.csv and writes a checkpoint.
+/// critics, on the library's one training loop (<see cref="Trainer"/>); with a prior weight, an adversarial discriminator
+/// pushes sigmoid(code) towards the uniform distribution with its own Adam. With an output directory each epoch appends
+/// to training.csv and writes a checkpoint; an interrupted run checkpoints mid-epoch and resumes exactly.
 /// </summary>
 public sealed class DimTrainer
 {
-    private readonly Adam _adam;
-    private readonly Adam? _priorAdam;
-    private readonly Rng _rng;
-    private readonly MiBound _bound;
-    private readonly ImageDataset _train;
+    /// <summary>The checkpoint kind of DIM runs.</summary>
+    public const string CheckpointKind = "dim";
+
+    private readonly Trainer _trainer;
+    private readonly Model _model;
+    private Action<int, int>? _onBatch;
+    private Action<DimEpochRecord>? _onEpoch;
 
     /// <summary>The run's settings.</summary>
     public DimConfig Config { get; }
@@ -77,48 +83,96 @@ public sealed class DimTrainer
     public DimNetwork Network { get; }
     /// <summary>The prior discriminator, when prior matching is on.</summary>
     public PriorDiscriminator? Prior { get; }
-    /// <summary>Finished epochs.</summary>
-    public int EpochsDone { get; private set; }
+    /// <summary>Finished epochs (resumed ones included).</summary>
+    public int EpochsDone => _trainer.Epoch;
+    /// <summary>Steps done in the current, unfinished epoch (non-zero after resuming an interrupted run).</summary>
+    public int StepInEpoch => _trainer.StepInEpoch;
+    /// <summary>Batches per epoch (the last partial batch is dropped).</summary>
+    public int StepsPerEpoch => _trainer.StepsPerEpoch;
     /// <summary>Where results and checkpoints go (null: nowhere).</summary>
     public string? OutputDirectory { get; }
     /// <summary>Per-epoch records so far (this session's; earlier ones are in training.csv).</summary>
     public List<DimEpochRecord> Epochs { get; } = [];
 
-    /// <summary>Builds the model for <paramref name="train"/> (square images).</summary>
-    public DimTrainer(DimConfig config, ImageDataset train, string? outputDirectory = null)
+    /// <summary>
+    /// Builds the model for <paramref name="train"/> (square images). Cancelling <paramref name="cancellation"/> makes
+    /// <see cref="Train"/> checkpoint (mid-epoch) and return <see cref="StopReason.Interrupted"/> before its next step.
+    /// </summary>
+    public DimTrainer(DimConfig config, ImageDataset train, string? outputDirectory = null, CancellationToken cancellation = default)
     {
         if (config.BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(config), config.BatchSize, "DIM needs a batch of at least 2 (positives and negatives)");
         if (train.Height != train.Width) throw new ArgumentException($"DIM expects square images, got {train.Height}×{train.Width}");
         Config = config; OutputDirectory = outputDirectory;
-        _train = config.TrainCount > 0 ? train.Take(config.TrainCount) : train;
-        if (_train.Count < config.BatchSize) throw new ArgumentException($"batch size {config.BatchSize} exceeds the {_train.Count} training images");
-        _bound = ScoreBounds.Create(config.Estimator);
-        _rng = new Rng(config.Seed);
-        Network = new DimNetwork(_rng, train.Height, config.Width);
-        _adam = new Adam(Network.Parameters(), (float)config.LearningRate);
-        if (config.PriorWeight > 0)
+        var images = config.TrainCount > 0 ? train.Take(config.TrainCount) : train;
+        if (images.Count < config.BatchSize) throw new ArgumentException($"batch size {config.BatchSize} exceeds the {images.Count} training images");
+        var rng = new Rng(config.Seed); // the run's one generator: init, shuffles, prior samples
+        Network = new DimNetwork(rng, train.Height, config.Width);
+        if (config.PriorWeight > 0) Prior = new PriorDiscriminator(Network.Encoder.CodeSize, rng);
+        _model = new Model(this, images, rng);
+        var adam = new Adam(Network.Parameters(), (float)config.LearningRate);
+        var log = outputDirectory is null ? null
+            : new MetricsLog(Path.Combine(outputDirectory, "training.csv"), LogUnit.Epoch, "epoch", "seconds", "loss", "global_bound_nats", "local_bound_nats");
+        _trainer = new Trainer(_model, adam, rng, new TrainerOptions
         {
-            Prior = new PriorDiscriminator(Network.Encoder.CodeSize, _rng);
-            _priorAdam = new Adam(Prior.Parameters(), (float)config.LearningRate);
-        }
+            Epochs = config.Epochs,
+            DatasetRows = images.Count,
+            BatchSize = config.BatchSize,
+            CheckpointEveryEpoch = true,
+            Checkpoint = outputDirectory is null ? null
+                : new CheckpointTarget(Path.Combine(outputDirectory, TrainingCheckpoint.FileName), CheckpointKind, CheckpointConfiguration(config)),
+            Logs = log is null ? [] : [log],
+            Cancellation = cancellation,
+            OnStep = s => _onBatch?.Invoke(s.StepInEpoch, s.StepsPerEpoch),
+            OnEpoch = e =>
+            {
+                var (g, l) = _model.TakeEpochBounds();
+                var record = new DimEpochRecord(e.Epoch, e.Seconds, e.MeanLoss, g, l);
+                Epochs.Add(record);
+                log?.Append(record.Epoch, record.Seconds, record.Loss, record.GlobalBound, record.LocalBound);
+                _onEpoch?.Invoke(record);
+            },
+        });
     }
 
-    private string CheckpointPath => Path.Combine(OutputDirectory ?? throw new InvalidOperationException("no output directory"), TrainingCheckpoint.FileName);
-
-    private Tensors.Nn.Module CheckpointModule => Prior is null ? Network : new Pair(Network, Prior);
-
-    private (string, Optimizer)[] Optimizers => _priorAdam is null ? [("adam", _adam)] : [("adam", _adam), ("prior_adam", _priorAdam)];
-
-    private sealed class Pair : Tensors.Nn.Module
+    // Everything that must match on resume: the whole config but the epoch budget.
+    private static string CheckpointConfiguration(DimConfig config)
     {
-        public Pair(DimNetwork network, PriorDiscriminator prior) { RegisterModule("dim", network); RegisterModule("prior", prior); }
+        var json = (JsonObject)JsonNode.Parse(config.ToJson())!;
+        json.Remove(nameof(DimConfig.Epochs));
+        return json.ToJsonString();
     }
 
-    /// <summary>Continues from the output directory's checkpoint; returns the finished epochs.</summary>
+    /// <summary>
+    /// Continues from the output directory's checkpoint (mid-epoch when the run was interrupted); returns the finished
+    /// epochs. A missing checkpoint, or one of another configuration or format, throws a one-line <see cref="DataException"/>.
+    /// </summary>
     public int Resume()
     {
-        EpochsDone = TrainingCheckpoint.Load(CheckpointPath, _rng, CheckpointModule, Optimizers);
+        string path = Path.Combine(OutputDirectory ?? throw new InvalidOperationException("no output directory"), TrainingCheckpoint.FileName);
+        try
+        {
+            if (!_trainer.TryResume()) throw new DataException($"{path}: no checkpoint to resume from");
+        }
+        catch (InvalidDataException e) { throw new DataException(e.Message, e); }
         return EpochsDone;
+    }
+
+    /// <summary>
+    /// Trains until <see cref="DimConfig.Epochs"/> epochs are done or the run is cancelled (then it checkpoints and
+    /// returns <see cref="StopReason.Interrupted"/>). <paramref name="onBatch"/> gets (steps done in the epoch, steps
+    /// per epoch) after every step, <paramref name="onEpoch"/> each finished epoch's record. A non-finite loss throws a
+    /// <see cref="DataException"/> naming the step and epoch (the last per-epoch checkpoint stays).
+    /// </summary>
+    public FitResult Train(Action<int, int>? onBatch = null, Action<DimEpochRecord>? onEpoch = null)
+    {
+        (_onBatch, _onEpoch) = (onBatch, onEpoch);
+        try
+        {
+            var result = _trainer.Fit();
+            if (result.Divergence is { } d) throw new DataException(d.Message, d);
+            return result;
+        }
+        finally { (_onBatch, _onEpoch) = (null, null); }
     }
 
     /// <summary>
@@ -134,7 +188,7 @@ public sealed class DimTrainer
         double globalValue = double.NaN, localValue = double.NaN;
         if (Config.Mode is DimMode.Global or DimMode.Both)
         {
-            var o = _bound.FromScores(Network.GlobalScores(local, code), null, mask, training);
+            var o = _model.Bound.FromScores(Network.GlobalScores(local, code), null, mask, training);
             objective = o.Objective;
             globalValue = o.Value.Item();
         }
@@ -146,7 +200,7 @@ public sealed class DimTrainer
             double valueSum = 0;
             for (int l = 0; l < locations; l++)
             {
-                var o = _bound.FromScores(DimNetwork.LocationScores(all, l), null, mask, training);
+                var o = _model.Bound.FromScores(DimNetwork.LocationScores(all, l), null, mask, training);
                 sum = sum is null ? o.Objective : sum + o.Objective;
                 valueSum += o.Value.Item();
             }
@@ -157,73 +211,89 @@ public sealed class DimTrainer
         return (objective!, globalValue, localValue, code);
     }
 
-    /// <summary>One optimizer step on a batch; returns (loss, global bound, local bound). Throws on a non-finite loss, naming the step.</summary>
-    public (double Loss, double GlobalBound, double LocalBound) Step(Tensor images)
+    /// <summary>
+    /// The model the trainer steps: loss = −objective (+ the prior term); the discriminator's own Adam step runs after
+    /// the main one on the step's codes; the epoch's bound sums and the discriminator's optimizer go into checkpoints.
+    /// </summary>
+    private sealed class Model : ITrainable
     {
-        Network.Train();
-        var (objective, g, l, code) = Objective(images);
-        var loss = objective.Neg();
-        if (Prior is not null)
-        {
-            // Non-saturating generator term: the encoder wants D to call its squashed codes prior samples.
-            var fool = Prior.Logits(code.Sigmoid()).Neg().Softplus().Mean();
-            loss = loss + fool * (float)Config.PriorWeight;
-        }
-        float value = loss.Item();
-        if (!float.IsFinite(value)) throw new InvalidOperationException($"non-finite DIM loss ({value}) at optimizer step {_adam.StepCount + 1} (epoch {EpochsDone + 1})");
-        _adam.ZeroGrad();
-        loss.Backward();
-        _adam.Step();
-        if (Prior is not null)
-        {
-            var prior = Tensor.RandomUniform(_rng, code.Shape, 0f, 1f);
-            var dLoss = Prior.Logits(prior).Neg().Softplus().Mean() + Prior.Logits(code.Detach().Sigmoid()).Softplus().Mean();
-            _priorAdam!.ZeroGrad();
-            dLoss.Backward();
-            _priorAdam.Step();
-        }
-        return (value, g, l);
-    }
+        private readonly DimTrainer _owner;
+        private readonly ImageDataset _train;
+        private readonly Rng _rng;
+        private readonly Adam? _priorAdam;
+        private Tensor? _code;                      // the step's codes, for the discriminator's update (workspace-owned)
+        private double _stepGlobal, _stepLocal;
+        private double _globalSum, _localSum, _count; // this epoch's bound values so far
 
-    /// <summary>Trains one epoch over a fresh shuffle (the last partial batch is dropped) and checkpoints it.</summary>
-    public DimEpochRecord TrainEpoch(Action<int, int>? onBatch = null)
-    {
-        int n = _train.Count, batch = Config.BatchSize, batches = n / batch;
-        var order = Enumerable.Range(0, n).ToArray();
-        _rng.Shuffle(order.AsSpan());
-        var sw = Stopwatch.StartNew();
-        double loss = 0, g = 0, l = 0;
-        for (int b = 0; b < batches; b++)
-        {
-            var idx = order[(b * batch)..((b + 1) * batch)];
-            var r = Step(_train.Images.GatherRows(idx));
-            loss += r.Loss; g += r.GlobalBound; l += r.LocalBound;
-            onBatch?.Invoke(b + 1, batches);
-        }
-        EpochsDone++;
-        var record = new DimEpochRecord(EpochsDone, sw.Elapsed.TotalSeconds, loss / batches, g / batches, l / batches);
-        Epochs.Add(record);
-        if (OutputDirectory is not null)
-        {
-            AppendCsv(Path.Combine(OutputDirectory, "training.csv"), record);
-            TrainingCheckpoint.Save(CheckpointPath, EpochsDone, _rng, CheckpointModule, Optimizers);
-        }
-        return record;
-    }
+        public MiBound Bound { get; }
 
-    private static void AppendCsv(string path, DimEpochRecord r)
-    {
-        // Rewritten whole so a resumed run drops rows of epochs it is redoing.
-        var lines = File.Exists(path) ? File.ReadAllLines(path).Skip(1).Where(x => x.Length > 0 && int.TryParse(x.Split(',')[0], CultureInfo.InvariantCulture, out int e) && e < r.Epoch).ToList() : [];
-        lines.Add(string.Create(CultureInfo.InvariantCulture, $"{r.Epoch},{r.Seconds:G6},{r.Loss:G6},{Csv(r.GlobalBound)},{Csv(r.LocalBound)}"));
-        AtomicFile.WriteAllText(path, "epoch,seconds,loss,global_bound_nats,local_bound_nats\n" + string.Join("\n", lines) + "\n");
-    }
+        public IReadOnlyList<(string Name, Module Module)> Modules { get; }
 
-    private static string Csv(double v) => double.IsFinite(v) ? v.ToString("G6", CultureInfo.InvariantCulture) : "nan";
+        public Model(DimTrainer owner, ImageDataset train, Rng rng)
+        {
+            _owner = owner; _train = train; _rng = rng;
+            Bound = ScoreBounds.Create(owner.Config.Estimator);
+            Modules = owner.Prior is null ? [("dim", owner.Network)] : [("dim", owner.Network), ("prior", owner.Prior)];
+            if (owner.Prior is not null) _priorAdam = new Adam(owner.Prior.Parameters(), (float)owner.Config.LearningRate);
+        }
+
+        public Tensor Loss(in TrainingBatch batch)
+        {
+            var (objective, g, l, code) = _owner.Objective(_train.Images.GatherRows(batch.Rows));
+            var loss = objective.Neg();
+            if (_owner.Prior is { } prior)
+            {
+                // Non-saturating generator term: the encoder wants D to call its squashed codes prior samples.
+                var fool = prior.Logits(code.Sigmoid()).Neg().Softplus().Mean();
+                loss = loss + fool * (float)_owner.Config.PriorWeight;
+            }
+            (_code, _stepGlobal, _stepLocal) = (code, g, l);
+            return loss;
+        }
+
+        public void AfterStep(in TrainingBatch batch)
+        {
+            // Counted only here: a diverged step never reaches AfterStep.
+            _globalSum += _stepGlobal; _localSum += _stepLocal; _count++;
+            if (_owner.Prior is { } prior)
+            {
+                var code = _code!;
+                var samples = Tensor.RandomUniform(_rng, code.Shape, 0f, 1f);
+                var dLoss = prior.Logits(samples).Neg().Softplus().Mean() + prior.Logits(code.Detach().Sigmoid()).Softplus().Mean();
+                _priorAdam!.ZeroGrad();
+                dLoss.Backward();
+                _priorAdam.Step();
+            }
+            _code = null;
+        }
+
+        /// <summary>The finished epoch's mean bound values; starts the next epoch's sums.</summary>
+        public (double Global, double Local) TakeEpochBounds()
+        {
+            var means = (_globalSum / _count, _localSum / _count);
+            (_globalSum, _localSum, _count) = (0, 0, 0);
+            return means;
+        }
+
+        public void SaveState(CheckpointState state)
+        {
+            state.SetDoubles("dim.epoch_bounds", [_globalSum, _localSum, _count]);
+            if (_priorAdam is not null) state.SetOptimizer("prior_optimizer", _priorAdam);
+        }
+
+        public void LoadState(CheckpointState state)
+        {
+            var sums = state.GetDoubles("dim.epoch_bounds");
+            if (sums.Length != 3) throw new InvalidDataException($"{state.Source}: dim.epoch_bounds is damaged");
+            (_globalSum, _localSum, _count) = (sums[0], sums[1], sums[2]);
+            if (_priorAdam is not null) state.LoadOptimizer("prior_optimizer", _priorAdam);
+        }
+    }
 
     /// <summary>Global codes and flattened conv features [N, 64], [N, 6272] of <paramref name="images"/> with the encoder in evaluation mode.</summary>
     public static (Tensor Global, Tensor Conv) Features(DimEncoder encoder, Tensor images, int batch = 500)
     {
+        bool wasTraining = encoder.Training;
         encoder.Eval();
         try
         {
@@ -240,7 +310,7 @@ public sealed class DimTrainer
             }
             return (g, c);
         }
-        finally { encoder.Train(); }
+        finally { encoder.Train(wasTraining); }
     }
 
     /// <summary>
@@ -252,13 +322,13 @@ public sealed class DimTrainer
         var encoder = new DimEncoder(new Rng(seed), side);
         using var _ = Tensor.NoGrad();
         foreach (var (_, m) in AllModules(encoder))
-            if (m is Tensors.Nn.BatchNorm bn) bn.Momentum = 1f;
+            if (m is BatchNorm bn) bn.Momentum = 1f;
         encoder.Train();
         encoder.Forward(images);
         return encoder;
     }
 
-    private static IEnumerable<(string, Tensors.Nn.Module)> AllModules(Tensors.Nn.Module m)
+    private static IEnumerable<(string, Module)> AllModules(Module m)
     {
         foreach (var (name, child) in m.NamedChildren())
         {

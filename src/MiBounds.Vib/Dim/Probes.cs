@@ -1,3 +1,4 @@
+using MiBounds.Vib.Attacks;
 using MiBounds.Tensors;
 using MiBounds.Tensors.Nn;
 using MiBounds.Tensors.Optim;
@@ -52,7 +53,7 @@ public static class Probes
                 adam.Step();
             }
         }
-        return Attacks.Attacks.Accuracy(x => forward.Forward(x), test, testY);
+        return AdversarialAttacks.Accuracy(x => forward.Forward(x), test, testY);
     }
 
     /// <summary>Both sets standardized with the training set's column means and standard deviations (constant columns are only centred).</summary>

@@ -2,14 +2,17 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using MiBounds.Bounds;
 using MiBounds.Tensors;
 using MiBounds.Tensors.Nn;
 using MiBounds.Tensors.Optim;
+using MiBounds.Training;
 using MiBounds.Vib.Dim;
 using MiBounds.Vib.Data;
 using MiBounds.Vib.Reports;
 using MiBounds.Vib.Attacks;
+using SpineEvaluation = MiBounds.Training.Evaluation;
 
 namespace MiBounds.Vib.Hypothesis;
 
@@ -56,14 +59,19 @@ public sealed record HypothesisEpochRecord(string Model, int Epoch, double Secon
 /// Trains the label-hypothesis classifier with C-DV or C-JS — the library's <see cref="DonskerVaradhan"/> or
 /// <see cref="JensenShannon"/> on the N×C score matrix T(x_i, k) with positives at (i, y_i)
 /// (<see cref="PositiveMask.FromLabels"/>) — plus λ times the information-elimination MMD; or the CNN baseline with
-/// cross-entropy. Adam; with an output directory each epoch rewrites training.csv and a checkpoint.
+/// cross-entropy. Adam on the library's one training loop (<see cref="Trainer"/>), test accuracy after every epoch in
+/// evaluation mode; with an output directory each epoch appends to training.csv and writes a checkpoint, and an
+/// interrupted run checkpoints mid-epoch and resumes exactly.
 /// </summary>
 public sealed class HypothesisTrainer
 {
-    private readonly Adam _adam;
-    private readonly Rng _rng;
-    private readonly MiBound? _bound;
-    private readonly ImageDataset _train;
+    /// <summary>The checkpoint kind of hypothesis (and CNN baseline) runs.</summary>
+    public const string CheckpointKind = "hypothesis";
+
+    private readonly Trainer _trainer;
+    private readonly Model _model;
+    private Action<int, int>? _onBatch;
+    private Action<HypothesisEpochRecord>? _onEpoch;
 
     /// <summary>The run's settings.</summary>
     public HypothesisConfig Config { get; }
@@ -75,40 +83,102 @@ public sealed class HypothesisTrainer
     public IImageClassifier Classifier => (IImageClassifier?)Hypothesis ?? Cnn!;
     /// <summary>The model being trained, as a module.</summary>
     public Module Module => (Module?)Hypothesis ?? Cnn!;
-    /// <summary>Finished epochs.</summary>
-    public int EpochsDone { get; private set; }
+    /// <summary>Finished epochs (resumed ones included).</summary>
+    public int EpochsDone => _trainer.Epoch;
+    /// <summary>Steps done in the current, unfinished epoch (non-zero after resuming an interrupted run).</summary>
+    public int StepInEpoch => _trainer.StepInEpoch;
+    /// <summary>Batches per epoch (the last partial batch is dropped).</summary>
+    public int StepsPerEpoch => _trainer.StepsPerEpoch;
     /// <summary>Where results and checkpoints go (null: nowhere).</summary>
     public string? OutputDirectory { get; }
     /// <summary>This session's epoch records.</summary>
     public List<HypothesisEpochRecord> Epochs { get; } = [];
 
-    /// <summary>Builds the model for <paramref name="train"/>.</summary>
-    public HypothesisTrainer(HypothesisConfig config, ImageDataset train, string? outputDirectory = null)
+    /// <summary>
+    /// Builds the model for <paramref name="train"/>. Cancelling <paramref name="cancellation"/> makes
+    /// <see cref="Train"/> checkpoint (mid-epoch) and return <see cref="StopReason.Interrupted"/> before its next step.
+    /// </summary>
+    public HypothesisTrainer(HypothesisConfig config, ImageDataset train, string? outputDirectory = null, CancellationToken cancellation = default)
     {
         if (config.Objective is not ("cnn" or "dv" or "js")) throw new ArgumentException($"objective must be cnn, dv or js, got '{config.Objective}'");
         if (config.Objective == "cnn" && config.Lambda > 0) throw new ArgumentException("the information-elimination regularizer needs a hypothesis model (dv or js), not the CNN baseline");
         if (config.Lambda < 0) throw new ArgumentOutOfRangeException(nameof(config), config.Lambda, "λ must be ≥ 0");
         if (train.Height != train.Width) throw new ArgumentException($"expected square images, got {train.Height}×{train.Width}");
         Config = config; OutputDirectory = outputDirectory;
-        _train = config.TrainCount > 0 ? train.Take(config.TrainCount) : train;
-        if (_train.Count < config.BatchSize) throw new ArgumentException($"batch size {config.BatchSize} exceeds the {_train.Count} training images");
-        _rng = new Rng(config.Seed);
-        if (config.Objective == "cnn") Cnn = new CnnClassifier(_rng, train.Height, train.Classes);
-        else
+        var images = config.TrainCount > 0 ? train.Take(config.TrainCount) : train;
+        if (images.Count < config.BatchSize) throw new ArgumentException($"batch size {config.BatchSize} exceeds the {images.Count} training images");
+        var rng = new Rng(config.Seed); // the run's one generator: init and shuffles
+        if (config.Objective == "cnn") Cnn = new CnnClassifier(rng, train.Height, train.Classes);
+        else Hypothesis = new HypothesisNetwork(rng, train.Height, train.Classes);
+        _model = new Model(this, images);
+        var adam = new Adam(Module.Parameters(), (float)config.LearningRate);
+        var log = outputDirectory is null ? null
+            : new MetricsLog(Path.Combine(outputDirectory, "training.csv"), LogUnit.Epoch, "model", "epoch", "seconds", "loss", "bound_nats", "regularizer", "test_acc");
+        _trainer = new Trainer(_model, adam, rng, new TrainerOptions
         {
-            Hypothesis = new HypothesisNetwork(_rng, train.Height, train.Classes);
-            _bound = ScoreBounds.Create(config.Objective);
-        }
-        _adam = new Adam(Module.Parameters(), (float)config.LearningRate);
+            Epochs = config.Epochs,
+            DatasetRows = images.Count,
+            BatchSize = config.BatchSize,
+            EvaluateEveryEpoch = true,
+            CheckpointEveryEpoch = true,
+            Checkpoint = outputDirectory is null ? null
+                : new CheckpointTarget(Path.Combine(outputDirectory, TrainingCheckpoint.FileName), CheckpointKind, CheckpointConfiguration(config)),
+            Logs = log is null ? [] : [log],
+            Cancellation = cancellation,
+            OnStep = s => _onBatch?.Invoke(s.StepInEpoch, s.StepsPerEpoch),
+            OnEpoch = e =>
+            {
+                var (bound, reg) = _model.TakeEpochMeans();
+                var record = new HypothesisEpochRecord(config.ModelName, e.Epoch, e.Seconds, e.MeanLoss, bound, reg, e.Evaluation!.Score);
+                Epochs.Add(record);
+                log?.AppendFields(record.Model, record.Epoch.ToString(CultureInfo.InvariantCulture), MetricsLog.Format(record.Seconds), MetricsLog.Format(record.Loss),
+                    MetricsLog.Format(record.Bound), MetricsLog.Format(record.Regularizer), MetricsLog.Format(record.TestAccuracy));
+                _onEpoch?.Invoke(record);
+            },
+        });
     }
 
-    private string CheckpointPath => Path.Combine(OutputDirectory ?? throw new InvalidOperationException("no output directory"), TrainingCheckpoint.FileName);
+    // Everything that must match on resume: the whole config but the epoch budget.
+    private static string CheckpointConfiguration(HypothesisConfig config)
+    {
+        var json = (JsonObject)JsonNode.Parse(config.ToJson())!;
+        json.Remove(nameof(HypothesisConfig.Epochs));
+        return json.ToJsonString();
+    }
 
-    /// <summary>Continues from the output directory's checkpoint; returns the finished epochs.</summary>
+    /// <summary>
+    /// Continues from the output directory's checkpoint (mid-epoch when the run was interrupted); returns the finished
+    /// epochs. A missing checkpoint, or one of another configuration or format, throws a one-line <see cref="DataException"/>.
+    /// </summary>
     public int Resume()
     {
-        EpochsDone = TrainingCheckpoint.Load(CheckpointPath, _rng, Module, [("adam", _adam)]);
+        string path = Path.Combine(OutputDirectory ?? throw new InvalidOperationException("no output directory"), TrainingCheckpoint.FileName);
+        try
+        {
+            if (!_trainer.TryResume()) throw new DataException($"{path}: no checkpoint to resume from");
+        }
+        catch (InvalidDataException e) { throw new DataException(e.Message, e); }
         return EpochsDone;
+    }
+
+    /// <summary>
+    /// Trains until <see cref="HypothesisConfig.Epochs"/> epochs are done, measuring the accuracy on
+    /// <paramref name="test"/> after each, or until the run is cancelled (then it checkpoints and returns
+    /// <see cref="StopReason.Interrupted"/>). <paramref name="onBatch"/> gets (steps done in the epoch, steps per epoch)
+    /// after every step, <paramref name="onEpoch"/> each finished epoch's record. A non-finite loss throws a
+    /// <see cref="DataException"/> naming the step and epoch (the last per-epoch checkpoint stays).
+    /// </summary>
+    public FitResult Train(ImageDataset test, Action<int, int>? onBatch = null, Action<HypothesisEpochRecord>? onEpoch = null)
+    {
+        ArgumentNullException.ThrowIfNull(test);
+        (_model.Test, _onBatch, _onEpoch) = (test, onBatch, onEpoch);
+        try
+        {
+            var result = _trainer.Fit();
+            if (result.Divergence is { } d) throw new DataException(d.Message, d);
+            return result;
+        }
+        finally { (_model.Test, _onBatch, _onEpoch) = (null, null, null); }
     }
 
     /// <summary>The loss (to minimize) on a labelled batch, with the bound's value (NaN for the CNN) and the regularizer.</summary>
@@ -116,7 +186,7 @@ public sealed class HypothesisTrainer
     {
         if (Cnn is not null) return (Tensor.CrossEntropy(Cnn.Logits(images), labels), double.NaN, 0);
         var (scores, representations) = Hypothesis!.Forward(images);
-        var output = _bound!.FromScores(scores, null, PositiveMask.FromLabels(labels, Hypothesis.Classes), training);
+        var output = _model.Bound!.FromScores(scores, null, PositiveMask.FromLabels(labels, Hypothesis.Classes), training);
         var loss = output.Objective.Neg();
         double reg = 0;
         if (Config.Lambda > 0)
@@ -128,55 +198,79 @@ public sealed class HypothesisTrainer
         return (loss, output.Value.Item(), reg);
     }
 
-    /// <summary>One optimizer step; returns (loss, bound, regularizer). Throws on a non-finite loss, naming the step.</summary>
-    public (double Loss, double Bound, double Regularizer) Step(Tensor images, int[] labels)
+    /// <summary>The model the trainer steps: <see cref="Loss"/> on the batch's rows; evaluation = test accuracy; the epoch's sums go into checkpoints.</summary>
+    private sealed class Model : ITrainable
     {
-        Module.Train();
-        var (loss, bound, reg) = Loss(images, labels);
-        float value = loss.Item();
-        if (!float.IsFinite(value)) throw new InvalidOperationException($"non-finite loss ({value}) at optimizer step {_adam.StepCount + 1} (epoch {EpochsDone + 1})");
-        _adam.ZeroGrad();
-        loss.Backward();
-        _adam.Step();
-        return (value, bound, reg);
-    }
+        private readonly HypothesisTrainer _owner;
+        private readonly ImageDataset _train;
+        private readonly int[] _labels;
+        private double _stepBound, _stepRegularizer;
+        private double _boundSum, _regularizerSum, _count; // this epoch's values so far
 
-    /// <summary>Trains one epoch over a fresh shuffle, measures test accuracy on <paramref name="test"/>, checkpoints.</summary>
-    public HypothesisEpochRecord TrainEpoch(ImageDataset test, Action<int, int>? onBatch = null)
-    {
-        int n = _train.Count, batch = Config.BatchSize, batches = n / batch;
-        var order = Enumerable.Range(0, n).ToArray();
-        _rng.Shuffle(order.AsSpan());
-        var sw = Stopwatch.StartNew();
-        double loss = 0, bound = 0, reg = 0;
-        for (int b = 0; b < batches; b++)
+        public MiBound? Bound { get; }
+
+        public ImageDataset? Test { get; set; }
+
+        public IReadOnlyList<(string Name, Module Module)> Modules { get; }
+
+        public Model(HypothesisTrainer owner, ImageDataset train)
         {
-            var idx = order[(b * batch)..((b + 1) * batch)];
-            var r = Step(_train.Images.GatherRows(idx), idx.Select(i => _train.Labels[i]).ToArray());
-            loss += r.Loss; bound += r.Bound; reg += r.Regularizer;
-            onBatch?.Invoke(b + 1, batches);
+            _owner = owner; _train = train;
+            _labels = new int[owner.Config.BatchSize];
+            Bound = owner.Hypothesis is null ? null : ScoreBounds.Create(owner.Config.Objective);
+            Modules = [("network", owner.Module)];
         }
-        double seconds = sw.Elapsed.TotalSeconds;
-        EpochsDone++;
-        var record = new HypothesisEpochRecord(Config.ModelName, EpochsDone, seconds, loss / batches, bound / batches, reg / batches, TestAccuracy(test));
-        Epochs.Add(record);
-        if (OutputDirectory is not null)
+
+        public Tensor Loss(in TrainingBatch batch)
         {
-            WriteCsv(Path.Combine(OutputDirectory, "training.csv"), record);
-            TrainingCheckpoint.Save(CheckpointPath, EpochsDone, _rng, Module, [("adam", _adam)]);
+            for (int i = 0; i < _labels.Length; i++) _labels[i] = _train.Labels[batch.Rows[i]];
+            var (loss, bound, reg) = _owner.Loss(_train.Images.GatherRows(batch.Rows), _labels);
+            (_stepBound, _stepRegularizer) = (bound, reg);
+            return loss;
         }
-        return record;
+
+        // Counted only here: a diverged step never reaches AfterStep.
+        public void AfterStep(in TrainingBatch batch)
+        {
+            _boundSum += _stepBound; _regularizerSum += _stepRegularizer; _count++;
+        }
+
+        // The trainer has switched the modules to evaluation mode (batch-norm running statistics).
+        public SpineEvaluation Evaluate()
+        {
+            var test = Test ?? throw new InvalidOperationException("no test set to evaluate on");
+            double accuracy = AdversarialAttacks.Accuracy(_owner.Classifier.LogProbabilities, test.Images, test.Labels);
+            return new SpineEvaluation(accuracy, new Dictionary<string, double> { ["test_acc"] = accuracy });
+        }
+
+        /// <summary>The finished epoch's mean bound value and regularizer; starts the next epoch's sums.</summary>
+        public (double Bound, double Regularizer) TakeEpochMeans()
+        {
+            var means = (_boundSum / _count, _regularizerSum / _count);
+            (_boundSum, _regularizerSum, _count) = (0, 0, 0);
+            return means;
+        }
+
+        public void SaveState(CheckpointState state) => state.SetDoubles("hypothesis.epoch_sums", [_boundSum, _regularizerSum, _count]);
+
+        public void LoadState(CheckpointState state)
+        {
+            var sums = state.GetDoubles("hypothesis.epoch_sums");
+            if (sums.Length != 3) throw new InvalidDataException($"{state.Source}: hypothesis.epoch_sums is damaged");
+            (_boundSum, _regularizerSum, _count) = (sums[0], sums[1], sums[2]);
+        }
     }
 
     /// <summary>Accuracy of the prediction rule (arg-max over hypotheses, or over logits) in evaluation mode.</summary>
-    public double TestAccuracy(ImageDataset test) => InEvalMode(() => Attacks.Attacks.Accuracy(Classifier.LogProbabilities, test.Images, test.Labels));
+    public double TestAccuracy(ImageDataset test) => InEvalMode(() => AdversarialAttacks.Accuracy(Classifier.LogProbabilities, test.Images, test.Labels));
 
     /// <summary>Runs <paramref name="body"/> with the model in evaluation mode (batch-norm running statistics).</summary>
     public T InEvalMode<T>(Func<T> body)
     {
+        bool wasTraining = Module.Training;
         Module.Eval();
         try { return body(); }
-        finally { Module.Train(); }
+        finally { Module.Train(wasTraining); }
     }
 
     /// <summary>
@@ -190,25 +284,18 @@ public sealed class HypothesisTrainer
     public static List<AttackRecord> RobustnessOf(string model, Func<Tensor, Tensor> predict, ImageDataset test, IReadOnlyList<double> epsilons, Rng rng,
         Action<string>? log, Func<Func<List<AttackRecord>>, List<AttackRecord>> wrap) => wrap(() =>
     {
-        var list = new List<AttackRecord> { new(model, "none", 0, Attacks.Attacks.Accuracy(predict, test.Images, test.Labels)) };
+        var list = new List<AttackRecord> { new(model, "none", 0, AdversarialAttacks.Accuracy(predict, test.Images, test.Labels)) };
         log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"{model}: clean accuracy {list[0].Accuracy:P1}"));
         foreach (double eps in epsilons)
             foreach (var spec in new[] { AttackSpec.Fgsm(eps), AttackSpec.Pgd(eps) })
             {
                 var sw = Stopwatch.StartNew();
-                double acc = Attacks.Attacks.AdversarialAccuracy(predict, test.Images, test.Labels, spec, rng);
+                double acc = AdversarialAttacks.AdversarialAccuracy(predict, test.Images, test.Labels, spec, rng);
                 list.Add(new AttackRecord(model, spec.Name, eps, acc));
                 log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"{model}: {spec.Name} ε={eps:G3} accuracy {acc:P1} ({sw.Elapsed.TotalSeconds:F0}s)"));
             }
         return list;
     });
-
-    private static void WriteCsv(string path, HypothesisEpochRecord r)
-    {
-        var lines = File.Exists(path) ? File.ReadAllLines(path).Skip(1).Where(x => x.Length > 0 && int.TryParse(x.Split(',')[1], CultureInfo.InvariantCulture, out int e) && e < r.Epoch).ToList() : [];
-        lines.Add(string.Create(CultureInfo.InvariantCulture, $"{r.Model},{r.Epoch},{r.Seconds:G6},{r.Loss:G6},{(double.IsFinite(r.Bound) ? r.Bound.ToString("G6", CultureInfo.InvariantCulture) : "nan")},{r.Regularizer:G6},{r.TestAccuracy:G6}"));
-        AtomicFile.WriteAllText(path, "model,epoch,seconds,loss,bound_nats,regularizer,test_acc\n" + string.Join("\n", lines) + "\n");
-    }
 
     /// <summary>results.json text: the epoch records then the attack records (same fields as the VIB runs' attack records).</summary>
     public static string ResultsJson(IEnumerable<HypothesisEpochRecord> epochs, IEnumerable<AttackRecord> attacks) =>

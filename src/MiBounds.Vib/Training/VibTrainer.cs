@@ -262,12 +262,12 @@ public sealed class VibTrainer
         var records = WithAveragedWeights(() =>
         {
             var model = Predictor(rng);
-            var list = new List<AttackRecord> { new(Config.ModelName, "none", 0, Attacks.Attacks.Accuracy(model, test.Images, test.Labels)) };
+            var list = new List<AttackRecord> { new(Config.ModelName, "none", 0, AdversarialAttacks.Accuracy(model, test.Images, test.Labels)) };
             log?.Invoke($"clean accuracy {list[0].Accuracy:P1}");
             foreach (double eps in epsilons)
                 foreach (var spec in new[] { AttackSpec.Fgsm(eps), AttackSpec.Pgd(eps) })
                 {
-                    double acc = Attacks.Attacks.AdversarialAccuracy(model, test.Images, test.Labels, spec, rng);
+                    double acc = AdversarialAttacks.AdversarialAccuracy(model, test.Images, test.Labels, spec, rng);
                     list.Add(new AttackRecord(Config.ModelName, spec.Name, eps, acc));
                     log?.Invoke($"{spec.Name} ε={eps:G3}: accuracy {acc:P1}");
                 }

@@ -18,7 +18,7 @@ public sealed record AttackSpec(string Name, double Epsilon, int Steps = 40, dou
 /// (pixels in [<see cref="ImageDataset.PixelMin"/>, <see cref="ImageDataset.PixelMax"/>]) to class log-probabilities [N, C].
 /// Radii are given in [0, 1] pixel units; since pixels are scaled to [−1, 1], they double on the model's input.
 /// </summary>
-public static class Attacks
+public static class AdversarialAttacks
 {
     /// <summary>The adversarial version of <paramref name="images"/>: FGSM when the spec has one step and no random start, PGD otherwise.</summary>
     public static Tensor Perturb(Func<Tensor, Tensor> model, Tensor images, int[] labels, AttackSpec spec, Rng rng)

@@ -51,6 +51,7 @@ public static class Figures
         plot.Axes.Bottom.TickLabelStyle.FontSize = TickFontSize;
         plot.Axes.Left.TickLabelStyle.FontSize = TickFontSize;
         plot.Legend.FontSize = LegendFontSize;
+        plot.Legend.SymbolWidth = 36; // long enough that dashed and dotted lines read as such
         return plot;
     }
 

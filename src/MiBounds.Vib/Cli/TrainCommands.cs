@@ -15,7 +15,7 @@ internal static partial class Commands
           --seed N          seed (default 1)
           --lr X            Adam learning rate (default 1e-4; decayed ×0.97 every 2 epochs)
           --train-eval N    training images evaluated per epoch (default 10000, 0 = all 60000)
-          --out DIR         results.csv, results.json, run.json, checkpoint.safetensors, embedding.svg for K=2 (default results/<model>)
+          --out DIR         results.csv, results.json, run.json, checkpoint.safetensors, embedding.png/.svg for K=2 (default results/<model>)
           --resume          continue from DIR's checkpoint
           --data DIR        IDX directory (default /usr/share/datasets/fashion-mnist)
           --threads N       kernel threads (default: all cores)
@@ -91,7 +91,7 @@ internal static partial class Commands
             AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
                 $"epoch {record.Epoch,3}/{config.Epochs}  {record.Seconds,6:F1}s  loss {record.LossBits:F4}  test acc {record.TestAcc1:P2} (1) {record.TestAcc12:P2} ({config.EvalSamples})  train acc {record.TrainAcc1:P2}  I(Z;X) ≤ {Bits(record.IzxBits)}  I(Z;Y) ≥ {Bits(record.IzyBits)}"));
         }
-        if (config.Bottleneck == 2) Plots.Embedding(trainer, Path.Combine(outDir, "embedding.svg"));
+        if (config.Bottleneck == 2) Plots.Embedding(trainer, Path.Combine(outDir, Plots.EmbeddingFile));
         if (robustness) RunRobustness(trainer, epsilons, 1000);
         AnsiConsole.MarkupLine($"results in [bold]{Markup.Escape(outDir)}[/]");
         return 0;
@@ -123,7 +123,8 @@ internal static partial class Commands
     private static void RunRobustness(VibTrainer trainer, double[] epsilons, int count)
     {
         AnsiConsole.MarkupLine($"robustness on the first {count} test images ({(trainer.Network.IsStochastic ? trainer.Config.EvalSamples + "-sample averaged" : "deterministic")} prediction)");
-        trainer.Robustness(epsilons, count, line => AnsiConsole.WriteLine("  " + line));
+        var records = trainer.Robustness(epsilons, count, line => AnsiConsole.WriteLine("  " + line));
+        if (trainer.OutputDirectory is string dir) Plots.RobustnessCurves(records, Path.Combine(dir, Plots.RobustnessFile));
     }
 
     private static int RobustnessCommand(ParsedOptions o)

@@ -86,6 +86,7 @@ internal static partial class Commands
         {
             Console.WriteLine($"robustness on the first {attackCount} test images");
             attacks = trainer.Robustness(data.Test.Take(attackCount), epsilons, line => Console.WriteLine("  " + line));
+            Plots.RobustnessCurves(attacks, Path.Combine(outDir, Plots.RobustnessFile));
         }
         var previous = ReadCsvEpochs(Path.Combine(outDir, "training.csv"), config.ModelName);
         AtomicFile.WriteAllText(Path.Combine(outDir, "results.json"), HypothesisTrainer.ResultsJson(previous, attacks));

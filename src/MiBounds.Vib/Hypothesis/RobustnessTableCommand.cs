@@ -15,7 +15,7 @@ internal static partial class Commands
           --vib LIST        runs of the vib/vim/baseline commands: attacked here from their checkpoints (read-only)
           --count N         test images attacked for the --vib runs (default 1000; use the hypothesis runs' --attack-count)
           --epsilons LIST   attack radii for the --vib runs (default 0.15,0.3)
-          --out DIR         writes robustness.md and robustness.json (default: print only)
+          --out DIR         writes robustness.md, robustness.json and robustness.png/.svg (default: print only)
           --data DIR        IDX directory (default /usr/share/datasets/fashion-mnist)
           --threads N       kernel threads (default: all cores)
         Prints one row per model: clean accuracy, then FGSM and PGD accuracy at each radius.
@@ -64,6 +64,7 @@ internal static partial class Commands
             Directory.CreateDirectory(outDir);
             AtomicFile.WriteAllText(Path.Combine(outDir, "robustness.md"), table);
             AtomicFile.WriteAllText(Path.Combine(outDir, "robustness.json"), HypothesisTrainer.ResultsJson([], records));
+            Plots.RobustnessCurves(records, Path.Combine(outDir, Plots.RobustnessFile));
         }
         return 0;
     }

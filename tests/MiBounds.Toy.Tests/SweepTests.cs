@@ -1,7 +1,10 @@
 using System.Text.Json;
 using System.Xml.Linq;
+using MiBounds.Bounds;
 using MiBounds.Commands;
+using MiBounds.TestSupport;
 using MiBounds.Toy.Commands;
+using ScottPlot;
 using MiBounds.Toy.Reports;
 using MiBounds.Toy.Sweep;
 using MiBounds.Training;
@@ -68,18 +71,25 @@ public sealed class SweepTests : IDisposable
         var sepNwj2 = records.Single(r => r.GetProperty("critic").GetString() == "separable" && r.GetProperty("estimator").GetString() == "nwj" && r.GetProperty("mi").GetDouble() == 2);
         Assert.Equal(level2.Average(), sepNwj2.GetProperty("mean").GetDouble(), 12);
 
-        // SVGs are well-formed XML with a panel title per bound and the InfoNCE ceiling line.
+        // Each figure is a PNG of the stated size and an SVG with a panel title per bound, the axis labels with units,
+        // the legend, and the InfoNCE ceiling at log 8 — both as a legend entry and as the line's position.
         foreach (var critic in new[] { "concat", "separable" })
         {
-            var svg = XDocument.Parse(File.ReadAllText(Path.Combine(dir, Report.FigureFile(critic, "gaussian"))));
-            Assert.Equal("svg", svg.Root!.Name.LocalName);
-            var texts = svg.Descendants().Where(e => e.Name.LocalName == "text").Select(e => e.Value).ToArray();
-            Assert.Contains("InfoNCE", texts);
-            Assert.Contains("NWJ", texts);
-            Assert.Contains(svg.Descendants().Where(e => e.Name.LocalName == "title"), t => t.Value.StartsWith("ceiling 2.08", StringComparison.Ordinal)); // log 8
+            var (width, height) = StaircaseFigure.Size(3);
+            var texts = FigureChecks.Check(Path.Combine(dir, Report.FigureBase(critic, "gaussian")), width, height,
+                "NWJ", "InfoNCE", "Iα (α=0.5)", StaircaseFigure.YLabel, StaircaseFigure.XLabel, "raw estimate", "EMA (span 200)", "true MI",
+                StaircaseFigure.CeilingLabel(Math.Log(8)));
+            Assert.Contains("ceiling 2.08 nats", texts);
         }
+        var config = SweepConfig.Load(Path.Combine(dir, "sweep.json"));
+        var figureRuns = new[] { "nwj", "infonce" }.Select(e => new RunResult(new RunSpec("gaussian", "concat", BoundSpec.Parse(e)), [0.5, 1, 1.5], [], e == "infonce" ? Math.Log(8) : null, RunStatus.Done, null)).ToArray();
+        var panels = StaircaseFigure.Build(config, figureRuns).GetPlots();
+        Assert.Equal(["NWJ", "InfoNCE"], panels.Select(p => p.Axes.Title.Label.Text));
+        Assert.Empty(panels[0].GetPlottables<ScottPlot.Plottables.HorizontalLine>());
+        Assert.Equal(Math.Log(8), Assert.Single(panels[1].GetPlottables<ScottPlot.Plottables.HorizontalLine>()).Y, 12);
         string index = File.ReadAllText(Path.Combine(dir, Report.IndexFile));
-        Assert.Contains(Report.FigureFile("concat", "gaussian"), index);
+        Assert.Contains(Report.FigurePng("concat", "gaussian"), index);
+        Assert.Contains(Report.FigureSvg("concat", "gaussian"), index);
         Assert.Contains("<table>", index);
     }
 

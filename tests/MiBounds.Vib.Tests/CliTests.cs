@@ -98,14 +98,16 @@ public class CliTests
         var json = File.ReadAllText(Path.Combine(outDir, "results.json"));
         foreach (var key in new[] { "\"model\"", "\"epoch\"", "\"seconds\"", "\"test_acc_1\"", "\"test_acc_12\"", "\"train_acc_1\"", "\"izx_bits\"", "\"izy_bits\"", "\"attack\"", "\"epsilon\"", "\"accuracy\"" })
             Assert.Contains(key, json);
-        Assert.True(File.Exists(Path.Combine(outDir, "embedding.svg")), "K = 2 runs draw their embedding");
+        Assert.True(File.Exists(Path.Combine(outDir, "embedding.png")) && File.Exists(Path.Combine(outDir, "embedding.svg")), "K = 2 runs draw their embedding");
+        Assert.True(File.Exists(Path.Combine(outDir, "robustness.png")) && File.Exists(Path.Combine(outDir, "robustness.svg")), "--robustness draws its curves");
         // The robustness command reloads the checkpoint and replaces the run's attack records.
         Assert.Equal(0, Run("robustness", "--out", outDir, "--data", data, "--epsilons", "0.1,0.2", "--count", "20", "--threads", "1").Code);
         Assert.Equal(["none", "fgsm", "pgd", "fgsm", "pgd"], RunResults.Load(outDir).Attacks.Select(a => a.Attack));
         var plots = Path.Combine(outDir, "plots");
         Assert.Equal(0, Run("plot", "--runs", outDir, "--out", plots).Code);
-        Assert.True(File.Exists(Path.Combine(plots, "error_vs_beta.svg")));
-        Assert.True(File.Exists(Path.Combine(plots, "ib_plane.svg")));
+        foreach (var name in new[] { "error_vs_beta", "ib_plane", "robustness" })
+            foreach (var ext in new[] { ".png", ".svg" })
+                Assert.True(File.Exists(Path.Combine(plots, name + ext)), name + ext);
         Directory.Delete(outDir, true);
         Directory.Delete(data, true);
     }

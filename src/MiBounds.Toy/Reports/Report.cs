@@ -46,7 +46,7 @@ public sealed record SummaryRecord
     [JsonPropertyName("steps_per_second")] public double StepsPerSecond { get; init; }
 }
 
-/// <summary>Writes the sweep's reports: summary.json, one SVG per (critic, task), index.html.</summary>
+/// <summary>Writes the sweep's reports: summary.json, one figure (PNG and SVG) per (critic, task), index.html.</summary>
 public static class Report
 {
     /// <summary>File name of the summary.</summary>
@@ -55,8 +55,14 @@ public static class Report
     /// <summary>File name of the HTML index.</summary>
     public const string IndexFile = "index.html";
 
-    /// <summary>The SVG figure's file name for a critic and task.</summary>
-    public static string FigureFile(string critic, string task) => $"figure-{task}-{critic}.svg";
+    /// <summary>The figure's file name without extension for a critic and task; it is written as .png and .svg.</summary>
+    public static string FigureBase(string critic, string task) => $"figure-{task}-{critic}";
+
+    /// <summary>The figure's PNG file name (what index.html shows).</summary>
+    public static string FigurePng(string critic, string task) => FigureBase(critic, task) + ".png";
+
+    /// <summary>The figure's SVG file name (what index.html links to).</summary>
+    public static string FigureSvg(string critic, string task) => FigureBase(critic, task) + ".svg";
 
     /// <summary>Writes every report from the runs' estimates (partial runs contribute the levels they reached).</summary>
     public static void WriteAll(SweepConfig config, IReadOnlyList<RunResult> runs, string outDir)
@@ -67,7 +73,7 @@ public static class Report
             foreach (var task in config.Tasks)
             {
                 var panels = runs.Where(r => r.Spec.Critic == critic && r.Spec.Task == task).ToArray();
-                AtomicFile.WriteAllText(Path.Combine(outDir, FigureFile(critic, task)), StaircaseFigure.Render(config, critic, task, panels));
+                StaircaseFigure.Save(config, critic, task, panels, Path.Combine(outDir, FigureBase(critic, task)));
             }
         AtomicFile.WriteAllText(Path.Combine(outDir, IndexFile), Index(config, runs, summary));
     }
@@ -126,7 +132,7 @@ public static class Report
         }
         foreach (var critic in config.Critics)
             foreach (var task in config.Tasks)
-                h.AppendLine($"<h2>{E(task)}, {E(critic)} critic</h2>\n<img src=\"{E(FigureFile(critic, task))}\" alt=\"{E(task)} {E(critic)}\">");
+                h.AppendLine($"<h2>{E(task)}, {E(critic)} critic</h2>\n<a href=\"{E(FigureSvg(critic, task))}\"><img src=\"{E(FigurePng(critic, task))}\" alt=\"{E(task)} {E(critic)}\"></a>");
         h.AppendLine("<h2>Summary</h2>\n<table><tr><th class=\"l\">task</th><th class=\"l\">critic</th><th class=\"l\">estimator</th><th>true MI</th><th>mean</th><th>bias</th><th>variance</th><th>steps</th><th>steps/s</th></tr>");
         foreach (var s in summary)
             h.AppendLine($"<tr><td class=\"l\">{E(s.Task)}</td><td class=\"l\">{E(s.Critic)}</td><td class=\"l\">{E(DisplayName(BoundSpec.Parse(s.Estimator)))}</td><td>{N(s.Mi, "0.##")}</td><td>{N(s.Mean)}</td><td>{N(s.Bias)}</td><td>{N(s.Variance)}</td><td>{s.Steps}</td><td>{N(s.StepsPerSecond, "0.0")}</td></tr>");

@@ -70,6 +70,7 @@ public static partial class VibCommands
         {
             log.WriteLine($"robustness on the first {attackCount} test images");
             attacks = trainer.Robustness(data.Test.Take(attackCount), attackEpsilons, line => log.WriteLine("  " + line));
+            RunFigures.RobustnessCurves(attacks, Path.Combine(outDir, RunFigures.RobustnessFile));
         }
         var previous = ReadCsvEpochs(Path.Combine(outDir, "training.csv"), config.ModelName);
         AtomicFile.WriteAllText(Path.Combine(outDir, "results.json"), HypothesisTrainer.ResultsJson(previous, attacks));

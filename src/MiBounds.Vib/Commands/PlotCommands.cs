@@ -12,8 +12,8 @@ public static partial class VibCommands
     private static Command CreatePlot()
     {
         var runs = RequiredString("--runs", "run directories, or folders whose subfolders are runs (comma-separated)");
-        var outDir = OptionalString("--out", "where error_vs_beta.svg, ib_plane.svg and summary.md go (default: the first --runs entry)");
-        return new Command("plot", "collect runs' results into SVG plots and a Markdown summary") { runs, outDir }
+        var outDir = OptionalString("--out", "where error_vs_beta, ib_plane, robustness (.png and .svg) and summary.md go (default: the first --runs entry)");
+        return new Command("plot", "collect runs' results into PNG/SVG plots and a Markdown summary") { runs, outDir }
             .WithVibAction(run =>
             {
                 var paths = run.Get(runs).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -21,9 +21,10 @@ public static partial class VibCommands
                 string folder = run.Get(outDir) is { } given ? OutputPaths.EnsureFolder(given, "--out") : paths[0];
                 var found = RunSummary.Collect(paths);
                 if (found.Count == 0) throw new UsageException($"no run directories (with run.json) under {string.Join(", ", paths)}");
-                Plots.ErrorVsBeta(found, Path.Combine(folder, "error_vs_beta.svg"));
-                Plots.IbPlane(found, Path.Combine(folder, "ib_plane.svg"));
-                var summary = Plots.SummaryMarkdown(found);
+                RunFigures.ErrorVsBeta(found, Path.Combine(folder, RunFigures.ErrorVsBetaFile));
+                RunFigures.IbPlane(found, Path.Combine(folder, RunFigures.IbPlaneFile));
+                if (found.Any(r => r.Results.Attacks.Count > 0)) RunFigures.RobustnessCurves(found, Path.Combine(folder, RunFigures.RobustnessFile));
+                var summary = RunFigures.SummaryMarkdown(found);
                 AtomicFile.WriteAllText(Path.Combine(folder, "summary.md"), summary);
                 run.Console.WriteLine(summary);
                 run.Console.MarkupLine($"{found.Count} run(s): plots and summary.md in [bold]{Markup.Escape(folder)}[/]");

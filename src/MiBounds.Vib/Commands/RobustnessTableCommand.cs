@@ -20,7 +20,7 @@ public static partial class VibCommands
         var vib = OptionalString("--vib", "runs of the vib/vim/baseline commands: attacked here from their checkpoints (read-only), comma-separated");
         var count = Int("--count", "test images attacked for the --vib runs (use the hypothesis runs' --attack-count)", 1000, 1);
         var epsilons = Doubles("--epsilons", "attack radii for the --vib runs", [0.15, 0.3], 0, 1);
-        var outDir = OptionalString("--out", "writes robustness.md and robustness.json (default: print only)");
+        var outDir = OptionalString("--out", "writes robustness.md, robustness.json and robustness.png/.svg (default: print only)");
         var data = OptionalString("--data", DataHelp);
         var threads = Int("--threads", ThreadsHelp, Environment.ProcessorCount, 1, 1024);
         var command = new Command("robustness-table", "table of clean/FGSM/PGD accuracy of hypothesis runs (and VIB runs): one row per model, clean accuracy, then FGSM and PGD accuracy at each radius")
@@ -66,6 +66,7 @@ public static partial class VibCommands
         {
             AtomicFile.WriteAllText(Path.Combine(outDir, "robustness.md"), table);
             AtomicFile.WriteAllText(Path.Combine(outDir, "robustness.json"), HypothesisTrainer.ResultsJson([], records));
+            RunFigures.RobustnessCurves(records, Path.Combine(outDir, RunFigures.RobustnessFile));
         }
         return 0;
     }

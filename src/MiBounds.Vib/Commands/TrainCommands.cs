@@ -41,7 +41,7 @@ public static partial class VibCommands
             Int("--seed", "seed", 1, 0),
             Double("--lr", "Adam learning rate (decayed ×0.97 every 2 epochs)", 1e-4, 1e-12, 10),
             Int("--train-eval", "training images evaluated per epoch (0 = all 60000)", 10000, 0),
-            OptionalString("--out", "results.csv, results.json, run.json, checkpoint.safetensors, embedding.svg for K=2 (default results/<model>)"),
+            OptionalString("--out", "results.csv, results.json, run.json, checkpoint.safetensors, embedding.png/.svg for K=2 (default results/<model>)"),
             Flag("--resume", "continue from --out's checkpoint"),
             OptionalString("--data", DataHelp),
             Int("--threads", ThreadsHelp, Environment.ProcessorCount, 1, 1024),
@@ -98,7 +98,7 @@ public static partial class VibCommands
             console.MarkupLine($"interrupted after step {result.Steps} (epoch {result.Epochs + 1}): checkpoint in [bold]{Markup.Escape(outDir)}[/], continue with --resume");
             return CommandHost.Interrupted;
         }
-        if (config.Bottleneck == 2) Plots.Embedding(trainer, Path.Combine(outDir, "embedding.svg"));
+        if (config.Bottleneck == 2) RunFigures.Embedding(trainer, Path.Combine(outDir, RunFigures.EmbeddingFile));
         if (run.Get(o.Robustness)) RunRobustness(console, trainer, run.Get(o.Epsilons), 1000);
         console.MarkupLine($"results in [bold]{Markup.Escape(outDir)}[/]");
         return 0;
@@ -135,7 +135,8 @@ public static partial class VibCommands
     private static void RunRobustness(IAnsiConsole console, VibTrainer trainer, double[] epsilons, int count)
     {
         console.MarkupLine($"robustness on the first {count} test images ({(trainer.Network.IsStochastic ? trainer.Config.EvalSamples + "-sample averaged" : "deterministic")} prediction)");
-        trainer.Robustness(epsilons, count, line => console.WriteLine("  " + line));
+        var records = trainer.Robustness(epsilons, count, line => console.WriteLine("  " + line));
+        if (trainer.OutputDirectory is string dir) RunFigures.RobustnessCurves(records, Path.Combine(dir, RunFigures.RobustnessFile));
     }
 
     private static Command CreateRobustness()

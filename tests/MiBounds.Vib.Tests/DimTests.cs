@@ -163,7 +163,7 @@ public class DimTests
         var trainer = new DimTrainer(ResumeConfig, Synthetic(24, 21), dir, cancel.Token);
         if (resume) trainer.Resume();
         int steps = 0;
-        var e = Record.Exception(() => trainer.Train(onBatch: (_, _) =>
+        var e = Record.Exception(() => trainer.Train(onStep: _ =>
         {
             if (++steps != stopAfter) return;
             if (crash) throw new IOException("simulated crash");

@@ -163,7 +163,7 @@ public class HypothesisTests
         var trainer = new HypothesisTrainer(ResumeConfig(objective), Synthetic(24, 31), dir, cancel.Token);
         if (resume) trainer.Resume();
         int steps = 0;
-        var e = Record.Exception(() => trainer.Train(Synthetic(20, 32), (_, _) =>
+        var e = Record.Exception(() => trainer.Train(Synthetic(20, 32), _ =>
         {
             if (++steps != stopAfter) return;
             if (crash) throw new IOException("simulated crash");

@@ -248,9 +248,10 @@ public sealed class TrainingTests : IDisposable
     {
         var dir = TempDir();
         var trainer = new VibTrainer(Tiny(ModelKind.Deterministic) with { LearningRate = 1e30 }, ResumeData, dir);
-        var result = trainer.Train();
-        Assert.Equal(StopReason.Diverged, result.Reason);
-        Assert.Matches(@"at step \d+ \(epoch 1\)", result.Error);
+        var e = Assert.Throws<DataException>(() => trainer.Train());
+        Assert.Matches(@"at step \d+ \(epoch 1\)", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
         Assert.Empty(trainer.Results.Epochs);
+        Assert.False(File.Exists(Path.Combine(dir, "checkpoint.safetensors")), "no checkpoint of the diverged state");
     }
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using MiBounds.Commands;
 using MiBounds.Tensors;
 using MiBounds.Training;
+using Spectre.Console;
 using MiBounds.Vib.Data;
 using MiBounds.Vib.Models;
 
@@ -69,9 +70,30 @@ public static partial class VibCommands
         return CommandHost.Interrupted;
     }
 
-    // Logs get a line every quarter epoch.
-    private static Action<int, int> QuarterEpochLog(TextWriter log) => (b, total) =>
+    /// <summary>
+    /// Runs <paramref name="train"/> (which takes the per-step callback) with progress: on a terminal a bar per epoch,
+    /// otherwise (a log file, a pipe) a plain line every quarter epoch.
+    /// </summary>
+    private static FitResult WithProgress(CommandRun run, Func<Action<StepReport>, FitResult> train)
     {
-        if (b % Math.Max(1, total / 4) == 0 && b < total) log.WriteLine($"  batch {b}/{total}");
-    };
+        if (!run.Interactive)
+            return train(s =>
+            {
+                if (s.StepInEpoch % Math.Max(1, s.StepsPerEpoch / 4) == 0 && s.StepInEpoch < s.StepsPerEpoch) run.Out.WriteLine($"  batch {s.StepInEpoch}/{s.StepsPerEpoch}");
+            });
+        FitResult? result = null;
+        run.Console.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                ProgressTask? task = null;
+                result = train(s =>
+                {
+                    task ??= ctx.AddTask($"epoch {s.Epoch + 1}", maxValue: s.StepsPerEpoch);
+                    task.Value = s.StepInEpoch;
+                    if (s.StepInEpoch == s.StepsPerEpoch) { task.StopTask(); task = null; }
+                });
+                task?.StopTask();
+            });
+        return result!;
+    }
 }

@@ -66,8 +66,8 @@ public static partial class VibCommands
         if (resume) log.WriteLine(Resumed(outDir, trainer.Resume(), trainer.StepInEpoch, trainer.StepsPerEpoch));
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"DIM {config.Mode.ToString().ToLowerInvariant()} with {config.Estimator}: {(config.TrainCount > 0 ? Math.Min(config.TrainCount, data.Train.Count) : data.Train.Count)} train images, batch {config.BatchSize}, {trainer.Network.ParameterCount():N0} parameters, {threads} thread(s)"));
-        var fit = trainer.Train(QuarterEpochLog(log), r => log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"epoch {r.Epoch,3}/{config.Epochs}  {r.Seconds,6:F1}s  loss {r.Loss:F4}  global bound {Nats(r.GlobalBound)}  local bound {Nats(r.LocalBound)}")));
+        var fit = WithProgress(run, onStep => trainer.Train(onStep, r => log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"epoch {r.Epoch,3}/{config.Epochs}  {r.Seconds,6:F1}s  loss {r.Loss:F4}  global bound {Nats(r.GlobalBound)}  local bound {Nats(r.LocalBound)}"))));
         if (fit.Reason == StopReason.Interrupted) return Interrupted(run, "dim", outDir, fit);
         log.WriteLine($"probes: {config.ProbeTrainCount} training images, {config.ProbeEpochs} epochs");
         var records = trainer.EvaluateProbes(data, new ProbeSettings(Epochs: config.ProbeEpochs), line => log.WriteLine("  " + line));

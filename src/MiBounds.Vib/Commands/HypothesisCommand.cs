@@ -62,8 +62,8 @@ public static partial class VibCommands
         if (resume) log.WriteLine(Resumed(outDir, trainer.Resume(), trainer.StepInEpoch, trainer.StepsPerEpoch));
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{config.ModelName}: {(config.TrainCount > 0 ? Math.Min(config.TrainCount, data.Train.Count) : data.Train.Count)} train images, batch {config.BatchSize}, {trainer.Module.ParameterCount():N0} parameters, {threads} thread(s)"));
-        var fit = trainer.Train(data.Test, QuarterEpochLog(log), r => log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"epoch {r.Epoch,3}/{config.Epochs}  {r.Seconds,6:F1}s  loss {r.Loss:F4}  bound {Nats(r.Bound)}  IE {r.Regularizer:F4}  test acc {r.TestAccuracy:P2}")));
+        var fit = WithProgress(run, onStep => trainer.Train(data.Test, onStep, r => log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"epoch {r.Epoch,3}/{config.Epochs}  {r.Seconds,6:F1}s  loss {r.Loss:F4}  bound {Nats(r.Bound)}  IE {r.Regularizer:F4}  test acc {r.TestAccuracy:P2}"))));
         if (fit.Reason == StopReason.Interrupted) return Interrupted(run, "hypothesis", outDir, fit);
         var attacks = new List<AttackRecord>();
         if (attackEpsilons is not null)

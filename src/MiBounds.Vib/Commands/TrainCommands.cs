@@ -90,9 +90,8 @@ public static partial class VibCommands
         var trainer = new VibTrainer(config, data, outDir, run.Cancellation);
         if (resume) console.MarkupLine($"resumed [bold]{Markup.Escape(outDir)}[/] after epoch {trainer.Resume()} (step {trainer.StepsDone})");
         console.MarkupLine($"[bold]{Markup.Escape(config.Label)}[/]: {data.Train.Count} train / {data.Test.Count} test images from {Markup.Escape(data.Directory)}, {trainer.Network.ParameterCount():N0} parameters, {threads} thread(s), H(Y) = {trainer.LabelEntropyBits:F3} bits");
-        var result = TrainWithProgress(run, trainer, record => console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-            $"epoch {record.Epoch,3}/{config.Epochs}  {record.Seconds,6:F1}s  loss {record.LossBits:F4}  test acc {record.TestAcc1:P2} (1) {record.TestAcc12:P2} ({config.EvalSamples})  train acc {record.TrainAcc1:P2}  I(Z;X) ≤ {Bits(record.IzxBits)}  I(Z;Y) ≥ {Bits(record.IzyBits)}"))));
-        if (result.Reason == StopReason.Diverged) throw new DataException(result.Error!, result.Divergence);
+        var result = WithProgress(run, onStep => trainer.Train(onStep, record => console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+            $"epoch {record.Epoch,3}/{config.Epochs}  {record.Seconds,6:F1}s  loss {record.LossBits:F4}  test acc {record.TestAcc1:P2} (1) {record.TestAcc12:P2} ({config.EvalSamples})  train acc {record.TrainAcc1:P2}  I(Z;X) ≤ {Bits(record.IzxBits)}  I(Z;Y) ≥ {Bits(record.IzyBits)}")))));
         if (result.Reason == StopReason.Interrupted)
         {
             console.MarkupLine($"interrupted after step {result.Steps} (epoch {result.Epochs + 1}): checkpoint in [bold]{Markup.Escape(outDir)}[/], continue with --resume");
@@ -105,32 +104,6 @@ public static partial class VibCommands
     }
 
     private static string Bits(double v) => double.IsFinite(v) ? v.ToString("F2", CultureInfo.InvariantCulture) + " bits" : "n/a";
-
-    private static FitResult TrainWithProgress(CommandRun run, VibTrainer trainer, Action<EpochRecord> onEpoch)
-    {
-        if (!run.Interactive)
-        {
-            // Logs (nohup) get a line every quarter epoch rather than a redrawn bar.
-            return trainer.Train(s =>
-            {
-                if (s.StepInEpoch % Math.Max(1, s.StepsPerEpoch / 4) == 0 && s.StepInEpoch < s.StepsPerEpoch) run.Out.WriteLine($"  batch {s.StepInEpoch}/{s.StepsPerEpoch}");
-            }, onEpoch);
-        }
-        FitResult? result = null;
-        run.Console.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-            .Start(ctx =>
-            {
-                ProgressTask? task = null;
-                result = trainer.Train(s =>
-                {
-                    task ??= ctx.AddTask($"epoch {s.Epoch + 1}", maxValue: s.StepsPerEpoch);
-                    task.Value = s.StepInEpoch;
-                    if (s.StepInEpoch == s.StepsPerEpoch) { task.StopTask(); task = null; }
-                }, onEpoch);
-                task?.StopTask();
-            });
-        return result!;
-    }
 
     private static void RunRobustness(IAnsiConsole console, VibTrainer trainer, double[] epsilons, int count)
     {

@@ -2,13 +2,13 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using MiBounds.Bounds;
 using MiBounds.Tensors;
 using MiBounds.Tensors.Nn;
 using MiBounds.Tensors.Optim;
 using MiBounds.Vib.Data;
 using MiBounds.Vib.Reports;
+using MiBounds.Vib.Training;
 using MiBounds.Training;
 
 namespace MiBounds.Vib.Dim;
@@ -67,15 +67,12 @@ public sealed record ProbeRecord(string Estimator, string Probe, string Features
 /// pushes sigmoid(code) towards the uniform distribution with its own Adam. With an output directory each epoch appends
 /// to training.csv and writes a checkpoint; an interrupted run checkpoints mid-epoch and resumes exactly.
 /// </summary>
-public sealed class DimTrainer
+public sealed class DimTrainer : EpochTrainer<DimEpochRecord>
 {
     /// <summary>The checkpoint kind of DIM runs.</summary>
     public const string CheckpointKind = "dim";
 
-    private readonly Trainer _trainer;
     private readonly Model _model;
-    private Action<int, int>? _onBatch;
-    private Action<DimEpochRecord>? _onEpoch;
 
     /// <summary>The run's settings.</summary>
     public DimConfig Config { get; }
@@ -83,26 +80,16 @@ public sealed class DimTrainer
     public DimNetwork Network { get; }
     /// <summary>The prior discriminator, when prior matching is on.</summary>
     public PriorDiscriminator? Prior { get; }
-    /// <summary>Finished epochs (resumed ones included).</summary>
-    public int EpochsDone => _trainer.Epoch;
-    /// <summary>Steps done in the current, unfinished epoch (non-zero after resuming an interrupted run).</summary>
-    public int StepInEpoch => _trainer.StepInEpoch;
-    /// <summary>Batches per epoch (the last partial batch is dropped).</summary>
-    public int StepsPerEpoch => _trainer.StepsPerEpoch;
-    /// <summary>Where results and checkpoints go (null: nowhere).</summary>
-    public string? OutputDirectory { get; }
-    /// <summary>Per-epoch records so far (this session's; earlier ones are in training.csv).</summary>
-    public List<DimEpochRecord> Epochs { get; } = [];
 
     /// <summary>
     /// Builds the model for <paramref name="train"/> (square images). Cancelling <paramref name="cancellation"/> makes
     /// <see cref="Train"/> checkpoint (mid-epoch) and return <see cref="StopReason.Interrupted"/> before its next step.
     /// </summary>
-    public DimTrainer(DimConfig config, ImageDataset train, string? outputDirectory = null, CancellationToken cancellation = default)
+    public DimTrainer(DimConfig config, ImageDataset train, string? outputDirectory = null, CancellationToken cancellation = default) : base(outputDirectory)
     {
         if (config.BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(config), config.BatchSize, "DIM needs a batch of at least 2 (positives and negatives)");
         if (train.Height != train.Width) throw new ArgumentException($"DIM expects square images, got {train.Height}×{train.Width}");
-        Config = config; OutputDirectory = outputDirectory;
+        Config = config;
         var images = config.TrainCount > 0 ? train.Take(config.TrainCount) : train;
         if (images.Count < config.BatchSize) throw new ArgumentException($"batch size {config.BatchSize} exceeds the {images.Count} training images");
         var rng = new Rng(config.Seed); // the run's one generator: init, shuffles, prior samples
@@ -112,68 +99,28 @@ public sealed class DimTrainer
         var adam = new Adam(Network.Parameters(), (float)config.LearningRate);
         var log = outputDirectory is null ? null
             : new MetricsLog(Path.Combine(outputDirectory, "training.csv"), LogUnit.Epoch, "epoch", "seconds", "loss", "global_bound_nats", "local_bound_nats");
-        _trainer = new Trainer(_model, adam, rng, new TrainerOptions
+        Loop = new Trainer(_model, adam, rng, new TrainerOptions
         {
             Epochs = config.Epochs,
             DatasetRows = images.Count,
             BatchSize = config.BatchSize,
             CheckpointEveryEpoch = true,
-            Checkpoint = outputDirectory is null ? null
-                : new CheckpointTarget(Path.Combine(outputDirectory, TrainingCheckpoint.FileName), CheckpointKind, CheckpointConfiguration(config)),
+            Checkpoint = CheckpointTarget.InFolder(outputDirectory, CheckpointKind, config.ToJson(), nameof(DimConfig.Epochs)), // a resumed run may raise the epoch budget
             Logs = log is null ? [] : [log],
             Cancellation = cancellation,
-            OnStep = s => _onBatch?.Invoke(s.StepInEpoch, s.StepsPerEpoch),
+            OnStep = StepDone,
             OnEpoch = e =>
             {
                 var (g, l) = _model.TakeEpochBounds();
                 var record = new DimEpochRecord(e.Epoch, e.Seconds, e.MeanLoss, g, l);
-                Epochs.Add(record);
                 log?.Append(record.Epoch, record.Seconds, record.Loss, record.GlobalBound, record.LocalBound);
-                _onEpoch?.Invoke(record);
+                EpochDone(record);
             },
         });
     }
 
-    // Everything that must match on resume: the whole config but the epoch budget.
-    private static string CheckpointConfiguration(DimConfig config)
-    {
-        var json = (JsonObject)JsonNode.Parse(config.ToJson())!;
-        json.Remove(nameof(DimConfig.Epochs));
-        return json.ToJsonString();
-    }
-
-    /// <summary>
-    /// Continues from the output directory's checkpoint (mid-epoch when the run was interrupted); returns the finished
-    /// epochs. A missing checkpoint, or one of another configuration or format, throws a one-line <see cref="DataException"/>.
-    /// </summary>
-    public int Resume()
-    {
-        string path = Path.Combine(OutputDirectory ?? throw new InvalidOperationException("no output directory"), TrainingCheckpoint.FileName);
-        try
-        {
-            if (!_trainer.TryResume()) throw new DataException($"{path}: no checkpoint to resume from");
-        }
-        catch (InvalidDataException e) { throw new DataException(e.Message, e); }
-        return EpochsDone;
-    }
-
-    /// <summary>
-    /// Trains until <see cref="DimConfig.Epochs"/> epochs are done or the run is cancelled (then it checkpoints and
-    /// returns <see cref="StopReason.Interrupted"/>). <paramref name="onBatch"/> gets (steps done in the epoch, steps
-    /// per epoch) after every step, <paramref name="onEpoch"/> each finished epoch's record. A non-finite loss throws a
-    /// <see cref="DataException"/> naming the step and epoch (the last per-epoch checkpoint stays).
-    /// </summary>
-    public FitResult Train(Action<int, int>? onBatch = null, Action<DimEpochRecord>? onEpoch = null)
-    {
-        (_onBatch, _onEpoch) = (onBatch, onEpoch);
-        try
-        {
-            var result = _trainer.Fit();
-            if (result.Divergence is { } d) throw new DataException(d.Message, d);
-            return result;
-        }
-        finally { (_onBatch, _onEpoch) = (null, null); }
-    }
+    /// <summary>Trains until <see cref="DimConfig.Epochs"/> epochs are done or the run is cancelled (see <see cref="EpochTrainer{TRecord}.Fit"/>).</summary>
+    public FitResult Train(Action<StepReport>? onStep = null, Action<DimEpochRecord>? onEpoch = null) => Fit(onStep, onEpoch);
 
     /// <summary>
     /// The DIM objective (to maximize) on a batch of images, and the bound values: global on one K×K matrix,

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using MiBounds.Bounds;
 using MiBounds.Tensors;
 using MiBounds.Tensors.Nn;
@@ -11,6 +10,7 @@ using MiBounds.Training;
 using MiBounds.Vib.Dim;
 using MiBounds.Vib.Data;
 using MiBounds.Vib.Reports;
+using MiBounds.Vib.Training;
 using MiBounds.Vib.Attacks;
 using SpineEvaluation = MiBounds.Training.Evaluation;
 
@@ -63,15 +63,12 @@ public sealed record HypothesisEpochRecord(string Model, int Epoch, double Secon
 /// evaluation mode; with an output directory each epoch appends to training.csv and writes a checkpoint, and an
 /// interrupted run checkpoints mid-epoch and resumes exactly.
 /// </summary>
-public sealed class HypothesisTrainer
+public sealed class HypothesisTrainer : EpochTrainer<HypothesisEpochRecord>
 {
     /// <summary>The checkpoint kind of hypothesis (and CNN baseline) runs.</summary>
     public const string CheckpointKind = "hypothesis";
 
-    private readonly Trainer _trainer;
     private readonly Model _model;
-    private Action<int, int>? _onBatch;
-    private Action<HypothesisEpochRecord>? _onEpoch;
 
     /// <summary>The run's settings.</summary>
     public HypothesisConfig Config { get; }
@@ -83,28 +80,18 @@ public sealed class HypothesisTrainer
     public IImageClassifier Classifier => (IImageClassifier?)Hypothesis ?? Cnn!;
     /// <summary>The model being trained, as a module.</summary>
     public Module Module => (Module?)Hypothesis ?? Cnn!;
-    /// <summary>Finished epochs (resumed ones included).</summary>
-    public int EpochsDone => _trainer.Epoch;
-    /// <summary>Steps done in the current, unfinished epoch (non-zero after resuming an interrupted run).</summary>
-    public int StepInEpoch => _trainer.StepInEpoch;
-    /// <summary>Batches per epoch (the last partial batch is dropped).</summary>
-    public int StepsPerEpoch => _trainer.StepsPerEpoch;
-    /// <summary>Where results and checkpoints go (null: nowhere).</summary>
-    public string? OutputDirectory { get; }
-    /// <summary>This session's epoch records.</summary>
-    public List<HypothesisEpochRecord> Epochs { get; } = [];
 
     /// <summary>
     /// Builds the model for <paramref name="train"/>. Cancelling <paramref name="cancellation"/> makes
     /// <see cref="Train"/> checkpoint (mid-epoch) and return <see cref="StopReason.Interrupted"/> before its next step.
     /// </summary>
-    public HypothesisTrainer(HypothesisConfig config, ImageDataset train, string? outputDirectory = null, CancellationToken cancellation = default)
+    public HypothesisTrainer(HypothesisConfig config, ImageDataset train, string? outputDirectory = null, CancellationToken cancellation = default) : base(outputDirectory)
     {
         if (config.Objective is not ("cnn" or "dv" or "js")) throw new ArgumentException($"objective must be cnn, dv or js, got '{config.Objective}'");
         if (config.Objective == "cnn" && config.Lambda > 0) throw new ArgumentException("the information-elimination regularizer needs a hypothesis model (dv or js), not the CNN baseline");
         if (config.Lambda < 0) throw new ArgumentOutOfRangeException(nameof(config), config.Lambda, "λ must be ≥ 0");
         if (train.Height != train.Width) throw new ArgumentException($"expected square images, got {train.Height}×{train.Width}");
-        Config = config; OutputDirectory = outputDirectory;
+        Config = config;
         var images = config.TrainCount > 0 ? train.Take(config.TrainCount) : train;
         if (images.Count < config.BatchSize) throw new ArgumentException($"batch size {config.BatchSize} exceeds the {images.Count} training images");
         var rng = new Rng(config.Seed); // the run's one generator: init and shuffles
@@ -114,71 +101,39 @@ public sealed class HypothesisTrainer
         var adam = new Adam(Module.Parameters(), (float)config.LearningRate);
         var log = outputDirectory is null ? null
             : new MetricsLog(Path.Combine(outputDirectory, "training.csv"), LogUnit.Epoch, "model", "epoch", "seconds", "loss", "bound_nats", "regularizer", "test_acc");
-        _trainer = new Trainer(_model, adam, rng, new TrainerOptions
+        Loop = new Trainer(_model, adam, rng, new TrainerOptions
         {
             Epochs = config.Epochs,
             DatasetRows = images.Count,
             BatchSize = config.BatchSize,
             EvaluateEveryEpoch = true,
             CheckpointEveryEpoch = true,
-            Checkpoint = outputDirectory is null ? null
-                : new CheckpointTarget(Path.Combine(outputDirectory, TrainingCheckpoint.FileName), CheckpointKind, CheckpointConfiguration(config)),
+            Checkpoint = CheckpointTarget.InFolder(outputDirectory, CheckpointKind, config.ToJson(), nameof(HypothesisConfig.Epochs)), // a resumed run may raise the epoch budget
             Logs = log is null ? [] : [log],
             Cancellation = cancellation,
-            OnStep = s => _onBatch?.Invoke(s.StepInEpoch, s.StepsPerEpoch),
+            OnStep = StepDone,
             OnEpoch = e =>
             {
                 var (bound, reg) = _model.TakeEpochMeans();
                 var record = new HypothesisEpochRecord(config.ModelName, e.Epoch, e.Seconds, e.MeanLoss, bound, reg, e.Evaluation!.Score);
-                Epochs.Add(record);
                 log?.AppendFields(record.Model, record.Epoch.ToString(CultureInfo.InvariantCulture), MetricsLog.Format(record.Seconds), MetricsLog.Format(record.Loss),
                     MetricsLog.Format(record.Bound), MetricsLog.Format(record.Regularizer), MetricsLog.Format(record.TestAccuracy));
-                _onEpoch?.Invoke(record);
+                EpochDone(record);
             },
         });
     }
 
-    // Everything that must match on resume: the whole config but the epoch budget.
-    private static string CheckpointConfiguration(HypothesisConfig config)
-    {
-        var json = (JsonObject)JsonNode.Parse(config.ToJson())!;
-        json.Remove(nameof(HypothesisConfig.Epochs));
-        return json.ToJsonString();
-    }
-
-    /// <summary>
-    /// Continues from the output directory's checkpoint (mid-epoch when the run was interrupted); returns the finished
-    /// epochs. A missing checkpoint, or one of another configuration or format, throws a one-line <see cref="DataException"/>.
-    /// </summary>
-    public int Resume()
-    {
-        string path = Path.Combine(OutputDirectory ?? throw new InvalidOperationException("no output directory"), TrainingCheckpoint.FileName);
-        try
-        {
-            if (!_trainer.TryResume()) throw new DataException($"{path}: no checkpoint to resume from");
-        }
-        catch (InvalidDataException e) { throw new DataException(e.Message, e); }
-        return EpochsDone;
-    }
-
     /// <summary>
     /// Trains until <see cref="HypothesisConfig.Epochs"/> epochs are done, measuring the accuracy on
-    /// <paramref name="test"/> after each, or until the run is cancelled (then it checkpoints and returns
-    /// <see cref="StopReason.Interrupted"/>). <paramref name="onBatch"/> gets (steps done in the epoch, steps per epoch)
-    /// after every step, <paramref name="onEpoch"/> each finished epoch's record. A non-finite loss throws a
-    /// <see cref="DataException"/> naming the step and epoch (the last per-epoch checkpoint stays).
+    /// <paramref name="test"/> after each, or until the run is cancelled; <paramref name="onStep"/> and
+    /// <paramref name="onEpoch"/> as in <see cref="EpochTrainer{TRecord}.Fit"/>.
     /// </summary>
-    public FitResult Train(ImageDataset test, Action<int, int>? onBatch = null, Action<HypothesisEpochRecord>? onEpoch = null)
+    public FitResult Train(ImageDataset test, Action<StepReport>? onStep = null, Action<HypothesisEpochRecord>? onEpoch = null)
     {
         ArgumentNullException.ThrowIfNull(test);
-        (_model.Test, _onBatch, _onEpoch) = (test, onBatch, onEpoch);
-        try
-        {
-            var result = _trainer.Fit();
-            if (result.Divergence is { } d) throw new DataException(d.Message, d);
-            return result;
-        }
-        finally { (_model.Test, _onBatch, _onEpoch) = (null, null, null); }
+        _model.Test = test;
+        try { return Fit(onStep, onEpoch); }
+        finally { _model.Test = null; }
     }
 
     /// <summary>The loss (to minimize) on a labelled batch, with the bound's value (NaN for the CNN) and the regularizer.</summary>

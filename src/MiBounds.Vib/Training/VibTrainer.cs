@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using MiBounds.Bounds;
 using MiBounds.Tensors;
 using MiBounds.Tensors.Nn;
@@ -22,7 +21,7 @@ public sealed record Evaluation(double Accuracy1, double AccuracyMany, double Iz
 /// directory, each epoch writes the results and then a checkpoint (the <see cref="TrainingCheckpoint"/> format), and
 /// an interruption checkpoints mid-epoch, so a resumed run continues exactly.
 /// </summary>
-public sealed class VibTrainer
+public sealed class VibTrainer : EpochTrainer<EpochRecord>
 {
     /// <summary>The kind of run recorded in (and required of) the checkpoint.</summary>
     public const string CheckpointKind = "vib";
@@ -34,13 +33,10 @@ public sealed class VibTrainer
     private readonly BarberAgakov _labelBound;
     private readonly Rng _rng;
     private readonly double[] _mmdConstants;
-    private readonly Trainer _trainer;
     private readonly ImageDataset _trainEvalSet;
     private readonly int[] _batchLabels;
     private (Tensor X, int[] Labels)? _explicitBatch;
     private List<EpochRecord>? _resumedEpochs;
-    private Action<StepReport>? _onStep;
-    private Action<EpochRecord>? _onEpoch;
 
     /// <summary>The run's settings.</summary>
     public TrainConfig Config { get; }
@@ -50,12 +46,6 @@ public sealed class VibTrainer
     public VibNetwork Network { get; }
     /// <summary>Results so far.</summary>
     public RunResults Results { get; private set; } = new();
-    /// <summary>Where results and checkpoints go (null: nowhere).</summary>
-    public string? OutputDirectory { get; }
-    /// <summary>Finished epochs (resumed ones included).</summary>
-    public int EpochsDone => _trainer.Epoch;
-    /// <summary>Optimizer steps done (resumed ones included).</summary>
-    public long StepsDone => _trainer.Step;
     /// <summary>Entropy of the training labels, H(Y), in bits: the constant of the Barber–Agakov bound on I(Z;Y).</summary>
     public double LabelEntropyBits { get; }
 
@@ -63,11 +53,11 @@ public sealed class VibTrainer
     /// Builds the network, optimizer and trainer from <paramref name="config"/>. Cancelling <paramref name="cancellation"/>
     /// makes <see cref="Train"/> checkpoint (with an output directory) and return <see cref="StopReason.Interrupted"/>.
     /// </summary>
-    public VibTrainer(TrainConfig config, ImageData data, string? outputDirectory = null, CancellationToken cancellation = default)
+    public VibTrainer(TrainConfig config, ImageData data, string? outputDirectory = null, CancellationToken cancellation = default) : base(outputDirectory)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(data);
-        Config = config; Data = data; OutputDirectory = outputDirectory;
+        Config = config; Data = data;
         // The one generator of the run: initialization, posterior noise, dropout masks (Encode gets it), shuffles.
         _rng = new Rng(config.Seed);
         Network = new VibNetwork(config.Kind, data.Train.Features, config.Bottleneck, data.Train.Classes, _rng, config.Hidden, dropoutRate: (float)config.DropoutRate);
@@ -80,7 +70,7 @@ public sealed class VibTrainer
         LabelEntropyBits = _labelBound.EntropyX / Ln2;
         _trainEvalSet = config.TrainEvalCount > 0 ? data.Train.Take(config.TrainEvalCount) : data.Train;
         _batchLabels = new int[config.BatchSize];
-        _trainer = new Trainer(new VibModel(this), _adam, _rng, new TrainerOptions
+        Loop = new Trainer(new VibModel(this), _adam, _rng, new TrainerOptions
         {
             Epochs = config.Epochs,
             DatasetRows = data.Train.Count,
@@ -90,60 +80,37 @@ public sealed class VibTrainer
             Average = _average,
             EvaluateWithAverage = true,
             EvaluateEveryEpoch = true,
-            Checkpoint = outputDirectory is null ? null
-                : new CheckpointTarget(Path.Combine(outputDirectory, TrainingCheckpoint.FileName), CheckpointKind, CheckpointConfiguration(config)),
+            Checkpoint = CheckpointTarget.InFolder(outputDirectory, CheckpointKind, config.ToJson(), nameof(TrainConfig.Epochs)), // a resumed run may raise the epoch budget
             CheckpointEveryEpoch = true,
             Cancellation = cancellation,
-            OnStep = s => _onStep?.Invoke(s),
+            OnStep = StepDone,
             OnEpoch = RecordEpoch,
         });
     }
 
-    /// <summary>What a checkpoint must match on resume: the run.json configuration without the epoch budget, which may grow.</summary>
-    public static string CheckpointConfiguration(TrainConfig config)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        var json = JsonNode.Parse(config.ToJson())!.AsObject();
-        json.Remove(nameof(TrainConfig.Epochs));
-        return json.ToJsonString();
-    }
-
     /// <summary>The Barber–Agakov lower bound on I(Z;Y) in nats for codes <paramref name="z"/> and their labels (differentiable).</summary>
     public Tensor LabelInformation(Tensor z, int[] labels) => _labelBound.FromLogLikelihoods(Network.Decoder.LogLikelihood(z, labels));
-
-    private string CheckpointPath => Path.Combine(OutputDirectory ?? throw new InvalidOperationException("no output directory"), TrainingCheckpoint.FileName);
 
     /// <summary>
     /// Continues from the output directory's checkpoint (possibly mid-epoch): the epoch records come from the checkpoint
     /// (those of epochs after it are dropped), the attack records from the results files; returns the finished epochs. A missing checkpoint, or one of another format or
     /// configuration, throws a <see cref="DataException"/> with one line naming the file (and the difference).
     /// </summary>
-    public int Resume()
+    protected override void OnResumed()
     {
-        bool resumed;
-        try { resumed = _trainer.TryResume(); }
-        catch (InvalidDataException e) { throw new DataException(e.Message, e); }
-        if (!resumed) throw new DataException($"{CheckpointPath}: no checkpoint to resume from");
         // Attack records from the files; epoch records from the checkpoint, exact (results.csv rounds) and only those it covers.
         Results = RunResults.Load(OutputDirectory!);
         Results.Epochs.Clear();
         Results.Epochs.AddRange(_resumedEpochs ?? []);
         _resumedEpochs = null;
-        return EpochsDone;
     }
 
     /// <summary>
-    /// Trains until <see cref="TrainConfig.Epochs"/> epochs are done (continuing a resumed run), the loss diverges or the
-    /// run is cancelled. <paramref name="onStep"/> runs after every step; <paramref name="onEpoch"/> after each epoch's
-    /// record is added to <see cref="Results"/> (and saved) and before its checkpoint. Divergence does not throw: the
-    /// result's <see cref="FitResult.Error"/> names the step and epoch. Leaves the network in evaluation mode.
+    /// Trains until <see cref="TrainConfig.Epochs"/> epochs are done (continuing a resumed run) or the run is cancelled;
+    /// <paramref name="onStep"/> and <paramref name="onEpoch"/> as in <see cref="EpochTrainer{TRecord}.Fit"/> (the epoch's
+    /// record is in <see cref="Results"/>, and saved, before its checkpoint). A diverged loss throws a <see cref="DataException"/>.
     /// </summary>
-    public FitResult Train(Action<StepReport>? onStep = null, Action<EpochRecord>? onEpoch = null)
-    {
-        _onStep = onStep; _onEpoch = onEpoch;
-        try { return _trainer.Fit(); }
-        finally { _onStep = null; _onEpoch = null; }
-    }
+    public FitResult Train(Action<StepReport>? onStep = null, Action<EpochRecord>? onEpoch = null) => Fit(onStep, onEpoch);
 
     private void RecordEpoch(EpochReport report)
     {
@@ -153,7 +120,7 @@ public sealed class VibTrainer
         Results.Epochs.Add(record);
         // Saved before the trainer's checkpoint, so a checkpoint never covers an epoch the results lack.
         if (OutputDirectory is not null) Results.Save(OutputDirectory);
-        _onEpoch?.Invoke(record);
+        EpochDone(record);
     }
 
     /// <summary>The learning rate during epoch <paramref name="epoch"/> (0-based): lr·decay^⌊epoch/every⌋.</summary>
@@ -191,7 +158,7 @@ public sealed class VibTrainer
     public double Step(Tensor x, int[] labels)
     {
         _explicitBatch = (x, labels);
-        try { return _trainer.TrainStep(new TrainingBatch(_adam.StepCount, EpochsDone, 0, [])); }
+        try { return Loop.TrainStep(new TrainingBatch(_adam.StepCount, EpochsDone, 0, [])); }
         finally { _explicitBatch = null; }
     }
 

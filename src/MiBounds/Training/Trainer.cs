@@ -336,6 +336,15 @@ public sealed class Trainer
         return true;
     }
 
+    /// <summary>
+    /// <see cref="TryResume"/> for a run that must continue: throws an <see cref="InvalidDataException"/> naming the
+    /// file when there is no checkpoint to resume from (or none configured).
+    /// </summary>
+    public void Resume()
+    {
+        if (!TryResume()) throw new InvalidDataException($"{_options.Checkpoint?.Path ?? "this run"}: no checkpoint to resume from");
+    }
+
     private void RestoreState(CheckpointState s)
     {
         foreach (var (name, m) in _modules) s.LoadModule("module." + name, m);

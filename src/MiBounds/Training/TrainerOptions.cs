@@ -26,7 +26,22 @@ public sealed record EarlyStopping(int Patience, bool RestoreBest = true);
 /// The run's configuration as a JSON object, without what may change on resume (e.g. the epoch budget): a checkpoint
 /// written with another configuration is refused, naming the first difference.
 /// </param>
-public sealed record CheckpointTarget(string Path, string Kind, string Configuration);
+public sealed record CheckpointTarget(string Path, string Kind, string Configuration)
+{
+    /// <summary>
+    /// The run folder's checkpoint (<see cref="TrainingCheckpoint.FileName"/>) for a configuration given as the JSON of
+    /// the run's settings without <paramref name="mayChange"/> (e.g. the epoch budget, which a resumed run may raise);
+    /// null when there is no folder.
+    /// </summary>
+    public static CheckpointTarget? InFolder(string? folder, string kind, string configurationJson, params string[] mayChange)
+    {
+        if (folder is null) return null;
+        var json = System.Text.Json.Nodes.JsonNode.Parse(configurationJson) as System.Text.Json.Nodes.JsonObject
+            ?? throw new ArgumentException("the configuration must be a JSON object", nameof(configurationJson));
+        foreach (var key in mayChange) json.Remove(key);
+        return new CheckpointTarget(System.IO.Path.Combine(folder, TrainingCheckpoint.FileName), kind, json.ToJsonString());
+    }
+}
 
 /// <summary>How <see cref="Trainer"/> runs; every member has a sane default except the budget.</summary>
 public sealed record TrainerOptions

@@ -2,6 +2,7 @@ using System.CommandLine;
 using MiBounds.Commands;
 using MiBounds.Tensors;
 using MiBounds.Training;
+using MiBounds.Vib.Training;
 using Spectre.Console;
 using MiBounds.Vib.Data;
 using MiBounds.Vib.Models;
@@ -60,8 +61,13 @@ public static partial class VibCommands
         return runFile;
     }
 
-    private static string Resumed(string outDir, int epochs, int stepInEpoch, int stepsPerEpoch) =>
-        stepInEpoch > 0 ? $"resumed {outDir} in epoch {epochs + 1}, after batch {stepInEpoch}/{stepsPerEpoch}" : $"resumed {outDir} after epoch {epochs}";
+    // With --resume: restores the folder's checkpoint and says where the run continues.
+    private static void ResumeIfAsked<TRecord>(CommandRun run, EpochTrainer<TRecord> trainer, bool resume, string outDir)
+    {
+        if (!resume) return;
+        int epochs = trainer.Resume();
+        run.Out.WriteLine(trainer.StepInEpoch > 0 ? $"resumed {outDir} in epoch {epochs + 1}, after batch {trainer.StepInEpoch}/{trainer.StepsPerEpoch}" : $"resumed {outDir} after epoch {epochs}");
+    }
 
     // The trainer checkpointed mid-epoch: --resume continues from the very next batch.
     private static int Interrupted(CommandRun run, string command, string outDir, FitResult fit)

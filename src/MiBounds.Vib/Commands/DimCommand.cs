@@ -63,7 +63,7 @@ public static partial class VibCommands
         var data = ImageData.Load(dataDir);
         PrepareRunFolder(outDir, resume, config.ToJson(), (saved, file) => DimConfig.FromJson(saved, file) with { Epochs = config.Epochs } == config);
         var trainer = new DimTrainer(config, data.Train, outDir, run.Cancellation);
-        if (resume) log.WriteLine(Resumed(outDir, trainer.Resume(), trainer.StepInEpoch, trainer.StepsPerEpoch));
+        ResumeIfAsked(run, trainer, resume, outDir);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"DIM {config.Mode.ToString().ToLowerInvariant()} with {config.Estimator}: {(config.TrainCount > 0 ? Math.Min(config.TrainCount, data.Train.Count) : data.Train.Count)} train images, batch {config.BatchSize}, {trainer.Network.ParameterCount():N0} parameters, {threads} thread(s)"));
         var fit = WithProgress(run, onStep => trainer.Train(onStep, r => log.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -59,7 +59,7 @@ public static partial class VibCommands
         var data = ImageData.Load(dataDir);
         PrepareRunFolder(outDir, resume, config.ToJson(), (saved, file) => HypothesisConfig.FromJson(saved, file) with { Epochs = config.Epochs } == config);
         var trainer = new HypothesisTrainer(config, data.Train, outDir, run.Cancellation);
-        if (resume) log.WriteLine(Resumed(outDir, trainer.Resume(), trainer.StepInEpoch, trainer.StepsPerEpoch));
+        ResumeIfAsked(run, trainer, resume, outDir);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{config.ModelName}: {(config.TrainCount > 0 ? Math.Min(config.TrainCount, data.Train.Count) : data.Train.Count)} train images, batch {config.BatchSize}, {trainer.Module.ParameterCount():N0} parameters, {threads} thread(s)"));
         var fit = WithProgress(run, onStep => trainer.Train(data.Test, onStep, r => log.WriteLine(string.Create(CultureInfo.InvariantCulture,

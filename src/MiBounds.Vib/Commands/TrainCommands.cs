@@ -88,7 +88,7 @@ public static partial class VibCommands
         var data = ImageData.Load(run.Get(o.Data));
         PrepareRunFolder(outDir, resume, config.ToJson(), (saved, file) => TrainConfig.FromJson(saved, file) with { Epochs = config.Epochs } == config);
         var trainer = new VibTrainer(config, data, outDir, run.Cancellation);
-        if (resume) console.MarkupLine($"resumed [bold]{Markup.Escape(outDir)}[/] after epoch {trainer.Resume()} (step {trainer.StepsDone})");
+        ResumeIfAsked(run, trainer, resume, outDir);
         console.MarkupLine($"[bold]{Markup.Escape(config.Label)}[/]: {data.Train.Count} train / {data.Test.Count} test images from {Markup.Escape(data.Directory)}, {trainer.Network.ParameterCount():N0} parameters, {threads} thread(s), H(Y) = {trainer.LabelEntropyBits:F3} bits");
         var result = WithProgress(run, onStep => trainer.Train(onStep, record => console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
             $"epoch {record.Epoch,3}/{config.Epochs}  {record.Seconds,6:F1}s  loss {record.LossBits:F4}  test acc {record.TestAcc1:P2} (1) {record.TestAcc12:P2} ({config.EvalSamples})  train acc {record.TrainAcc1:P2}  I(Z;X) ≤ {Bits(record.IzxBits)}  I(Z;Y) ≥ {Bits(record.IzyBits)}")))));

@@ -90,7 +90,8 @@ public sealed class SweepTests : IDisposable
         string index = File.ReadAllText(Path.Combine(dir, Report.IndexFile));
         Assert.Contains(Report.FigurePng("concat", "gaussian"), index);
         Assert.Contains(Report.FigureSvg("concat", "gaussian"), index);
-        Assert.Contains("<table>", index);
+        Assert.Contains($"<table id=\"{Report.RunsTableId}\">", index);
+        Assert.Contains($"<table id=\"{Report.LevelsTableId}\">", index);
     }
 
     [Fact]

@@ -36,7 +36,7 @@ internal sealed class ProgressDisplay(IReadOnlyList<RunProgress> runs, bool live
                 ctx.UpdateTarget(Build(started.Elapsed));
                 Thread.Sleep(500);
             }
-            ctx.UpdateTarget(Build(started.Elapsed));
+            ctx.UpdateTarget(new Text("")); // nothing active is left to show; the final table follows
         });
         // The live table's last frame lists only active runs (none by now): print every run's outcome as ordinary
         // output after it, so it stays on screen and in the scrollback.

@@ -124,7 +124,7 @@ public static class SweepMerge
     // Names the missing shards when every folder is a shard of one split (the usual case), else the first missing run.
     private static string MissingMessage(IReadOnlyList<RunSpec> runs, List<MergeSource> sources, RunSpec[] missing)
     {
-        string runsText = missing.Length == 1 ? $"run {missing[0].Id}" : $"{missing.Length} of {runs.Count} runs (the first {missing[0].Id})";
+        string runsText = missing.Length == 1 ? $"run {missing[0].Id}" : $"{missing.Length} of {runs.Count} runs, the first {missing[0].Id}";
         int n = sources[0].Shard.Count;
         if (n > 1 && sources.All(s => s.Shard.Count == n))
         {

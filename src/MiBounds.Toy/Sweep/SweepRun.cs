@@ -241,11 +241,10 @@ public sealed class SweepRun
         _log.Append(step, _config.Levels[level], value);
         _progress.Estimate = value;
         _progress.Step = (int)s.Step;
-        // Recent speed (for steps/s and the ETAs): over the last 50 steps, or the last second when steps are slower.
-        long now = Stopwatch.GetTimestamp();
-        double seconds = Stopwatch.GetElapsedTime(_speedMark, now).TotalSeconds;
-        if (s.Step - _speedMarkStep >= 50 || seconds >= 1)
+        if (s.Step % 50 == 0)
         {
+            long now = Stopwatch.GetTimestamp();
+            double seconds = Stopwatch.GetElapsedTime(_speedMark, now).TotalSeconds;
             _progress.StepsPerSecond = seconds > 0 ? (s.Step - _speedMarkStep) / seconds : 0;
             _speedMark = now;
             _speedMarkStep = s.Step;

@@ -7,6 +7,8 @@ using Spectre.Console;
 
 namespace MiBounds.Toy.Tests;
 
+// In the sweep tests' collection: their warm-step allocation test must not share the two cores with these sweeps.
+[Collection(SweepTests.Collection)]
 public sealed class ShardTests : IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "mib-shard-tests-" + Guid.NewGuid().ToString("N"));

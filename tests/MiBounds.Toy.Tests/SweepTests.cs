@@ -11,8 +11,12 @@ using MiBounds.Training;
 
 namespace MiBounds.Toy.Tests;
 
+[Collection(Collection)]
 public sealed class SweepTests : IDisposable
 {
+    /// <summary>The sweep-running test classes, run one after another (not in parallel).</summary>
+    public const string Collection = "sweeps";
+
     private readonly string _root = Path.Combine(Path.GetTempPath(), "mib-toy-tests-" + Guid.NewGuid().ToString("N"));
 
     public SweepTests() => Directory.CreateDirectory(_root);

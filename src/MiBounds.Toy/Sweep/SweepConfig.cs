@@ -120,8 +120,7 @@ public sealed record SweepConfig
     public string? DifferenceFrom(SweepConfig other, string otherLabel, string thisLabel)
     {
         ArgumentNullException.ThrowIfNull(other);
-        var saved = other;
-        var before = JsonSerializer.SerializeToNode(saved, Json)!.AsObject();
+        var before = JsonSerializer.SerializeToNode(other, Json)!.AsObject();
         var now = JsonSerializer.SerializeToNode(this, Json)!.AsObject();
         foreach (var (name, value) in before)
         {

@@ -11,8 +11,12 @@ using MiBounds.Training;
 
 namespace MiBounds.Toy.Tests;
 
+[Collection(Collection)]
 public sealed class SweepTests : IDisposable
 {
+    /// <summary>The sweep-running test classes, run one after another (not in parallel).</summary>
+    public const string Collection = "sweeps";
+
     private readonly string _root = Path.Combine(Path.GetTempPath(), "mib-toy-tests-" + Guid.NewGuid().ToString("N"));
 
     public SweepTests() => Directory.CreateDirectory(_root);
@@ -90,7 +94,8 @@ public sealed class SweepTests : IDisposable
         string index = File.ReadAllText(Path.Combine(dir, Report.IndexFile));
         Assert.Contains(Report.FigurePng("concat", "gaussian"), index);
         Assert.Contains(Report.FigureSvg("concat", "gaussian"), index);
-        Assert.Contains("<table>", index);
+        Assert.Contains($"<table id=\"{Report.RunsTableId}\">", index);
+        Assert.Contains($"<table id=\"{Report.LevelsTableId}\">", index);
     }
 
     [Fact]

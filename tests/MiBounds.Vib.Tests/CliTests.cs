@@ -108,6 +108,8 @@ public class CliTests
         foreach (var name in new[] { "error_vs_beta", "ib_plane", "robustness" })
             foreach (var ext in new[] { ".png", ".svg" })
                 Assert.True(File.Exists(Path.Combine(plots, name + ext)), name + ext);
+        string page = File.ReadAllText(Path.Combine(plots, RunReport.IndexFile));
+        foreach (var name in new[] { "error_vs_beta", "ib_plane", "robustness" }) Assert.Contains($"<img src=\"{name}.png\"", page);
         Directory.Delete(outDir, true);
         Directory.Delete(data, true);
     }

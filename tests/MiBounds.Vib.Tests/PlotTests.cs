@@ -34,6 +34,27 @@ public sealed class PlotTests : IDisposable
     ];
 
     [Fact]
+    public void ReportPageEmbedsTheFiguresPresentAndHasOneEscapedRowPerRun()
+    {
+        RunFigures.ErrorVsBeta(s_runs, Path.Combine(_dir, RunFigures.ErrorVsBetaFile));
+        var odd = new RunSummary("/runs/a<b>&c", new TrainConfig { Kind = ModelKind.Vib, Beta = 1e-3, Bottleneck = 2 }, new RunResults());
+        string path = RunReport.Write([.. s_runs, odd], _dir);
+        string html = File.ReadAllText(path);
+        Assert.StartsWith("<!DOCTYPE html>", html);
+        Assert.Contains("<a href=\"error_vs_beta.svg\"><img src=\"error_vs_beta.png\"", html);
+        Assert.DoesNotContain("ib_plane.png", html); // not drawn here
+        Assert.DoesNotContain("robustness.png", html);
+        Assert.Contains("<td class=\"l\">a&lt;b&gt;&amp;c</td>", html);
+        Assert.DoesNotContain("a<b>", html);
+        var table = html[html.IndexOf($"<table id=\"{RunReport.RunsTableId}\">", StringComparison.Ordinal)..];
+        table = table[..table.IndexOf("</table>", StringComparison.Ordinal)];
+        Assert.Equal(s_runs.Length + 1, table.Split("<tr>").Length - 2); // the header row aside
+        Assert.Contains("<td>10.00</td>", table); // VIB β=1e-6: test error 1-sample 10 %
+        foreach (var tag in new[] { "table", "thead", "tbody", "tr", "figure", "a", "p", "h2" })
+            Assert.Equal(html.Split($"<{tag}>").Length + html.Split($"<{tag} ").Length - 2, html.Split($"</{tag}>").Length - 1);
+    }
+
+    [Fact]
     public void ErrorVsBetaHasDecadeTicksUnitsAndLegend()
     {
         string path = Path.Combine(_dir, RunFigures.ErrorVsBetaFile);

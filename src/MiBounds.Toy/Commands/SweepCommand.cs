@@ -14,7 +14,7 @@ internal static class SweepCommand
     private sealed record Options(
         Option<bool> Resume, Option<string?> Out, Option<string?> Critic, Option<string?> Task, Option<string?> Estimators,
         Option<int?> Dim, Option<int?> Batch, Option<int?> StepsPerLevel, Option<double[]?> Levels, Option<double?> Lr, Option<int?> Seed,
-        Option<int> Parallel, Option<int> CheckpointEvery, Option<bool> Plain);
+        Option<int> Parallel, Option<int> CheckpointEvery, Option<bool> Plain, Option<string?> Shard);
 
     /// <summary>The command; <paramref name="crashAfterSteps"/> (tests) stops every run after that many steps as a crash would.</summary>
     internal static Command Create(int? crashAfterSteps = null)
@@ -34,12 +34,33 @@ internal static class SweepCommand
             OptionalInt("--seed", $"seed (default 0{saved})", min: 0),
             Int("--parallel", "runs trained at once (default: all cores)", Environment.ProcessorCount, min: 1, max: 1024),
             Int("--checkpoint-every", "steps between checkpoints", 500, min: 1),
-            Flag("--plain", "plain progress lines instead of the live table"));
+            Flag("--plain", "plain progress lines instead of the live table"),
+            OptionalString("--shard", "i/n: train only the i-th of n disjoint subsets of the runs (merge the shards' folders with sweep merge)"));
         var command = new Command("sweep", "the staircase sweep of Poole et al. 2019, Fig. 2: every estimator × critic × task over a staircase of MI levels")
         {
-            o.Resume, o.Out, o.Critic, o.Task, o.Estimators, o.Dim, o.Batch, o.StepsPerLevel, o.Levels, o.Lr, o.Seed, o.Parallel, o.CheckpointEvery, o.Plain,
+            o.Resume, o.Out, o.Critic, o.Task, o.Estimators, o.Dim, o.Batch, o.StepsPerLevel, o.Levels, o.Lr, o.Seed, o.Parallel, o.CheckpointEvery, o.Plain, o.Shard,
         };
+        command.Subcommands.Add(CreateMerge());
         return command.WithAction(run => Run(run, o, crashAfterSteps));
+    }
+
+    /// <summary>`sweep merge OUT DIR...`: one report from the folders of a sweep's finished shards.</summary>
+    private static Command CreateMerge()
+    {
+        var outDir = new Argument<string>("OUT") { Description = "folder for the merged reports (new or empty)" };
+        var dirs = new Argument<string[]>("DIR") { Description = "the shards' output folders (sweep --shard i/n --out DIR)", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("merge", "build summary.json, the figures and index.html from the folders of a sweep's finished shards") { outDir, dirs };
+        return command.WithAction(run =>
+        {
+            string target = run.Parse.GetValue(outDir)!;
+            string[] sources = run.Parse.GetValue(dirs) ?? [];
+            OutputPaths.EnsureFolder(target, "OUT", create: false);
+            var outcome = SweepMerge.Merge(target, sources);
+            run.Out.WriteLine($"merged {outcome.Runs.Count} runs from {outcome.Sources.Count} folder{(outcome.Sources.Count == 1 ? "" : "s")} " +
+                              $"({string.Join(", ", outcome.Sources.Select(s => s.Shard.ToString()))}) into {target}");
+            run.Out.WriteLine($"reports: {Path.Combine(target, Reports.Report.IndexFile)}, {Path.Combine(target, Reports.Report.SummaryFile)}");
+            return 0;
+        });
     }
 
     private static int Run(CommandRun run, Options o, int? crashAfterSteps)
@@ -52,20 +73,24 @@ internal static class SweepCommand
         if (File.Exists(outDir)) throw new UsageException($"--out {outDir} is a file, not a folder");
         var saved = resume && File.Exists(Path.Combine(outDir, SweepRunner.ConfigFile)) ? SweepConfig.Load(Path.Combine(outDir, SweepRunner.ConfigFile)) : null;
         var config = ParseConfig(run, o, saved);
+        var shard = ParseShard(run, o, resume ? outDir : null, saved);
         var execution = new SweepExecution
         {
             Parallel = run.Get(o.Parallel),
             CheckpointEvery = run.Get(o.CheckpointEvery),
             Resume = resume,
+            Shard = shard,
             LiveDisplay = !run.Get(o.Plain) && run.Interactive && ProgressDisplay.CanDrawLive,
             CrashAfterSteps = crashAfterSteps,
         };
         try { config.Validate(); }
         catch (ArgumentOutOfRangeException e) { throw new UsageException(e.Message.Split('\n')[0]); }
+        int runs = shard.Select(config.Runs()).Count;
+        if (runs == 0) throw new UsageException($"--shard {shard} holds no run: the sweep has only {config.Runs().Count} runs");
         OutputPaths.EnsureFolder(outDir, "--out", create: !resume);
 
-        output.WriteLine($"sweep: {config.Runs().Count} runs × {config.TotalSteps} steps ({string.Join(",", config.Tasks)} × {string.Join(",", config.Critics)} × {string.Join(",", config.Estimators)}), " +
-                         $"{Math.Min(execution.Parallel, config.Runs().Count)} in parallel, into {outDir}{(resume ? " (resuming)" : "")}");
+        output.WriteLine($"sweep{(shard.IsAll ? "" : $" shard {shard}")}: {runs} runs × {config.TotalSteps} steps ({string.Join(",", config.Tasks)} × {string.Join(",", config.Critics)} × {string.Join(",", config.Estimators)}), " +
+                         $"{Math.Min(execution.Parallel, runs)} in parallel, into {outDir}{(resume ? " (resuming)" : "")}");
         var outcome = SweepRunner.Run(config, outDir, execution, output, run.Cancellation);
         var wall = TimeSpan.FromSeconds(outcome.WallSeconds);
         long steps = outcome.Runs.Sum(r => (long)r.Estimates.Length);
@@ -79,6 +104,19 @@ internal static class SweepCommand
             return CommandHost.Interrupted;
         }
         return failed.Length > 0 ? 1 : 0;
+    }
+
+    // --shard, or the shard saved in the folder being resumed (whose shard.json must then be readable).
+    private static SweepShard ParseShard(CommandRun run, Options o, string? resumeDir, SweepConfig? saved)
+    {
+        SweepShard? given = null;
+        if (run.Get(o.Shard) is string text)
+        {
+            try { given = SweepShard.Parse(text); }
+            catch (FormatException e) { throw new UsageException($"--shard: {e.Message}"); }
+        }
+        if (resumeDir is null || saved is null) return given ?? SweepShard.All;
+        return given ?? SweepShard.Load(resumeDir, saved);
     }
 
     private static SweepConfig ParseConfig(CommandRun run, Options o, SweepConfig? saved)

@@ -1,9 +1,7 @@
 using System.Globalization;
-using System.Net;
-using System.Text;
 using MiBounds.Data;
 using System.Text.Json.Serialization;
-using MiBounds.Tensors;
+using MiBounds.Plots;
 using MiBounds.Bounds;
 using MiBounds.Toy.Sweep;
 
@@ -64,19 +62,29 @@ public static class Report
     /// <summary>The figure's SVG file name (what index.html links to).</summary>
     public static string FigureSvg(string critic, string task) => FigureBase(critic, task) + ".svg";
 
-    /// <summary>Writes every report from the runs' estimates (partial runs contribute the levels they reached).</summary>
-    public static void WriteAll(SweepConfig config, IReadOnlyList<RunResult> runs, string outDir)
+    /// <summary>
+    /// Writes every report from the runs' estimates (partial runs contribute the levels they reached): summary.json, a
+    /// figure per (critic, task) that has runs, and index.html. <paramref name="note"/>, when given, opens the page
+    /// (e.g. which shard this is, or which shards were merged).
+    /// </summary>
+    public static void WriteAll(SweepConfig config, IReadOnlyList<RunResult> runs, string outDir, string? note = null)
     {
         var summary = Summarize(config, runs);
         JsonOutput.Write(Path.Combine(outDir, SummaryFile), summary);
-        foreach (var critic in config.Critics)
-            foreach (var task in config.Tasks)
-            {
-                var panels = runs.Where(r => r.Spec.Critic == critic && r.Spec.Task == task).ToArray();
-                StaircaseFigure.Save(config, critic, task, panels, Path.Combine(outDir, FigureBase(critic, task)));
-            }
-        AtomicFile.WriteAllText(Path.Combine(outDir, IndexFile), Index(config, runs, summary));
+        foreach (var (critic, task) in Panels(config, runs))
+        {
+            var panels = runs.Where(r => r.Spec.Critic == critic && r.Spec.Task == task).ToArray();
+            StaircaseFigure.Save(config, critic, task, panels, Path.Combine(outDir, FigureBase(critic, task)));
+        }
+        Index(config, runs, summary, note).Save(Path.Combine(outDir, IndexFile));
     }
+
+    // The (critic, task) pairs with at least one run: a shard may hold none of a pair.
+    private static IEnumerable<(string Critic, string Task)> Panels(SweepConfig config, IReadOnlyList<RunResult> runs) =>
+        from critic in config.Critics
+        from task in config.Tasks
+        where runs.Any(r => r.Spec.Critic == critic && r.Spec.Task == task)
+        select (critic, task);
 
     /// <summary>The summary records: per run and level, statistics over the level's last <see cref="Statistics.Window"/> steps.</summary>
     public static List<SummaryRecord> Summarize(SweepConfig config, IReadOnlyList<RunResult> runs)
@@ -112,31 +120,45 @@ public static class Report
         _ => "DV",
     };
 
-    private static string Index(SweepConfig config, IReadOnlyList<RunResult> runs, List<SummaryRecord> summary)
+    /// <summary>Id of index.html's table with one row per run.</summary>
+    public const string RunsTableId = "runs";
+
+    /// <summary>Id of index.html's table with one row per run and level.</summary>
+    public const string LevelsTableId = "levels";
+
+    private static HtmlPage Index(SweepConfig config, IReadOnlyList<RunResult> runs, List<SummaryRecord> summary, string? note)
     {
-        static string E(string s) => WebUtility.HtmlEncode(s);
-        static string N(double v, string f = "0.000") => v.ToString(f, CultureInfo.InvariantCulture);
-        var h = new StringBuilder();
-        h.AppendLine("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>MI staircase sweep</title>");
-        h.AppendLine("<style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}td.l,th.l{text-align:left}img{max-width:100%;border:1px solid #eee;margin-bottom:1em}</style></head><body>");
-        h.AppendLine("<h1>Variational MI bounds on the staircase (Poole et al. 2019, Figure 2)</h1>");
-        h.AppendLine($"<p>Tasks {E(string.Join(", ", config.Tasks))}; critics {E(string.Join(", ", config.Critics))}; d = {config.Dim}, K = {config.Batch}, " +
-                     $"{config.StepsPerLevel} steps per level at MI {E(string.Join(", ", config.Levels.Select(l => N(l, "0.##"))))} nats, Adam lr {N(config.LearningRate, "G")}, seed {config.Seed}. " +
-                     $"Statistics over each level's last {Statistics.Window} steps (or all when fewer).</p>");
+        static string N(double v, string f = "0.000") => double.IsFinite(v) ? v.ToString(f, CultureInfo.InvariantCulture) : "-";
+        var page = new HtmlPage("Variational MI bounds on the staircase (Poole et al. 2019, Figure 2)");
+        if (note is not null) page.Paragraph(note);
+        page.Paragraph($"Tasks {string.Join(", ", config.Tasks)}; critics {string.Join(", ", config.Critics)}; d = {config.Dim}, K = {config.Batch}, " +
+                       $"{config.StepsPerLevel} steps per level at MI {string.Join(", ", config.Levels.Select(l => N(l, "0.##")))} nats, Adam lr {N(config.LearningRate, "G")}, seed {config.Seed}. " +
+                       $"Statistics over each level's last {Statistics.Window} steps (or all when fewer).");
         var unfinished = runs.Where(r => r.Status != RunStatus.Done).ToArray();
         if (unfinished.Length > 0)
         {
-            h.AppendLine("<p><b>Unfinished runs</b> (resume with <code>sweep --resume --out DIR</code>):</p><ul>");
-            foreach (var r in unfinished) h.AppendLine($"<li>{E(r.Spec.Id)}: {r.Status}, {r.Estimates.Length} of {config.TotalSteps} steps{(r.Error is null ? "" : " — " + E(r.Error))}</li>");
-            h.AppendLine("</ul>");
+            page.Paragraph("Unfinished runs (resume with sweep --resume --out DIR):");
+            page.List(unfinished.Select(r => $"{r.Spec.Id}: {r.Status}, {r.Estimates.Length} of {config.TotalSteps} steps{(r.Error is null ? "" : " — " + r.Error)}"));
         }
-        foreach (var critic in config.Critics)
-            foreach (var task in config.Tasks)
-                h.AppendLine($"<h2>{E(task)}, {E(critic)} critic</h2>\n<a href=\"{E(FigureSvg(critic, task))}\"><img src=\"{E(FigurePng(critic, task))}\" alt=\"{E(task)} {E(critic)}\"></a>");
-        h.AppendLine("<h2>Summary</h2>\n<table><tr><th class=\"l\">task</th><th class=\"l\">critic</th><th class=\"l\">estimator</th><th>true MI</th><th>mean</th><th>bias</th><th>variance</th><th>steps</th><th>steps/s</th></tr>");
-        foreach (var s in summary)
-            h.AppendLine($"<tr><td class=\"l\">{E(s.Task)}</td><td class=\"l\">{E(s.Critic)}</td><td class=\"l\">{E(DisplayName(BoundSpec.Parse(s.Estimator)))}</td><td>{N(s.Mi, "0.##")}</td><td>{N(s.Mean)}</td><td>{N(s.Bias)}</td><td>{N(s.Variance)}</td><td>{s.Steps}</td><td>{N(s.StepsPerSecond, "0.0")}</td></tr>");
-        h.AppendLine("</table>\n<p>Raw data: <code>runs/*.csv</code> (every step's estimate), <code>summary.json</code>.</p></body></html>");
-        return h.ToString();
+        foreach (var (critic, task) in Panels(config, runs))
+        {
+            page.Heading($"{task}, {critic} critic");
+            page.Figure(FigurePng(critic, task), FigureSvg(critic, task), $"{task} task, {critic} critic: estimates over training steps");
+        }
+        page.Heading("Runs");
+        page.Table(RunsTableId,
+            [new("run"), new("task"), new("critic"), new("estimator"), new("status"), new("steps", true), new("last level MI", true), new("mean", true), new("bias", true)],
+            runs.Select(r =>
+            {
+                var last = summary.LastOrDefault(s => s.Task == r.Spec.Task && s.Critic == r.Spec.Critic && s.Estimator == r.Spec.Bound.Text);
+                return (IReadOnlyList<string>)[r.Spec.Id, r.Spec.Task, r.Spec.Critic, DisplayName(r.Spec.Bound), r.Status.ToString().ToLowerInvariant(),
+                    $"{r.Estimates.Length}/{config.TotalSteps}", last is null ? "-" : N(last.Mi, "0.##"), last is null ? "-" : N(last.Mean), last is null ? "-" : N(last.Bias)];
+            }));
+        page.Heading("Summary per level");
+        page.Table(LevelsTableId,
+            [new("task"), new("critic"), new("estimator"), new("true MI", true), new("mean", true), new("bias", true), new("variance", true), new("steps", true), new("steps/s", true)],
+            summary.Select(s => (IReadOnlyList<string>)[s.Task, s.Critic, DisplayName(BoundSpec.Parse(s.Estimator)), N(s.Mi, "0.##"), N(s.Mean), N(s.Bias), N(s.Variance), s.Steps.ToString(CultureInfo.InvariantCulture), N(s.StepsPerSecond, "0.0")]));
+        page.Paragraph("Raw data: runs/*.csv (every step's estimate), summary.json.");
+        return page;
     }
 }

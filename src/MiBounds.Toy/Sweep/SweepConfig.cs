@@ -111,15 +111,21 @@ public sealed record SweepConfig
     /// The first field in which this config differs from <paramref name="saved"/>, as "batch: 8 saved, 16 now" (names as
     /// in sweep.json), or null when they describe the same computation.
     /// </summary>
-    public string? DifferenceFrom(SweepConfig saved)
+    public string? DifferenceFrom(SweepConfig saved) => DifferenceFrom(saved, "saved", "now");
+
+    /// <summary>
+    /// The first field in which this config differs from <paramref name="other"/>, as "batch: 8 in A, 16 in B" with
+    /// <paramref name="otherLabel"/> = "in A" and <paramref name="thisLabel"/> = "in B", or null when they agree.
+    /// </summary>
+    public string? DifferenceFrom(SweepConfig other, string otherLabel, string thisLabel)
     {
-        ArgumentNullException.ThrowIfNull(saved);
-        var before = JsonSerializer.SerializeToNode(saved, Json)!.AsObject();
+        ArgumentNullException.ThrowIfNull(other);
+        var before = JsonSerializer.SerializeToNode(other, Json)!.AsObject();
         var now = JsonSerializer.SerializeToNode(this, Json)!.AsObject();
         foreach (var (name, value) in before)
         {
             var current = now[name];
-            if (!JsonNode.DeepEquals(value, current)) return $"{name}: {Show(value)} saved, {Show(current)} now";
+            if (!JsonNode.DeepEquals(value, current)) return $"{name}: {Show(value)} {otherLabel}, {Show(current)} {thisLabel}";
         }
         return null;
     }

@@ -20,6 +20,9 @@ public sealed record SweepExecution
     /// <summary>Draw a live Spectre.Console table (false: plain periodic lines).</summary>
     public bool LiveDisplay { get; init; }
 
+    /// <summary>Which of the sweep's runs this invocation trains (all by default); see <see cref="SweepShard"/>.</summary>
+    public SweepShard Shard { get; init; } = SweepShard.All;
+
     /// <summary>Seconds between plain progress lines.</summary>
     public double PlainInterval { get; init; } = 15;
 
@@ -46,8 +49,8 @@ public static class SweepRunner
     public const string ConfigFile = "sweep.json";
 
     /// <summary>
-    /// Prepares <paramref name="outDir"/> (creating it, or checking that a resumed sweep matches <paramref name="config"/>),
-    /// trains every unfinished run in parallel, and writes the reports (also after an interruption, with what is done).
+    /// Prepares <paramref name="outDir"/> (creating it, or checking that a resumed sweep matches <paramref name="config"/>
+    /// and the same <see cref="SweepExecution.Shard"/>), trains every unfinished run of the shard in parallel, and writes the reports (also after an interruption, with what is done).
     /// Cancelling <paramref name="cancellation"/> (Ctrl-C, SIGTERM) makes every training run checkpoint and end
     /// <see cref="RunStatus.Interrupted"/>; runs not yet started end so without training.
     /// </summary>
@@ -56,9 +59,10 @@ public static class SweepRunner
         config.Validate();
         if (execution.Parallel < 1) throw new ArgumentException($"parallel must be at least 1, got {execution.Parallel}");
         if (execution.CheckpointEvery < 1) throw new ArgumentException($"checkpoint-every must be at least 1, got {execution.CheckpointEvery}");
-        PrepareFolder(config, outDir, execution.Resume);
+        var runs = execution.Shard.Select(config.Runs());
+        if (runs.Count == 0) throw new ArgumentException($"shard {execution.Shard} holds no run: the sweep has only {config.Runs().Count} runs, so split it into at most that many shards");
+        PrepareFolder(config, outDir, execution.Resume, execution.Shard, runs);
         var wall = Stopwatch.StartNew();
-        var runs = config.Runs();
         var progress = runs.Select(r => new RunProgress(r, config.TotalSteps)).ToArray();
         var results = new RunResult?[runs.Count];
         var queue = new ConcurrentQueue<int>(Enumerable.Range(0, runs.Count));
@@ -88,7 +92,8 @@ public static class SweepRunner
         if (failures.TryPeek(out var first) && first is InvalidDataException or IOException && results.All(r => r is null)) throw first; // e.g. every checkpoint unreadable: one clear error
 
         var finished = results.Select((r, i) => r ?? new RunResult(runs[i], [], new double[config.Levels.Length], null, RunStatus.Failed, progress[i].Error)).ToArray();
-        Report.WriteAll(config, finished, outDir);
+        Report.WriteAll(config, finished, outDir, execution.Shard.IsAll ? null :
+            $"Shard {execution.Shard} of the sweep: {runs.Count} of its {config.Runs().Count} runs. Once every shard is done, sweep merge OUT DIR... builds the whole sweep's report.");
         wall.Stop();
         return new SweepOutcome(finished, wall.Elapsed.TotalSeconds);
     }
@@ -106,7 +111,10 @@ public static class SweepRunner
         return run.Train();
     }
 
-    private static void PrepareFolder(SweepConfig config, string outDir, bool resume)
+    /// <summary>Name of the file that marks a folder written by <see cref="SweepMerge"/> (it holds no checkpoints to resume).</summary>
+    public const string MergeFile = "merge.json";
+
+    private static void PrepareFolder(SweepConfig config, string outDir, bool resume, SweepShard shard, IReadOnlyList<RunSpec> runs)
     {
         if (File.Exists(outDir)) throw new ArgumentException($"--out {outDir} is a file, not a folder");
         string configPath = Path.Combine(outDir, ConfigFile);
@@ -116,6 +124,11 @@ public static class SweepRunner
             var saved = SweepConfig.Load(configPath);
             if (config.DifferenceFrom(saved) is string difference)
                 throw new ArgumentException($"the options differ from the sweep saved in {configPath} ({difference}); resume with the same options (or none)");
+            if (File.Exists(Path.Combine(outDir, MergeFile)))
+                throw new ArgumentException($"{outDir} is a merged sweep (it has {MergeFile} and no checkpoints): resume its shards, then merge again");
+            var savedShard = SweepShard.Load(outDir, saved);
+            if (savedShard != shard && !(savedShard.IsAll && shard.IsAll))
+                throw new ArgumentException($"--shard {shard} differs from the shard saved in {outDir} ({savedShard}); resume with the same --shard (or none)");
             // Checkpoints of the toy sweep's own binary format (before the training spine) cannot be read: say so rather than restart those runs.
             string? old = Directory.Exists(CheckpointFolder(outDir)) ? Directory.EnumerateFiles(CheckpointFolder(outDir), "*.ckpt").Order(StringComparer.Ordinal).FirstOrDefault() : null;
             if (old is not null)
@@ -127,6 +140,7 @@ public static class SweepRunner
                 throw new ArgumentException($"--out {outDir} is not empty; pass --resume to continue the sweep there, or choose another folder");
             Directory.CreateDirectory(outDir);
             config.Save(configPath);
+            if (!shard.IsAll) shard.Save(outDir, runs);
         }
         Directory.CreateDirectory(RunsFolder(outDir));
         Directory.CreateDirectory(CheckpointFolder(outDir));

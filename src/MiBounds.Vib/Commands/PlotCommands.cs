@@ -12,8 +12,8 @@ public static partial class VibCommands
     private static Command CreatePlot()
     {
         var runs = RequiredString("--runs", "run directories, or folders whose subfolders are runs (comma-separated)");
-        var outDir = OptionalString("--out", "where error_vs_beta, ib_plane, robustness (.png and .svg) and summary.md go (default: the first --runs entry)");
-        return new Command("plot", "collect runs' results into PNG/SVG plots and a Markdown summary") { runs, outDir }
+        var outDir = OptionalString("--out", "where error_vs_beta, ib_plane, robustness (.png and .svg), summary.md and index.html go (default: the first --runs entry)");
+        return new Command("plot", "collect runs' results into PNG/SVG plots, a Markdown summary and an HTML report page") { runs, outDir }
             .WithVibAction(run =>
             {
                 var paths = run.Get(runs).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -26,8 +26,9 @@ public static partial class VibCommands
                 if (found.Any(r => r.Results.Attacks.Count > 0)) RunFigures.RobustnessCurves(found, Path.Combine(folder, RunFigures.RobustnessFile));
                 var summary = RunFigures.SummaryMarkdown(found);
                 AtomicFile.WriteAllText(Path.Combine(folder, "summary.md"), summary);
+                string page = RunReport.Write(found, folder);
                 run.Console.WriteLine(summary);
-                run.Console.MarkupLine($"{found.Count} run(s): plots and summary.md in [bold]{Markup.Escape(folder)}[/]");
+                run.Console.MarkupLine($"{found.Count} run(s): plots and summary.md in [bold]{Markup.Escape(folder)}[/]; report page [bold]{Markup.Escape(page)}[/]");
                 return 0;
             });
     }

@@ -2,7 +2,7 @@
 """PyTorch CPU steps/s of one toy training step (critic forward, bound, backward, Adam), per cell, for comparison with
 `dotnet run -c Release --project bench/MiBounds.Bench -- steps` (bench/MiBounds.Bench/StepCommands.cs).
 
-Models and bounds follow ../shared/peers/torch_staircase.py (the Poole et al. notebook protocol): separable
+Models and bounds follow torch_staircase.py, the PyTorch peer script of the staircase (the Poole et al. notebook protocol): separable
 20-256-256-32 (g and h), concat 40-256-256-1 on all K^2 pairs, learned baseline 20-512-512-1 for tuba and alpha,
 Adam lr 5e-4, loss = -objective, the estimate read with .item() every step. As in the C# harness, 8 batches of the
 correlated Gaussian (2 nats) are drawn up front and cycled, so a step times the training work only.

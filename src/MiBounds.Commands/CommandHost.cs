@@ -31,17 +31,17 @@ public static class CommandHost
     }
 
     /// <summary>Runs the command line on the console, with SIGINT and SIGTERM handled as an <see cref="Interruption"/>; returns the process exit code.</summary>
-    public static int Run(RootCommand root, string[] args) => Run(root, args, Console.Out, Console.Error);
+    public static int Run(Command root, string[] args) => Run(root, args, Console.Out, Console.Error);
 
     /// <summary>Runs the command line with SIGINT and SIGTERM handled as an <see cref="Interruption"/>; returns the process exit code.</summary>
-    public static int Run(RootCommand root, string[] args, TextWriter output, TextWriter error)
+    public static int Run(Command root, string[] args, TextWriter output, TextWriter error)
     {
         using var interruption = Interruption.FromSignals(error);
         return Run(root, args, output, error, interruption);
     }
 
     /// <summary>Runs the command line with a given <paramref name="interruption"/> (no signal handlers); returns the exit code.</summary>
-    public static int Run(RootCommand root, string[] args, TextWriter output, TextWriter error, Interruption interruption)
+    public static int Run(Command root, string[] args, TextWriter output, TextWriter error, Interruption interruption)
     {
         ArgumentNullException.ThrowIfNull(root);
         ArgumentNullException.ThrowIfNull(args);
@@ -116,7 +116,8 @@ public static class CommandHost
         if (parse.UnmatchedTokens.Count > 0 && parse.CommandResult.Command.TreatUnmatchedTokensAsErrors)
         {
             string first = parse.UnmatchedTokens[0];
-            if (parse.CommandResult.Command is RootCommand root && root.Subcommands.Count > 0)
+            // The top command (a RootCommand, or a named Command for a host whose program name is not its assembly's).
+            if (parse.CommandResult.Parent is null && parse.CommandResult.Command is { Subcommands.Count: > 0 } root)
                 return $"unknown command '{first}' (commands: {string.Join(", ", root.Subcommands.Select(c => c.Name).Order(StringComparer.Ordinal))})";
             var options = parse.UnmatchedTokens.Where(t => t.StartsWith('-')).ToArray();
             if (options.Length > 0) return $"unknown option{(options.Length > 1 ? "s" : "")} {string.Join(", ", options)}";

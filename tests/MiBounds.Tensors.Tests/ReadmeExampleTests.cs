@@ -4,7 +4,7 @@ using MiBounds.Tensors.Optim;
 
 namespace MiBounds.Tensors.Tests;
 
-/// <summary>The tour in the README's engine section, kept compiling and passing here (keep the two in sync).</summary>
+/// <summary>The tour in docs/engine.md, kept compiling and passing here (keep the two in sync).</summary>
 public class ReadmeExampleTests
 {
     [Fact]

@@ -5,7 +5,7 @@ using MiBounds.Tensors.Nn;
 
 namespace MiBounds.Tests;
 
-/// <summary>The README's custom-critic example (README.md, "Estimating MI on your own data"), as written there.</summary>
+/// <summary>The custom-critic example of docs/estimation-guide.md, as written there.</summary>
 public class ReadmeCustomCriticTests
 {
     private sealed class MyCritic : Module, ICritic        // S[i, j] = g(x_j)ᵀ h(y_i), with dropout in each tower
@@ -31,8 +31,8 @@ public class ReadmeCustomCriticTests
         };
         var mine = MiEstimation.Estimate(x, y, options);
         Assert.InRange(mine.EstimateNats, mi - 0.15, mi + 3 * mine.StderrNats);
-        // The README block and this class must not drift apart.
-        string readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
+        // The guide's block and this class must not drift apart.
+        string readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "estimation-guide.md"));
         Assert.Contains("CriticFactory = (dimX, dimY, rng) => new MyCritic(dimX, dimY, rng),", readme);
         Assert.Contains("public Tensor Scores(Tensor x, Tensor y) => Tensor.MatMul(_h.Forward(y), _g.Forward(x), transB: true);", readme);
     }

@@ -1,7 +1,7 @@
 namespace MiBounds.Tests;
 
 /// <summary>
-/// Independent double-precision, loop-by-loop transcriptions of DESIGN.md §2's formulas, for diagonal positives.
+/// Independent double-precision, loop-by-loop transcriptions of the formulas of docs/conventions.md, for diagonal positives.
 /// Deliberately naive (no shared code with the library) so they can catch its mistakes.
 /// </summary>
 internal static class ReferenceFormulas

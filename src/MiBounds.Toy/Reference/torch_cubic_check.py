@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Does the PyTorch reference diverge on the cubic task too? Runs the peer's separable critic and bounds
-(../shared/peers/torch_staircase.py, imported unchanged) on the cubic staircase, y -> y**3, with the sweep's settings
+(torch_staircase.py, one of the PyTorch peer scripts, passed by path and imported unchanged) on the cubic staircase, y -> y**3, with the sweep's settings
 (dim 20, batch 64, Adam 5e-4, 4000 steps per level at 2..10 nats), and prints each level's median estimate or the
 step at which the estimate became non-finite.
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Runs the peer PyTorch staircase (../shared/peers/torch_staircase.py) unchanged and
+"""Runs the peer PyTorch staircase (torch_staircase.py, one of the PyTorch peer scripts,
+passed by path; not part of this repository) unchanged and
 also reports, per MI level, the variance and count of the last-1000-step estimates
 (the peer prints only their mean), so the side-by-side comparison can use standard errors.
 

@@ -4,10 +4,13 @@ namespace MiBounds.Toy.Tasks;
 
 /// <summary>
 /// x, ε ~ N(0, I_d), y = ρx + √(1−ρ²)ε, so I(X; Y) = −(d/2)·log(1−ρ²). With <see cref="Cubic"/> set, y ↦ y³ elementwise
-/// (an invertible map, so the MI is unchanged).
+/// (an invertible map, so the MI is unchanged). Sampling is <see cref="Sampling.CorrelatedGaussian"/>'s.
 /// </summary>
 public sealed class CorrelatedGaussian : IMiTask
 {
+    // The core sampler draws; this task adds its name and the cubic map, so the two give the same numbers.
+    private readonly Sampling.CorrelatedGaussian _sampler;
+
     /// <summary>Dimension d.</summary>
     public int Dim { get; }
 
@@ -22,6 +25,7 @@ public sealed class CorrelatedGaussian : IMiTask
     {
         if (dim <= 0) throw new ArgumentOutOfRangeException(nameof(dim), dim, "must be positive");
         if (!(Math.Abs(rho) < 1)) throw new ArgumentOutOfRangeException(nameof(rho), rho, "must lie in (−1, 1)");
+        _sampler = new Sampling.CorrelatedGaussian(dim, rho);
         Dim = dim; Rho = rho; Cubic = cubic;
     }
 
@@ -29,14 +33,10 @@ public sealed class CorrelatedGaussian : IMiTask
     public static CorrelatedGaussian FromMi(int dim, double mi, bool cubic = false) => new(dim, MiToRho(dim, mi), cubic);
 
     /// <summary>ρ = √(1 − e^(−2I/d)).</summary>
-    public static double MiToRho(int dim, double mi)
-    {
-        if (!(mi >= 0) || double.IsInfinity(mi)) throw new ArgumentOutOfRangeException(nameof(mi), mi, "MI must be finite and ≥ 0");
-        return Math.Sqrt(1 - Math.Exp(-2 * mi / dim));
-    }
+    public static double MiToRho(int dim, double mi) => Sampling.CorrelatedGaussian.MiToRho(dim, mi);
 
     /// <summary>I = −(d/2)·log(1 − ρ²).</summary>
-    public static double RhoToMi(int dim, double rho) => -0.5 * dim * Math.Log(1 - rho * rho);
+    public static double RhoToMi(int dim, double rho) => Sampling.CorrelatedGaussian.RhoToMi(dim, rho);
 
     /// <inheritdoc />
     public string Name => Cubic ? "cubic" : "gaussian";
@@ -56,21 +56,9 @@ public sealed class CorrelatedGaussian : IMiTask
     /// <inheritdoc />
     public Batch Sample(int count, Rng rng)
     {
-        if (count < 2) throw new ArgumentOutOfRangeException(nameof(count), count, "need at least 2 samples");
-        var x = Tensor.Zeros(count, Dim);
-        var y = Tensor.Zeros(count, Dim);
-        float rho = (float)Rho, noise = (float)Math.Sqrt(1 - Rho * Rho);
-        var xs = x.Data; var ys = y.Data;
-        // Same draw order as the reference: x's row then ε's row per sample.
-        for (int i = 0; i < count; i++)
-        {
-            for (int d = 0; d < Dim; d++) xs[i * Dim + d] = rng.NextNormal();
-            for (int d = 0; d < Dim; d++)
-            {
-                float v = rho * xs[i * Dim + d] + noise * rng.NextNormal();
-                ys[i * Dim + d] = Cubic ? v * v * v : v;
-            }
-        }
+        var (x, y) = _sampler.Draw(count, rng);
+        if (Cubic)
+            foreach (ref float v in y.Data) v = v * v * v;
         return new Batch(x, y);
     }
 }

@@ -350,6 +350,14 @@ public static class MiEstimation
             stderr = StdDev(values) / Math.Sqrt(subsets);
             uncertainty = $"spread of KSG over {subsets} disjoint subsets / √{subsets}";
         }
+        double pValue = double.NaN;
+        if (o.Permutations > 0)
+        {
+            int atLeast = 0;
+            for (int p = 0; p < o.Permutations; p++)
+                if (Ksg.Estimate(x, Rows(y, Permutation(n, rng)), k, TieBreakNoise, rng).EstimateNats >= full.EstimateNats) atLeast++;
+            pValue = (1.0 + atLeast) / (1.0 + o.Permutations);
+        }
         int dims = x.GetLength(1) + y.GetLength(1);
         if (dims > 10) warnings.Add($"KSG in {dims} joint dimensions underestimates MI substantially (its bias grows with dimension and with MI); compare with a neural estimator");
         AddSignificanceWarning(warnings, full.EstimateNats, stderr);
@@ -358,6 +366,7 @@ public static class MiEstimation
             Estimator = name, Kind = EstimatorCatalog.KindOf(name), EstimateNats = full.EstimateNats, StderrNats = stderr,
             TrainNats = double.NaN, Uncertainty = uncertainty, Samples = n, BatchSize = null, Warnings = warnings,
             Folds = [new FoldResult(n, n, full.EstimateNats, double.NaN, null, null, "none", [], double.NaN, full.EstimateNats)],
+            PValue = pValue, Permutations = o.Permutations,
         };
     }
 

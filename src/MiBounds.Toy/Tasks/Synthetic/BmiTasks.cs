@@ -19,7 +19,7 @@ public static class BmiTasks
         var c = new double[d, d];
         for (int i = 0; i < d; i++)
             for (int j = 0; j < d; j++) c[i, j] = i == j ? 1 : offDiagonal;
-        return new DenseGaussianTask(c, dimX, $"bmi-dense-{dimX}-{dimY}");
+        return new DenseGaussianTask(c, dimX, $"bmi-dense-{dimX}-{dimY}") { Structure = $"every correlation {offDiagonal:G3}" };
     }
 
     /// <summary>
@@ -36,12 +36,12 @@ public static class BmiTasks
         var c = new double[d, d];
         for (int i = 0; i < d; i++) c[i, i] = 1;
         for (int i = 0; i < interacting; i++) c[i, dimX + i] = c[dimX + i, i] = rho;
-        return new DenseGaussianTask(c, dimX, $"bmi-sparse-{dimX}-{dimY}");
+        return new DenseGaussianTask(c, dimX, $"bmi-sparse-{dimX}-{dimY}") { Structure = $"{interacting} pairs at correlation {rho:G3}, the rest independent" };
     }
 
     private static readonly (string Name, Func<IMiTask> Create)[] Factories =
     [
-        ("bmi-1v1-normal-0.75", () => new DenseGaussianTask(DenseAlgebra.PairedCorrelation(1, 0.75), 1, "bmi-1v1-normal-0.75")),
+        ("bmi-1v1-normal-0.75", () => new DenseGaussianTask(DenseAlgebra.PairedCorrelation(1, 0.75), 1, "bmi-1v1-normal-0.75") { Structure = "correlation 0.75" }),
         // BMI's additive noise N ~ U(−ε, ε) is this task's U(0, 2ε) shifted by −ε, which leaves the MI unchanged.
         ("bmi-1v1-additive-0.1", () => new AdditiveUniformNoiseTask(1, 0.2, "bmi-1v1-additive-0.1")),
         ("bmi-3v3-additive-0.25", () => new AdditiveUniformNoiseTask(3, 0.5, "bmi-3v3-additive-0.25")),
@@ -52,7 +52,7 @@ public static class BmiTasks
         ("bmi-sparse-5-5", () => Sparse(5, 5)),
         ("bmi-sparse-25-25", () => Sparse(25, 25)),
         // High MI: ρ per pair with −(5/2)·log(1 − ρ²) = 5, i.e. ρ² = 1 − e⁻²; and a random dense covariance at 6 nats.
-        ("highmi-paired-5-5", () => new DenseGaussianTask(DenseAlgebra.PairedCorrelation(5, Math.Sqrt(1 - Math.Exp(-2))), 5, "highmi-paired-5-5")),
+        ("highmi-paired-5-5", () => new DenseGaussianTask(DenseAlgebra.PairedCorrelation(5, Math.Sqrt(1 - Math.Exp(-2))), 5, "highmi-paired-5-5") { Structure = "5 pairs at correlation 0.93" }),
         ("highmi-dense-10-10", () => DenseGaussianTask.WithMi(10, 10, 6.0, seed: 13, name: "highmi-dense-10-10")),
         ("bmi-student-1-1-df1", () => new StudentTTask(1, 1, 0, "bmi-student-1-1-df1")),
         ("bmi-student-2-2-df1", () => new StudentTTask(2, 1, 0, "bmi-student-2-2-df1")),

@@ -28,7 +28,10 @@ public sealed class DenseGaussianTask : IPointwiseMiTask
     public string Name { get; }
 
     /// <inheritdoc />
-    public string Description => $"dense multivariate normal, dx={DimX}, dy={DimY}, random covariance, I={TrueMi:G4} nats";
+    public string Description => $"multivariate normal, dx={DimX}, dy={DimY}, {Structure}, I={TrueMi:G4} nats";
+
+    /// <summary>How the covariance was built, for the description.</summary>
+    public string Structure { get; init; } = "given covariance";
 
     /// <summary>Builds the task from an explicit joint covariance (X's coordinates first).</summary>
     public DenseGaussianTask(double[,] covariance, int dimX, string? name = null)
@@ -69,7 +72,7 @@ public sealed class DenseGaussianTask : IPointwiseMiTask
             if (CanonicalMi(Correlations(weights, mid)) < mi) lo = mid; else hi = mid;
         }
         var rho = Correlations(weights, 0.5 * (lo + hi));
-        return new DenseGaussianTask(Assemble(lx, ly, u, v, rho), dimX, name);
+        return new DenseGaussianTask(Assemble(lx, ly, u, v, rho), dimX, name) { Structure = "random dense covariance" };
     }
 
     /// <summary>I = −½ Σ log(1 − ρ_i²) for canonical correlations ρ_i.</summary>

@@ -156,8 +156,13 @@ public sealed class EstimateCommandTests : IDisposable
         var fold = Assert.Single(ksg.GetProperty("folds").EnumerateArray());
         Assert.Equal(JsonValueKind.Null, fold.GetProperty("best_step").ValueKind);
         Assert.Equal(JsonValueKind.Null, fold.GetProperty("steps_run").ValueKind);
-        Assert.Equal(["estimator", "estimate_nats", "stderr_nats", "estimate_bits", "train_nats", "warnings", "stderr_bits", "kind", "uncertainty", "samples", "batch_size", "folds"],
+        Assert.Equal(["estimator", "estimate_nats", "stderr_nats", "estimate_bits", "train_nats", "warnings", "stderr_bits", "kind", "uncertainty", "samples", "batch_size", "folds", "source", "source_reason", "components", "p_value", "permutations"],
             ksg.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(JsonValueKind.Null, ksg.GetProperty("p_value").ValueKind); // NaN (no permutations) is written as null
+        Assert.Equal("ksg", ksg.GetProperty("source").GetString());
+        var permuted = Estimate("--x", x, "--y", y, "--estimator", "ksg", "--permutations", "9");
+        Assert.InRange(permuted.GetProperty("p_value").GetDouble(), 0.1, 1);
+        Assert.Equal(9, permuted.GetProperty("permutations").GetInt32());
         Assert.Equal(["train_rows", "held_out_rows", "held_out_nats", "train_nats", "best_step", "steps_run", "stop_reason"], fold.EnumerateObject().Select(p => p.Name));
         Assert.Equal(32, root.GetProperty("batch_size").GetInt32());
     }

@@ -138,11 +138,11 @@ public class SyntheticTasksTests
         var (code, output, _) = Cli.Run("bench-tasks", "--tasks", "uniform-1-eps0.3,normal-3x3", "--estimators", "ksg", "--samples", "600", "--json");
         Assert.Equal(0, code);
         using var doc = JsonDocument.Parse(output);
-        Assert.Equal(["samples", "batch", "steps", "critic", "seed", "results"], doc.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["samples", "batch", "steps", "critic", "seed", "results", "summary"], doc.RootElement.EnumerateObject().Select(p => p.Name));
         var results = doc.RootElement.GetProperty("results");
         Assert.Equal(2, results.GetArrayLength());
         var first = results[0];
-        Assert.Equal(["task", "description", "dim_x", "dim_y", "true_nats", "seconds", "result"], first.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["task", "estimator", "description", "dim_x", "dim_y", "true_nats", "seconds", "result"], first.EnumerateObject().Select(p => p.Name));
         Assert.Equal(JsonValueKind.Null, first.GetProperty("result").GetProperty("batch_size").ValueKind);
         Assert.Equal("uniform-1-eps0.3", first.GetProperty("task").GetString());
         Assert.Equal(SyntheticTasks.Get("uniform-1-eps0.3").TrueMi, first.GetProperty("true_nats").GetDouble(), 12);

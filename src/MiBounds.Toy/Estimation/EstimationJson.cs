@@ -6,12 +6,14 @@ namespace MiBounds.Toy.Estimation;
 /// <summary>The <c>estimate --json</c> object: the schema's fields first, then extra context. Values that do not exist (KSG's training value, batch size, steps) are null.</summary>
 internal sealed record EstimationJsonRecord(
     string Estimator, double EstimateNats, double StderrNats, double EstimateBits, double TrainNats, IReadOnlyList<string> Warnings,
-    double StderrBits, string Kind, string Uncertainty, int Samples, int? BatchSize, IReadOnlyList<FoldJsonRecord> Folds)
+    double StderrBits, string Kind, string Uncertainty, int Samples, int? BatchSize, IReadOnlyList<FoldJsonRecord> Folds,
+    string Source, string SourceReason, IReadOnlyDictionary<string, double> Components, double PValue, int Permutations)
 {
     public static EstimationJsonRecord From(EstimationResult r) => new(
         r.Estimator, r.EstimateNats, r.StderrNats, r.EstimateBits, r.TrainNats, r.Warnings,
         r.StderrBits, r.Kind, r.Uncertainty, r.Samples, r.BatchSize,
-        r.Folds.Select(f => new FoldJsonRecord(f.TrainRows, f.HeldOutRows, f.HeldOutNats, f.TrainNats, f.BestStep, f.StepsRun, f.StopReason)).ToArray());
+        r.Folds.Select(f => new FoldJsonRecord(f.TrainRows, f.HeldOutRows, f.HeldOutNats, f.TrainNats, f.BestStep, f.StepsRun, f.StopReason)).ToArray(),
+        r.Source ?? r.Estimator, r.SourceReason, r.Components, r.PValue, r.Permutations);
 }
 
 /// <summary>One fold of <see cref="EstimationJsonRecord"/>.</summary>
@@ -27,11 +29,18 @@ internal static class EstimationJson
     public static string Serialize(EstimationResult r, bool indented = false) => JsonOutput.Serialize(EstimationJsonRecord.From(r), indented);
 }
 
-/// <summary>The <c>bench-tasks --json/--out</c> object: the run's settings, then one entry per (task, estimator).</summary>
-internal sealed record BenchJsonRecord(int Samples, int Batch, int Steps, string Critic, ulong Seed, IReadOnlyList<BenchEntryJsonRecord> Results);
+/// <summary>The <c>bench-tasks --json/--out</c> object: the run's settings, one entry per (task, estimator), then one summary per estimator.</summary>
+internal sealed record BenchJsonRecord(int Samples, int Batch, int Steps, string Critic, ulong Seed, IReadOnlyList<BenchEntryJsonRecord> Results,
+    IReadOnlyList<BenchSummaryJsonRecord> Summary);
+
+/// <summary>
+/// One estimator over the tasks: BMI's accuracy measure, mean |log2(max(estimate, 0.01) / truth)|, the count within
+/// max(0.1 nats, 15%) of the truth, and the time per task.
+/// </summary>
+internal sealed record BenchSummaryJsonRecord(string Estimator, int Tasks, double MeanAbsLog2Ratio, int WithinTolerance, double MeanSeconds, double MaxSeconds);
 
 /// <summary>One (task, estimator) of <see cref="BenchJsonRecord"/>: <c>result</c> when it ran, <c>error</c> when it failed.</summary>
 internal sealed record BenchEntryJsonRecord(
-    string Task, string Description, int DimX, int DimY, double TrueNats, double Seconds,
+    string Task, string Estimator, string Description, int DimX, int DimY, double TrueNats, double Seconds,
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] EstimationJsonRecord? Result,
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Error);

@@ -38,6 +38,24 @@ public sealed record EstimationResult
 
     /// <summary>Things the user should know before trusting the number.</summary>
     public required IReadOnlyList<string> Warnings { get; init; }
+
+    /// <summary>
+    /// Which estimator produced <see cref="EstimateNats"/>: the estimator itself, or for "auto" the component chosen
+    /// ("infonce" or "gcmi"). Null means <see cref="Estimator"/>.
+    /// </summary>
+    public string? Source { get; init; }
+
+    /// <summary>Why <see cref="Source"/> was chosen (empty for a single estimator).</summary>
+    public string SourceReason { get; init; } = "";
+
+    /// <summary>Values of the components and diagnostics in nats (for "auto": infonce, gcmi, cca), by name.</summary>
+    public IReadOnlyDictionary<string, double> Components { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>The permutation p-value of independence, NaN when no permutations were run.</summary>
+    public double PValue { get; init; } = double.NaN;
+
+    /// <summary>Permutations behind <see cref="PValue"/> (0: none).</summary>
+    public int Permutations { get; init; }
 }
 
 /// <summary>One train/held-out fit.</summary>
@@ -47,7 +65,7 @@ public sealed record EstimationResult
 /// <param name="TrainNats">Training-split value of the best checkpoint.</param>
 /// <param name="BestStep">Steps taken when the best checkpoint was saved; null for KSG (no training).</param>
 /// <param name="StepsRun">Steps taken before stopping; null for KSG.</param>
-/// <param name="StopReason">"budget", "early-stop", "diverged", "cancelled" or "none" (KSG).</param>
+/// <param name="StopReason">"budget", "early-stop", "time-limit", "diverged", "cancelled" or "none" (KSG, GCMI, CCA).</param>
 /// <param name="History">(step, held-out value) at each evaluation.</param>
 /// <param name="FinalTrainNats">Training-split value of the last parameters (before restoring the best checkpoint).</param>
 /// <param name="FinalHeldOutNats">Held-out value of the last parameters.</param>

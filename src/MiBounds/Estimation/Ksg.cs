@@ -39,7 +39,7 @@ public static class Ksg
         var ys = Columns(y, tieBreakNoise, rng, "Y");
 
         var terms = new double[n];
-        double constant = SpecialFunctions.Digamma(k) + SpecialFunctions.Digamma(n);
+        double constant = MathNet.Numerics.SpecialFunctions.DiGamma(k) + MathNet.Numerics.SpecialFunctions.DiGamma(n);
         Parallel.For(0, n, () => (new double[n], new double[n]), (i, _, buffers) =>
         {
             var (dx, dy) = buffers;
@@ -48,7 +48,7 @@ public static class Ksg
             double eps = KthJointDistance(dx, dy, i, k);
             int nx = CountBelow(dx, eps) - 1; // the point itself is at distance 0
             int ny = CountBelow(dy, eps) - 1;
-            terms[i] = constant - SpecialFunctions.Digamma(nx + 1) - SpecialFunctions.Digamma(ny + 1);
+            terms[i] = constant - MathNet.Numerics.SpecialFunctions.DiGamma(nx + 1) - MathNet.Numerics.SpecialFunctions.DiGamma(ny + 1);
             return buffers;
         }, _ => { });
         double sum = 0;

@@ -1,63 +1,46 @@
+using MathNet.Numerics.LinearAlgebra;
+using MathNet.Numerics.LinearAlgebra.Factorization;
+
 namespace MiBounds.Toy.Tasks.Synthetic;
 
-/// <summary>The few dense double-precision matrix operations the synthetic tasks need (small matrices only).</summary>
+/// <summary>
+/// A symmetric positive definite matrix factored once (MathNet's Cholesky): its log-determinant, quadratic forms
+/// vᵀA⁻¹v, and the lower factor L (L Lᵀ = A) for drawing normal vectors L z.
+/// </summary>
+internal sealed class CholeskyFactor
+{
+    private readonly Cholesky<double> _cholesky;
+
+    /// <summary>Factors <paramref name="a"/>; throws <see cref="ArgumentException"/> if it is not positive definite.</summary>
+    public CholeskyFactor(double[,] a)
+    {
+        _cholesky = Matrix<double>.Build.DenseOfArray(a).Cholesky();
+        Lower = _cholesky.Factor.ToArray();
+        LogDet = _cholesky.DeterminantLn;
+    }
+
+    /// <summary>L with L Lᵀ = A (a copy, indexed fast by the samplers).</summary>
+    public double[,] Lower { get; }
+
+    /// <summary>log det A.</summary>
+    public double LogDet { get; }
+
+    /// <summary>vᵀA⁻¹v.</summary>
+    public double Mahalanobis(ReadOnlySpan<double> v)
+    {
+        var vector = Vector<double>.Build.DenseOfArray(v.ToArray());
+        return vector.DotProduct(_cholesky.Solve(vector));
+    }
+}
+
+/// <summary>Covariance helpers of the synthetic tasks (the linear algebra itself is MathNet's).</summary>
 internal static class DenseAlgebra
 {
-    /// <summary>Lower-triangular L with L Lᵀ = a; throws if a is not symmetric positive definite.</summary>
-    public static double[,] Cholesky(double[,] a)
-    {
-        int n = a.GetLength(0);
-        var l = new double[n, n];
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j <= i; j++)
-            {
-                double s = a[i, j];
-                for (int k = 0; k < j; k++) s -= l[i, k] * l[j, k];
-                if (i == j)
-                {
-                    if (!(s > 0)) throw new ArgumentException($"matrix is not positive definite (pivot {i} is {s})");
-                    l[i, i] = Math.Sqrt(s);
-                }
-                else l[i, j] = s / l[j, j];
-            }
-        return l;
-    }
-
     /// <summary>log det a for a symmetric positive definite a.</summary>
-    public static double LogDet(double[,] a) => LogDetFromCholesky(Cholesky(a));
-
-    /// <summary>log det (L Lᵀ) = 2 Σ log L_ii.</summary>
-    public static double LogDetFromCholesky(double[,] l)
-    {
-        double s = 0;
-        for (int i = 0; i < l.GetLength(0); i++) s += Math.Log(l[i, i]);
-        return 2 * s;
-    }
-
-    /// <summary>‖L⁻¹v‖² = vᵀ(L Lᵀ)⁻¹v by forward substitution.</summary>
-    public static double Mahalanobis(double[,] l, ReadOnlySpan<double> v)
-    {
-        int n = l.GetLength(0);
-        Span<double> z = n <= 128 ? stackalloc double[n] : new double[n];
-        double q = 0;
-        for (int i = 0; i < n; i++)
-        {
-            double s = v[i];
-            for (int k = 0; k < i; k++) s -= l[i, k] * z[k];
-            z[i] = s / l[i, i];
-            q += z[i] * z[i];
-        }
-        return q;
-    }
+    public static double LogDet(double[,] a) => new CholeskyFactor(a).LogDet;
 
     /// <summary>The square block a[from.., from..] of size n.</summary>
-    public static double[,] Block(double[,] a, int from, int n)
-    {
-        var b = new double[n, n];
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < n; j++) b[i, j] = a[from + i, from + j];
-        return b;
-    }
+    public static double[,] Block(double[,] a, int from, int n) => Matrix<double>.Build.DenseOfArray(a).SubMatrix(from, n, from, n).ToArray();
 
     /// <summary>The Gaussian MI of a joint covariance whose first <paramref name="dimX"/> coordinates are X: ½(log|Σxx| + log|Σyy| − log|Σ|).</summary>
     public static double GaussianMi(double[,] cov, int dimX)

@@ -1,3 +1,5 @@
+using MathNet.Numerics.LinearAlgebra;
+using MathNet.Numerics.LinearAlgebra.Factorization;
 using MiBounds.Tensors;
 
 namespace MiBounds.Toy.Tasks.Synthetic;
@@ -8,8 +10,7 @@ namespace MiBounds.Toy.Tasks.Synthetic;
 /// </summary>
 public sealed class DenseGaussianTask : IPointwiseMiTask
 {
-    private readonly double[,] _cholesky, _cholX, _cholY;
-    private readonly double _logDet, _logDetX, _logDetY;
+    private readonly CholeskyFactor _joint, _x, _y;
 
     /// <summary>The joint covariance, X's coordinates first.</summary>
     public double[,] Covariance { get; }
@@ -27,7 +28,10 @@ public sealed class DenseGaussianTask : IPointwiseMiTask
     public string Name { get; }
 
     /// <inheritdoc />
-    public string Description => $"dense multivariate normal, dx={DimX}, dy={DimY}, random covariance, I={TrueMi:G4} nats";
+    public string Description => $"multivariate normal, dx={DimX}, dy={DimY}, {Structure}, I={TrueMi:G4} nats";
+
+    /// <summary>How the covariance was built, for the description.</summary>
+    public string Structure { get; init; } = "given covariance";
 
     /// <summary>Builds the task from an explicit joint covariance (X's coordinates first).</summary>
     public DenseGaussianTask(double[,] covariance, int dimX, string? name = null)
@@ -37,13 +41,10 @@ public sealed class DenseGaussianTask : IPointwiseMiTask
         if (covariance.GetLength(1) != d || dimX < 1 || dimX >= d) throw new ArgumentException($"covariance must be square with 1 ≤ dx < {d}");
         Covariance = covariance;
         DimX = dimX; DimY = d - dimX;
-        _cholesky = DenseAlgebra.Cholesky(covariance);
-        _cholX = DenseAlgebra.Cholesky(DenseAlgebra.Block(covariance, 0, DimX));
-        _cholY = DenseAlgebra.Cholesky(DenseAlgebra.Block(covariance, DimX, DimY));
-        _logDet = DenseAlgebra.LogDetFromCholesky(_cholesky);
-        _logDetX = DenseAlgebra.LogDetFromCholesky(_cholX);
-        _logDetY = DenseAlgebra.LogDetFromCholesky(_cholY);
-        TrueMi = 0.5 * (_logDetX + _logDetY - _logDet);
+        _joint = new CholeskyFactor(covariance);
+        _x = new CholeskyFactor(DenseAlgebra.Block(covariance, 0, DimX));
+        _y = new CholeskyFactor(DenseAlgebra.Block(covariance, DimX, DimY));
+        TrueMi = 0.5 * (_x.LogDet + _y.LogDet - _joint.LogDet);
         Name = name ?? $"normal-{DimX}x{DimY}";
     }
 
@@ -57,8 +58,8 @@ public sealed class DenseGaussianTask : IPointwiseMiTask
         if (dimX < 1 || dimY < 1) throw new ArgumentOutOfRangeException(nameof(dimX), "dimensions must be positive");
         if (!(mi > 0) || mi > 1e4) throw new ArgumentOutOfRangeException(nameof(mi), mi, "MI must be positive (and below 1e4 nats)");
         var rng = new Rng(seed);
-        var lx = DenseAlgebra.Cholesky(RandomCorrelation(dimX, rng));
-        var ly = DenseAlgebra.Cholesky(RandomCorrelation(dimY, rng));
+        var lx = Matrix<double>.Build.DenseOfArray(RandomCorrelation(dimX, rng)).Cholesky().Factor;
+        var ly = Matrix<double>.Build.DenseOfArray(RandomCorrelation(dimY, rng)).Cholesky().Factor;
         int m = Math.Min(dimX, dimY);
         var u = RandomOrthonormalColumns(dimX, m, rng);
         var v = RandomOrthonormalColumns(dimY, m, rng);
@@ -71,7 +72,7 @@ public sealed class DenseGaussianTask : IPointwiseMiTask
             if (CanonicalMi(Correlations(weights, mid)) < mi) lo = mid; else hi = mid;
         }
         var rho = Correlations(weights, 0.5 * (lo + hi));
-        return new DenseGaussianTask(Assemble(lx, ly, u, v, rho), dimX, name);
+        return new DenseGaussianTask(Assemble(lx, ly, u, v, rho), dimX, name) { Structure = "random dense covariance" };
     }
 
     /// <summary>I = −½ Σ log(1 − ρ_i²) for canonical correlations ρ_i.</summary>
@@ -80,65 +81,26 @@ public sealed class DenseGaussianTask : IPointwiseMiTask
     private static double[] Correlations(double[] weights, double s) => weights.Select(w => Math.Tanh(s * w)).ToArray();
 
     // [[Lx Lxᵀ, Lx U D Vᵀ Lyᵀ], [ᵀ, Ly Lyᵀ]]
-    private static double[,] Assemble(double[,] lx, double[,] ly, double[,] u, double[,] v, double[] rho)
+    private static double[,] Assemble(Matrix<double> lx, Matrix<double> ly, Matrix<double> u, Matrix<double> v, double[] rho)
     {
-        int dx = lx.GetLength(0), dy = ly.GetLength(0), m = rho.Length;
-        var a = MatMul(lx, u);            // dx × m
-        var b = MatMul(ly, v);            // dy × m
-        var c = new double[dx + dy, dx + dy];
-        var sxx = MatMul(lx, Transpose(lx));
-        var syy = MatMul(ly, Transpose(ly));
-        for (int i = 0; i < dx; i++) for (int j = 0; j < dx; j++) c[i, j] = sxx[i, j];
-        for (int i = 0; i < dy; i++) for (int j = 0; j < dy; j++) c[dx + i, dx + j] = syy[i, j];
-        for (int i = 0; i < dx; i++)
-            for (int j = 0; j < dy; j++)
-            {
-                double s = 0;
-                for (int k = 0; k < m; k++) s += a[i, k] * rho[k] * b[j, k];
-                c[i, dx + j] = c[dx + j, i] = s;
-            }
-        return c;
+        int dx = lx.RowCount, dy = ly.RowCount;
+        var sxy = lx * u * Matrix<double>.Build.DenseOfDiagonalArray(rho) * v.Transpose() * ly.Transpose();
+        var c = Matrix<double>.Build.Dense(dx + dy, dx + dy);
+        c.SetSubMatrix(0, 0, lx * lx.Transpose());
+        c.SetSubMatrix(dx, dx, ly * ly.Transpose());
+        c.SetSubMatrix(0, dx, sxy);
+        c.SetSubMatrix(dx, 0, sxy.Transpose());
+        return c.ToArray();
     }
 
-    // Gram–Schmidt on a Gaussian matrix: a uniformly random set of orthonormal columns.
-    private static double[,] RandomOrthonormalColumns(int rows, int cols, Rng rng)
+    // Q of the QR factorization of a Gaussian matrix: a uniformly random set of orthonormal columns (up to signs, which
+    // leave the canonical correlations and so the MI unchanged).
+    private static Matrix<double> RandomOrthonormalColumns(int rows, int cols, Rng rng)
     {
-        var q = new double[rows, cols];
+        var g = new double[rows, cols];
         for (int j = 0; j < cols; j++)
-        {
-            var col = new double[rows];
-            for (int i = 0; i < rows; i++) col[i] = rng.NextNormal();
-            for (int k = 0; k < j; k++)
-            {
-                double dot = 0;
-                for (int i = 0; i < rows; i++) dot += col[i] * q[i, k];
-                for (int i = 0; i < rows; i++) col[i] -= dot * q[i, k];
-            }
-            double norm = Math.Sqrt(col.Sum(t => t * t));
-            for (int i = 0; i < rows; i++) q[i, j] = col[i] / norm;
-        }
-        return q;
-    }
-
-    private static double[,] MatMul(double[,] a, double[,] b)
-    {
-        int n = a.GetLength(0), k = a.GetLength(1), m = b.GetLength(1);
-        var c = new double[n, m];
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < m; j++)
-            {
-                double s = 0;
-                for (int t = 0; t < k; t++) s += a[i, t] * b[t, j];
-                c[i, j] = s;
-            }
-        return c;
-    }
-
-    private static double[,] Transpose(double[,] a)
-    {
-        var t = new double[a.GetLength(1), a.GetLength(0)];
-        for (int i = 0; i < a.GetLength(0); i++) for (int j = 0; j < a.GetLength(1); j++) t[j, i] = a[i, j];
-        return t;
+            for (int i = 0; i < rows; i++) g[i, j] = rng.NextNormal();
+        return Matrix<double>.Build.DenseOfArray(g).QR(QRMethod.Thin).Q;
     }
 
     // Correlation matrix of W Wᵀ / d + 0.05·I, W a d×d standard normal matrix (the ridge keeps it well conditioned).
@@ -147,14 +109,8 @@ public sealed class DenseGaussianTask : IPointwiseMiTask
         var w = new double[d, d];
         for (int i = 0; i < d; i++)
             for (int j = 0; j < d; j++) w[i, j] = rng.NextNormal();
-        var c = new double[d, d];
-        for (int i = 0; i < d; i++)
-            for (int j = 0; j < d; j++)
-            {
-                double s = 0;
-                for (int k = 0; k < d; k++) s += w[i, k] * w[j, k];
-                c[i, j] = s / d + (i == j ? 0.05 : 0);
-            }
+        var wm = Matrix<double>.Build.DenseOfArray(w);
+        var c = (wm * wm.Transpose() / d + 0.05 * Matrix<double>.Build.DenseIdentity(d)).ToArray();
         var r = new double[d, d];
         for (int i = 0; i < d; i++)
             for (int j = 0; j < d; j++) r[i, j] = c[i, j] / Math.Sqrt(c[i, i] * c[j, j]);
@@ -169,6 +125,7 @@ public sealed class DenseGaussianTask : IPointwiseMiTask
         var x = Tensor.Zeros(count, DimX);
         var y = Tensor.Zeros(count, DimY);
         var xs = x.Data; var ys = y.Data;
+        var lower = _joint.Lower;
         var z = new double[d];
         for (int n = 0; n < count; n++)
         {
@@ -176,7 +133,7 @@ public sealed class DenseGaussianTask : IPointwiseMiTask
             for (int i = 0; i < d; i++)
             {
                 double v = 0;
-                for (int k = 0; k <= i; k++) v += _cholesky[i, k] * z[k];
+                for (int k = 0; k <= i; k++) v += lower[i, k] * z[k];
                 if (i < DimX) xs[n * DimX + i] = (float)v; else ys[n * DimY + i - DimX] = (float)v;
             }
         }
@@ -187,9 +144,8 @@ public sealed class DenseGaussianTask : IPointwiseMiTask
     public double PointwiseMi(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
         var (joint, xv, yv) = Vectors(x, y);
-        double qJoint = DenseAlgebra.Mahalanobis(_cholesky, joint), qx = DenseAlgebra.Mahalanobis(_cholX, xv), qy = DenseAlgebra.Mahalanobis(_cholY, yv);
         // the 2π terms cancel: d = dx + dy
-        return -0.5 * (_logDet + qJoint) + 0.5 * (_logDetX + qx) + 0.5 * (_logDetY + qy);
+        return -0.5 * (_joint.LogDet + _joint.Mahalanobis(joint)) + 0.5 * (_x.LogDet + _x.Mahalanobis(xv)) + 0.5 * (_y.LogDet + _y.Mahalanobis(yv));
     }
 
     internal static (double[] Joint, double[] X, double[] Y) Vectors(ReadOnlySpan<float> x, ReadOnlySpan<float> y)

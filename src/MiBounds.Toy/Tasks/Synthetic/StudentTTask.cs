@@ -1,4 +1,3 @@
-using MiBounds.Estimation;
 using MiBounds.Tensors;
 
 namespace MiBounds.Toy.Tasks.Synthetic;
@@ -11,8 +10,7 @@ namespace MiBounds.Toy.Tasks.Synthetic;
 /// </summary>
 public sealed class StudentTTask : IPointwiseMiTask
 {
-    private readonly double[,] _cholesky, _cholMarginal;
-    private readonly double _logDet, _logDetMarginal;
+    private readonly CholeskyFactor _joint, _marginal;
 
     /// <summary>Dimension d of x and of y.</summary>
     public int Dim { get; }
@@ -46,10 +44,8 @@ public sealed class StudentTTask : IPointwiseMiTask
         if (!(Math.Abs(rho) < 1)) throw new ArgumentOutOfRangeException(nameof(rho), rho, "must lie in (−1, 1)");
         Dim = dim; DegreesOfFreedom = degreesOfFreedom; Rho = rho;
         var cov = DenseAlgebra.PairedCorrelation(dim, rho);
-        _cholesky = DenseAlgebra.Cholesky(cov);
-        _cholMarginal = DenseAlgebra.Cholesky(DenseAlgebra.Block(cov, 0, dim));
-        _logDet = DenseAlgebra.LogDetFromCholesky(_cholesky);
-        _logDetMarginal = DenseAlgebra.LogDetFromCholesky(_cholMarginal);
+        _joint = new CholeskyFactor(cov);
+        _marginal = new CholeskyFactor(DenseAlgebra.Block(cov, 0, dim));
         TrueMi = ClosedFormMi(dim, dim, degreesOfFreedom, -0.5 * dim * Math.Log(1 - rho * rho));
         Name = name ?? $"student-{dim}x{dim}-df{degreesOfFreedom:G4}";
     }
@@ -58,7 +54,7 @@ public sealed class StudentTTask : IPointwiseMiTask
     public static double ClosedFormMi(int dimX, int dimY, double nu, double gaussianMi) =>
         gaussianMi + F(nu) + F(nu + dimX + dimY) - F(nu + dimX) - F(nu + dimY);
 
-    private static double F(double a) => SpecialFunctions.LogGamma(a / 2) - a / 2 * SpecialFunctions.Digamma(a / 2);
+    private static double F(double a) => MathNet.Numerics.SpecialFunctions.GammaLn(a / 2) - a / 2 * MathNet.Numerics.SpecialFunctions.DiGamma(a / 2);
 
     /// <inheritdoc />
     public Batch Sample(int count, Rng rng)
@@ -67,6 +63,7 @@ public sealed class StudentTTask : IPointwiseMiTask
         var x = Tensor.Zeros(count, Dim);
         var y = Tensor.Zeros(count, Dim);
         var xs = x.Data; var ys = y.Data;
+        var lower = _joint.Lower;
         var z = new double[2 * Dim];
         for (int n = 0; n < count; n++)
         {
@@ -76,7 +73,7 @@ public sealed class StudentTTask : IPointwiseMiTask
             for (int i = 0; i < 2 * Dim; i++)
             {
                 double v = 0;
-                for (int k = 0; k <= i; k++) v += _cholesky[i, k] * z[k];
+                for (int k = 0; k <= i; k++) v += lower[i, k] * z[k];
                 v *= scale;
                 if (i < Dim) xs[n * Dim + i] = (float)v; else ys[n * Dim + i - Dim] = (float)v;
             }
@@ -88,15 +85,15 @@ public sealed class StudentTTask : IPointwiseMiTask
     public double PointwiseMi(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
         var (joint, xv, yv) = DenseGaussianTask.Vectors(x, y);
-        return LogDensity(joint, _cholesky, _logDet) - LogDensity(xv, _cholMarginal, _logDetMarginal) - LogDensity(yv, _cholMarginal, _logDetMarginal);
+        return LogDensity(joint, _joint) - LogDensity(xv, _marginal) - LogDensity(yv, _marginal);
     }
 
     // The multivariate t density with shape L Lᵀ.
-    private double LogDensity(double[] v, double[,] chol, double logDet)
+    private double LogDensity(double[] v, CholeskyFactor shape)
     {
         int d = v.Length;
         double nu = DegreesOfFreedom;
-        return SpecialFunctions.LogGamma((nu + d) / 2) - SpecialFunctions.LogGamma(nu / 2) - 0.5 * d * Math.Log(nu * Math.PI)
-            - 0.5 * logDet - 0.5 * (nu + d) * Math.Log(1 + DenseAlgebra.Mahalanobis(chol, v) / nu);
+        return MathNet.Numerics.SpecialFunctions.GammaLn((nu + d) / 2) - MathNet.Numerics.SpecialFunctions.GammaLn(nu / 2) - 0.5 * d * Math.Log(nu * Math.PI)
+            - 0.5 * shape.LogDet - 0.5 * (nu + d) * Math.Log(1 + shape.Mahalanobis(v) / nu);
     }
 }

@@ -1,10 +1,10 @@
 namespace MiBounds.Toy.Tasks.Synthetic;
 
-/// <summary>Lists the fixed synthetic tasks (<see cref="SyntheticTasks"/>) in the <c>tasks</c> command.</summary>
+/// <summary>Lists the fixed synthetic tasks (<see cref="SyntheticTasks"/> and <see cref="BmiTasks"/>) in the <c>tasks</c> command.</summary>
 public sealed class SyntheticTaskCatalog : IMiTaskCatalog
 {
     /// <inheritdoc />
-    public IEnumerable<IMiTask> Tasks() => SyntheticTasks.All();
+    public IEnumerable<IMiTask> Tasks() => SyntheticTasks.All().Concat(BmiTasks.All());
 }
 
 /// <summary>The dense multivariate normal at any dimension and MI (for <c>sweep --task normal-dense</c>).</summary>

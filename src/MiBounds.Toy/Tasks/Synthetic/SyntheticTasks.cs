@@ -24,11 +24,26 @@ public static class SyntheticTasks
     /// <summary>Every task.</summary>
     public static IReadOnlyList<IMiTask> All() => Factories.Select(f => f.Create()).ToArray();
 
-    /// <summary>The task named <paramref name="name"/>; throws <see cref="FormatException"/> listing the names otherwise.</summary>
+    /// <summary>The task named <paramref name="name"/> (this list or <see cref="BmiTasks"/>); throws <see cref="FormatException"/> listing the names otherwise.</summary>
     public static IMiTask Get(string name)
     {
         foreach (var (n, create) in Factories)
             if (string.Equals(n, name.Trim(), StringComparison.OrdinalIgnoreCase)) return create();
-        throw new FormatException($"unknown task '{name}'; tasks: {string.Join(", ", Names)}");
+        return BmiTasks.Find(name) ?? throw new FormatException($"unknown task '{name}'; tasks: {string.Join(", ", Names.Concat(BmiTasks.Names))} (suites: all, bmi)");
+    }
+
+    /// <summary>
+    /// The tasks a <c>bench-tasks --tasks</c> value names: "all" (this list), "bmi" (<see cref="BmiTasks"/>), or
+    /// comma-separated task names.
+    /// </summary>
+    public static IReadOnlyList<IMiTask> Select(string spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return spec.Trim().ToLowerInvariant() switch
+        {
+            "all" => All(),
+            "bmi" => BmiTasks.All(),
+            _ => spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Get).ToArray(),
+        };
     }
 }

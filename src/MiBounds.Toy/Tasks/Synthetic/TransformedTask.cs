@@ -11,6 +11,12 @@ public sealed record CoordinateMap(string Name, string Formula, Func<double, dou
     /// <summary>t ↦ sign(t)·|t|^{3/2}: strictly increasing, flattens near 0 and stretches the tails.</summary>
     public static readonly CoordinateMap HalfCube = new("halfcube", "sign(t)·|t|^1.5", t => Math.Sign(t) * Math.Pow(Math.Abs(t), 1.5));
 
+    /// <summary>t ↦ Φ(t), the standard normal CDF: normal margins become uniform on (0, 1) (BMI's "normal CDF" transform).</summary>
+    public static readonly CoordinateMap NormalCdf = new("normalcdf", "Φ(t)", t => MathNet.Numerics.Distributions.Normal.CDF(0, 1, t));
+
+    /// <summary>t ↦ asinh t: compresses heavy tails logarithmically (BMI's transform of Student-t tasks).</summary>
+    public static readonly CoordinateMap Asinh = new("asinh", "asinh(t)", Math.Asinh);
+
     /// <summary>t ↦ t + 0.4 sin t + 0.2 sin(2t + 1): derivative ≥ 1 − 0.4 − 0.4 = 0.2 &gt; 0, so strictly increasing.</summary>
     public static readonly CoordinateMap Wiggly = new("wiggly", "t + 0.4·sin(t) + 0.2·sin(2t + 1)", t => t + 0.4 * Math.Sin(t) + 0.2 * Math.Sin(2 * t + 1));
 }

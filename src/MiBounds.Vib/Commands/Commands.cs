@@ -15,7 +15,7 @@ namespace MiBounds.Vib.Commands;
 /// </summary>
 public static partial class VibCommands
 {
-    /// <summary>vib, vim, baseline, robustness, plot, dim, hypothesis and robustness-table.</summary>
+    /// <summary>vib, vim, baseline, robustness, plot, dim, hypothesis, robustness-table and reproduce (vib, vim).</summary>
     public static IEnumerable<Command> Create() =>
     [
         CreateTraining(ModelKind.Vib),
@@ -26,6 +26,7 @@ public static partial class VibCommands
         CreateDim(),
         CreateHypothesis(),
         CreateRobustnessTable(),
+        CreateReproduce(),
     ];
 
     private const string DataHelp = "IDX directory (default /usr/share/datasets/fashion-mnist)";

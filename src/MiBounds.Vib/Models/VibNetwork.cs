@@ -15,6 +15,10 @@ public enum ModelKind
     Deterministic,
     /// <summary>Same network, z = μ, dropout on the hidden layers during training, loss CE.</summary>
     Dropout,
+    /// <summary>Same network, z = μ, loss CE against labels smoothed toward the uniform distribution (Szegedy et al. 2016).</summary>
+    LabelSmoothing,
+    /// <summary>Same network, z = μ, loss CE − β·H(q(y|z)): the confidence penalty of Pereyra et al. (2017).</summary>
+    ConfidencePenalty,
 }
 
 /// <summary>
@@ -40,12 +44,19 @@ public sealed class VibNetwork : Module
     /// <summary>Dropout probability on the hidden layers (only for <see cref="ModelKind.Dropout"/>).</summary>
     public float DropoutRate { get; }
 
+    /// <summary>Whether p(z|x) has a full covariance (mean and Cholesky factor) rather than a diagonal one.</summary>
+    public bool FullCovariance { get; }
+
     /// <summary>Whether z is sampled from p(z|x) (VIB, VIM) rather than set to μ.</summary>
     public bool IsStochastic => Kind is ModelKind.Vib or ModelKind.Vim;
 
-    /// <summary>Builds the network; weights are Glorot-uniform from <paramref name="rng"/>.</summary>
-    public VibNetwork(ModelKind kind, int inputs, int bottleneck, int classes, Rng rng, int hidden = 1024, float dropoutRate = 0.5f)
+    /// <summary>
+    /// Builds the network; weights are Glorot-uniform from <paramref name="rng"/>. With <paramref name="fullCovariance"/>
+    /// the encoder's last layer gives μ, the Cholesky diagonal (softplus(· − 5)) and the K(K−1)/2 lower entries.
+    /// </summary>
+    public VibNetwork(ModelKind kind, int inputs, int bottleneck, int classes, Rng rng, int hidden = 1024, float dropoutRate = 0.5f, bool fullCovariance = false)
     {
+        FullCovariance = fullCovariance;
         if (bottleneck < 1) throw new ArgumentOutOfRangeException(nameof(bottleneck), bottleneck, "bottleneck size K must be ≥ 1");
         if (dropoutRate is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(dropoutRate), dropoutRate, "must be in [0, 1)");
         Kind = kind; Bottleneck = bottleneck; Classes = classes; DropoutRate = dropoutRate;
@@ -53,7 +64,7 @@ public sealed class VibNetwork : Module
         [
             RegisterModule("encoder.0", new Linear(inputs, hidden, rng)),
             RegisterModule("encoder.1", new Linear(hidden, hidden, rng)),
-            RegisterModule("encoder.2", new Linear(hidden, 2 * bottleneck, rng)),
+            RegisterModule("encoder.2", new Linear(hidden, 2 * bottleneck + (fullCovariance ? GaussianCode.LowerCount(bottleneck) : 0), rng)),
         ];
         Decoder = RegisterModule("decoder", new CategoricalDecoder(bottleneck, classes, rng));
     }
@@ -62,7 +73,16 @@ public sealed class VibNetwork : Module
     /// The encoder's Gaussian p(z|x) = N(μ, diag σ²) for [N, inputs] images. <paramref name="rng"/> draws dropout masks
     /// (used only by the dropout model in training mode).
     /// </summary>
-    public (Tensor Mu, Tensor Sigma) Encode(Tensor x, Rng? rng = null)
+    public (Tensor Mu, Tensor Sigma) Encode(Tensor x, Rng? rng = null) => Split(EncoderOutput(x, rng));
+
+    private (Tensor Mu, Tensor Sigma) Split(Tensor output)
+    {
+        var mu = output.Slice(1, 0, Bottleneck);
+        var sigma = (output.Slice(1, Bottleneck, Bottleneck) - 5f).Softplus();
+        return (mu, sigma);
+    }
+
+    private Tensor EncoderOutput(Tensor x, Rng? rng)
     {
         var h = x;
         for (int i = 0; i < 2; i++)
@@ -71,11 +91,23 @@ public sealed class VibNetwork : Module
             if (Kind == ModelKind.Dropout && Training && DropoutRate > 0)
                 h = h.Dropout(DropoutRate, rng ?? throw new ArgumentNullException(nameof(rng), "the dropout model needs an Rng in training mode"));
         }
-        var output = _encoder[2].Forward(h);
-        var mu = output.Slice(1, 0, Bottleneck);
-        var sigma = (output.Slice(1, Bottleneck, Bottleneck) - 5f).Softplus();
-        return (mu, sigma);
+        return _encoder[2].Forward(h);
     }
+
+    /// <summary>
+    /// The encoder's Gaussian p(z|x) with its Cholesky factor (diagonal unless <see cref="FullCovariance"/>).
+    /// <see cref="Encode"/> gives the same μ and, for a full covariance, the Cholesky diagonal.
+    /// </summary>
+    public GaussianCode EncodeGaussian(Tensor x, Rng? rng = null)
+    {
+        var output = EncoderOutput(x, rng);
+        var (mu, diagonal) = Split(output);
+        // The lower entries follow μ and the diagonal in the last layer's output.
+        return new GaussianCode(mu, diagonal, FullCovariance ? output.Slice(1, 2 * Bottleneck, GaussianCode.LowerCount(Bottleneck)) : null);
+    }
+
+    /// <summary>One reparameterized sample z = μ + Lε per row of a code (z = μ for deterministic kinds).</summary>
+    public Tensor Sample(GaussianCode code, Rng rng) => !IsStochastic ? code.Mu : code.Lower is null ? Sample(code.Mu, code.Diagonal, rng) : code.Sample(rng);
 
     /// <summary>One reparameterized sample z = μ + σ·ε per row (z = μ for deterministic kinds).</summary>
     public Tensor Sample(Tensor mu, Tensor sigma, Rng rng)
@@ -94,12 +126,22 @@ public sealed class VibNetwork : Module
     public Tensor PredictLogProbabilities(Tensor x, int samples, Rng rng)
     {
         if (samples < 1) throw new ArgumentOutOfRangeException(nameof(samples), samples, "must be ≥ 1");
+        if (FullCovariance && IsStochastic) return PredictFromCode(EncodeGaussian(x, rng), samples, rng);
         var (mu, sigma) = Encode(x, rng);
         if (!IsStochastic || samples == 1) return LogProbabilities(Sample(mu, sigma, rng));
         int n = mu.Dim(0);
         var muRep = Tensor.Concat(0, Enumerable.Repeat(mu, samples).ToArray());
         var sigmaRep = Tensor.Concat(0, Enumerable.Repeat(sigma, samples).ToArray());
         var logp = LogProbabilities(Sample(muRep, sigmaRep, rng)).Reshape(samples, n, Classes);
+        return logp.LogSumExp(0) - MathF.Log(samples);
+    }
+
+    // The prediction rule for any code (the full-covariance path): log of the softmax averaged over the samples.
+    private Tensor PredictFromCode(GaussianCode code, int samples, Rng rng)
+    {
+        int n = code.Mu.Dim(0);
+        if (samples == 1) return LogProbabilities(code.Sample(rng));
+        var logp = LogProbabilities(code.Repeat(samples).Sample(rng)).Reshape(samples, n, Classes);
         return logp.LogSumExp(0) - MathF.Log(samples);
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using MiBounds.Vib.Models;
 using MiBounds.Vib.Data;
 
@@ -43,7 +44,17 @@ public sealed record TrainConfig
     /// <summary>How many training images are evaluated after each epoch (0 = all).</summary>
     public int TrainEvalCount { get; init; } = 10000;
 
-    /// <summary>Short model name used in result records ("vib", "vim", "deterministic", "dropout").</summary>
+    /// <summary>Whether the stochastic encoder predicts a full covariance (mean and Cholesky factor), as the paper's K = 2 model.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] // absent from older runs' JSON, so they still resume
+    public bool FullCovariance { get; init; }
+    /// <summary>Label-smoothing weight ε of <see cref="ModelKind.LabelSmoothing"/>: targets (1 − ε)·one-hot + ε/classes.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public double LabelSmoothing { get; init; }
+    /// <summary>Weight β of the entropy bonus of <see cref="ModelKind.ConfidencePenalty"/>: loss CE − β·H(q(y|z)), in bits.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public double ConfidencePenalty { get; init; }
+
+    /// <summary>Short model name used in result records ("vib", "vim", "deterministic", "dropout", "labelsmoothing", "confidencepenalty").</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public string ModelName => Kind.ToString().ToLowerInvariant();
 

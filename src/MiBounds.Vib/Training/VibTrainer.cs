@@ -60,7 +60,7 @@ public sealed class VibTrainer : EpochTrainer<EpochRecord>
         Config = config; Data = data;
         // The one generator of the run: initialization, posterior noise, dropout masks (Encode gets it), shuffles.
         _rng = new Rng(config.Seed);
-        Network = new VibNetwork(config.Kind, data.Train.Features, config.Bottleneck, data.Train.Classes, _rng, config.Hidden, dropoutRate: (float)config.DropoutRate);
+        Network = new VibNetwork(config.Kind, data.Train.Features, config.Bottleneck, data.Train.Classes, _rng, config.Hidden, dropoutRate: (float)config.DropoutRate, fullCovariance: config.FullCovariance);
         _adam = new Adam(Network.Parameters(), (float)config.LearningRate, beta1: (float)config.AdamBeta1);
         _schedule = new StepDecay(_adam, config.DecayEvery, (float)config.Decay);
         _average = new ParameterAverage(Network.Parameters(), (float)config.Polyak);
@@ -138,16 +138,28 @@ public sealed class VibTrainer : EpochTrainer<EpochRecord>
 
     private (Tensor Loss, Tensor CrossEntropy, Tensor? Regularizer) LossTerms(Tensor x, int[] labels)
     {
-        var (mu, sigma) = Network.Encode(x, _rng);
-        var z = Network.Sample(mu, sigma, _rng);
+        var code = Network.EncodeGaussian(x, _rng);
+        var z = Network.Sample(code, _rng);
         // Cross-entropy = H(Y) − BA bound; minimizing it maximizes the I(Z;Y) lower bound.
         var ce = ((float)_labelBound.EntropyX - LabelInformation(z, labels)) * (float)(1 / Ln2);
         Tensor? reg = Config.Kind switch
         {
-            ModelKind.Vib => GaussianKl.ToStandardNormal(mu, sigma).Mean() * (float)(1 / Ln2),
+            ModelKind.Vib => code.KlToNormal(Config.PriorSigma).Mean() * (float)(1 / Ln2),
             ModelKind.Vim => Mmd.Unbiased(z, Tensor.RandomNormal(_rng, z.Shape, 0f, (float)Config.PriorSigma), _mmdConstants),
             _ => null,
         };
+        // Pereyra et al.'s baselines: smoothing adds ε·(mean over classes of −log q) − ε·CE; the penalty subtracts β·H (bits).
+        if (Config.Kind == ModelKind.LabelSmoothing && Config.LabelSmoothing > 0)
+        {
+            var uniform = -Network.LogProbabilities(z).Mean(1).Mean() * (float)(1 / Ln2);
+            return (ce * (float)(1 - Config.LabelSmoothing) + uniform * (float)Config.LabelSmoothing, ce, uniform);
+        }
+        if (Config.Kind == ModelKind.ConfidencePenalty && Config.ConfidencePenalty > 0)
+        {
+            var logp = Network.LogProbabilities(z);
+            var entropy = -(logp.Exp() * logp).Sum(1).Mean() * (float)(1 / Ln2);
+            return (ce - entropy * (float)Config.ConfidencePenalty, ce, entropy);
+        }
         return (reg is null ? ce : ce + reg * (float)Config.Beta, ce, reg);
     }
 
@@ -189,9 +201,9 @@ public sealed class VibTrainer : EpochTrainer<EpochRecord>
             int len = Math.Min(batch, n - start);
             var x = set.Images.Slice(0, start, len);
             var y = set.Labels.AsSpan(start, len);
-            var (mu, sigma) = Network.Encode(x, _rng);
-            if (Network.IsStochastic) klSum += GaussianKl.ToStandardNormal(mu, sigma).Sum().Item();
-            var z = Network.Sample(mu, sigma, _rng);
+            var code = Network.EncodeGaussian(x, _rng);
+            if (Network.IsStochastic) klSum += code.KlToNormal(Config.PriorSigma).Sum().Item();
+            var z = Network.Sample(code, _rng);
             var labels = y.ToArray();
             baSum += LabelInformation(z, labels).Item() * len;
             var logp = Network.LogProbabilities(z);
@@ -200,7 +212,7 @@ public sealed class VibTrainer : EpochTrainer<EpochRecord>
             for (int i = 0; i < len; i++) if (pred1[i] == y[i]) correct1++;
             for (int s = 0; s < samples; s++)
             {
-                var v = (s == 0 ? logp : Network.LogProbabilities(Network.Sample(mu, sigma, _rng))).Values;
+                var v = (s == 0 ? logp : Network.LogProbabilities(Network.Sample(code, _rng))).Values;
                 for (int j = 0; j < probs.Length; j++) probs[j] += Math.Exp(v[j]);
             }
             for (int i = 0; i < len; i++)

@@ -1,0 +1,100 @@
+using MiBounds.Tensors;
+using MiBounds.Vib.Models;
+using MiBounds.Vib.Reproductions;
+using MiBounds.Vib.Training;
+
+namespace MiBounds.Vib.Tests;
+
+public class ReproductionTests
+{
+    private static TrainConfig Tiny(ModelKind kind) => new() { Kind = kind, Bottleneck = 2, Hidden = 8, BatchSize = 20, Epochs = 1, TrainEvalCount = 0, Polyak = 0.5, LearningRate = 1e-3 };
+
+    [Fact]
+    public void LabelSmoothingAndConfidencePenaltyLossesMatchTheirFormulas()
+    {
+        var data = Synthetic.Data(train: 40, test: 20);
+        var x = data.Train.Images.Slice(0, 0, 20).Detach();
+        var y = data.Train.Labels[..20];
+        foreach (var (kind, weight) in new[] { (ModelKind.LabelSmoothing, 0.2), (ModelKind.ConfidencePenalty, 0.3) })
+        {
+            var config = Tiny(kind) with { LabelSmoothing = kind == ModelKind.LabelSmoothing ? weight : 0, ConfidencePenalty = kind == ModelKind.ConfidencePenalty ? weight : 0 };
+            var trainer = new VibTrainer(config, data);
+            var (loss, _, _) = trainer.Loss(x, y);
+            // Independently: the deterministic code z = μ, log q(y|z), CE and entropy in bits.
+            var logp = trainer.Network.LogProbabilities(trainer.Network.Encode(x).Mu).ToRows();
+            double ln2 = Math.Log(2), ce = 0, uniform = 0, entropy = 0;
+            for (int i = 0; i < 20; i++)
+            {
+                ce -= logp[i][y[i]] / ln2;
+                uniform -= logp[i].Average(v => (double)v) / ln2;
+                entropy -= logp[i].Sum(v => Math.Exp(v) * v) / ln2;
+            }
+            ce /= 20; uniform /= 20; entropy /= 20;
+            double expected = kind == ModelKind.LabelSmoothing ? (1 - weight) * ce + weight * uniform : ce - weight * entropy;
+            Assert.Equal(expected, loss.Item(), 4);
+        }
+    }
+
+    [Fact]
+    public void NewConfigFieldsStayOutOfOlderRunsJson()
+    {
+        var json = new TrainConfig().ToJson();
+        Assert.DoesNotContain("FullCovariance", json);
+        Assert.DoesNotContain("LabelSmoothing", json);
+        Assert.Contains("FullCovariance", new TrainConfig { FullCovariance = true }.ToJson());
+        Assert.Equal("vib-k2-b1e-03-full", PlannedRun.Of(new TrainConfig { Bottleneck = 2, FullCovariance = true }).Name);
+        Assert.Equal("vim-k256-b1e-04-s2", PlannedRun.Of(new TrainConfig { Kind = ModelKind.Vim, Beta = 1e-4, PriorSigma = 2 }).Name);
+    }
+
+    [Fact]
+    public void SchedulerSkipsFinishedRunsAndResumesToALargerBudget()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "repro-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var lines = new List<string>();
+            var scheduler = new RunScheduler(root, Synthetic.Data(train: 40, test: 20), lines.Add, CancellationToken.None);
+            var run = PlannedRun.Of(Tiny(ModelKind.Vib) with { FullCovariance = true, Beta = 1e-2 });
+            Assert.True(scheduler.Train(run));
+            Assert.True(scheduler.Train(run));
+            Assert.Contains(lines, l => l.Contains("finished (1 epochs)"));
+            Assert.True(scheduler.Train(run with { Config = run.Config with { Epochs = 2 } }));
+            Assert.Contains(lines, l => l.Contains("resuming after epoch 1"));
+            Assert.Equal(2, scheduler.Summary(run)!.Last!.Epoch);
+            Assert.True(File.Exists(Path.Combine(run.Folder(root), "embedding.png")));
+            // Another configuration in the same folder is refused.
+            Assert.Throws<MiBounds.Vib.Data.DataException>(() => scheduler.Train(run with { Config = run.Config with { Hidden = 9 } }));
+            var emb = ReproductionAnalyses.Embedding(scheduler.Load(run)!, count: 20, grid: 4);
+            Assert.All(emb.Covariances, c => Assert.True(c[0] > 0 && c[2] > 0 && c[0] * c[2] - c[1] * c[1] > 0, "covariance must be positive definite"));
+        }
+        finally { if (Directory.Exists(root)) Directory.Delete(root, recursive: true); }
+    }
+
+    [Fact]
+    public void ReportsAreWrittenWithoutAnyRun()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "repro-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var settings = new ReproductionSettings { Root = root, Report = Path.Combine(root, "docs", "paper.md"), Betas = [1e-3, 1e-1], Epochs = 3 };
+            var scheduler = new RunScheduler(root, Synthetic.Data(train: 40, test: 20), _ => { }, CancellationToken.None);
+            new AlemiReproduction(settings, scheduler, _ => { }).WriteReport();
+            var md = File.ReadAllText(settings.Report);
+            Assert.Contains("| vib-k256-b1e-03 | not started |", md);
+            Assert.Contains("not measured yet", md);
+            Assert.Contains("--epochs 3", md);
+            new CrescimannaReproduction(settings with { Report = Path.Combine(root, "docs", "vim.md") }, scheduler, _ => { }).WriteReport();
+            Assert.Contains("Not implemented", File.ReadAllText(Path.Combine(root, "docs", "vim.md")));
+        }
+        finally { if (Directory.Exists(root)) Directory.Delete(root, recursive: true); }
+    }
+
+    [Fact]
+    public void EllipseAxesOfARotatedCovariance()
+    {
+        // Σ = R diag(4, 1) Rᵀ with R a 30° rotation.
+        double t = Math.PI / 6, c = Math.Cos(t), s = Math.Sin(t);
+        var (major, minor, degrees) = ReproductionFigures.EllipseAxes([4 * c * c + s * s, 3 * c * s, 4 * s * s + c * c]);
+        Assert.Equal(2, major, 9); Assert.Equal(1, minor, 9); Assert.Equal(30, degrees, 9);
+    }
+}

@@ -28,6 +28,9 @@ public static partial class VibCommands
         CreateRobustnessTable(),
     ];
 
+    /// <summary>The image models' reproductions (subcommands of `reproduce`): guess-first and dim.</summary>
+    public static IEnumerable<Command> Reproductions() => [CreateReproduceGuessFirst()];
+
     private const string DataHelp = "IDX directory (default /usr/share/datasets/fashion-mnist)";
     private const string ThreadsHelp = "kernel threads (default: all cores)";
 

@@ -29,7 +29,7 @@ public static partial class VibCommands
     ];
 
     /// <summary>The image models' reproductions (subcommands of `reproduce`): guess-first and dim.</summary>
-    public static IEnumerable<Command> Reproductions() => [CreateReproduceGuessFirst()];
+    public static IEnumerable<Command> Reproductions() => [CreateReproduceGuessFirst(), CreateReproduceDim()];
 
     private const string DataHelp = "IDX directory (default /usr/share/datasets/fashion-mnist)";
     private const string ThreadsHelp = "kernel threads (default: all cores)";

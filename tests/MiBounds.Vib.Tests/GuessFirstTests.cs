@@ -69,4 +69,26 @@ public class GuessFirstTests
         Assert.Contains(" 4.4 |", row);   // the paper's MNIST value beside it
         Assert.Equal(2, row.Split("not yet run").Length - 1); // black- and white-box C&W
     }
+
+    [Fact]
+    public void SmallRunFillsTheGridAndARerunWithMoreEpochsRemeasures()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "gf-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var data = new Data.ImageData(Synthetic.Dataset(40, side: 12, seed: 1), Synthetic.Dataset(20, side: 12, seed: 2), "synthetic");
+            var o = new GuessFirstOptions { Models = ["cnn", "c-dv"], Epochs = 1, SubstituteEpochs = 1, BatchSize = 20, AttackCount = 10, FgsmSizes = [0.3], PgdSizes = [0.3] };
+            var r = GuessFirst.Run(o, data, dir, new GuessFirstResults(), _ => { }, TextWriter.Null, default);
+            Assert.Equal(2 * 2 * 2, r.Cells.Count); // 2 models × (fgsm, pgd) × (white, black); C&W skipped
+            Assert.DoesNotContain(r.Cells, c => c.Attack == "cw");
+            Assert.Equal(2, r.Clean.Count);
+            var again = GuessFirst.Run(o, data, dir, r, _ => { }, TextWriter.Null, default);
+            Assert.Equal(8, again.Cells.Count); // nothing re-measured
+            var more = GuessFirst.Run(o with { Models = ["cnn"], Epochs = 2 }, data, dir, again, _ => { }, TextWriter.Null, default);
+            Assert.Equal(2, more.TrainedEpochs["CNN"]);
+            Assert.Equal(2, more.Epochs.Count(e => e.Model == "CNN"));
+            Assert.Equal(4, more.Cells.Count(c => c.Model == "CNN")); // re-measured on the longer-trained model
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
 }

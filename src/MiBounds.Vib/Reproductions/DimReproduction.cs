@@ -110,7 +110,7 @@ public static class DimReproduction
                     ProbeSet(results, name, epoch, Sets(trainer.Model.Encoder, probeTrain, probeTest), probeTrain, probeTest, data.Train.Classes, settings, o.Seed, log, save);
                 }
             }
-        if (!results.Probes.Any(p => p.Model == "supervised") && !cancellation.IsCancellationRequested)
+        if (!results.Probes.Any(p => p.Model == "supervised" && p.Epoch == o.Epochs) && !cancellation.IsCancellationRequested)
         {
             var sw = Stopwatch.StartNew();
             var encoder = Supervised(data.Train, o, Path.Combine(runsDir, $"{o.Variant}-supervised"), log, cancellation);

@@ -34,6 +34,8 @@ public sealed record GuessFirstResults
     public List<GuessFirstEpoch> Epochs { get; init; } = [];
     /// <summary>Training seconds per model.</summary>
     public Dictionary<string, double> TrainSeconds { get; init; } = [];
+    /// <summary>Epochs each model (and the substitute) had when its cells were measured.</summary>
+    public Dictionary<string, int> TrainedEpochs { get; init; } = [];
 }
 
 /// <summary>The settings of a `reproduce guess-first` run.</summary>
@@ -127,6 +129,12 @@ public static class GuessFirst
             var trainer = TrainOrLoad(m, Config(m, o), data, Path.Combine(runsDir, m.Key), results, log, cancellation);
             if (trainer is null) return results; // interrupted: the run folder holds its checkpoint
             trained[m.Key] = trainer;
+            // Cells measured on fewer epochs (a rerun with a larger --epochs) are stale: drop them.
+            if (results.TrainedEpochs.GetValueOrDefault(m.Name) != trainer.EpochsDone)
+            {
+                results.Cells.RemoveAll(c => m.Key == SubstituteModel.Key ? c.Mode == "black" : c.Model == m.Name);
+                results.TrainedEpochs[m.Name] = trainer.EpochsDone;
+            }
             if (m.Key != SubstituteModel.Key)
             {
                 results.Clean[m.Name] = trainer.TestAccuracy(data.Test);

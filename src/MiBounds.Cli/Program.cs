@@ -26,6 +26,10 @@ public static class Program
             new VersionOption(),
         };
         foreach (var command in ToyCommands.Create().Concat(VibCommands.Create())) root.Subcommands.Add(command);
+        // One `reproduce` command gathers each library's paper reproductions.
+        var reproduce = new Command("reproduce", "run a paper's protocol and write its report (docs/reproductions/<paper>.md)");
+        foreach (var command in ToyCommands.Reproductions().Concat(VibCommands.Reproductions())) reproduce.Subcommands.Add(command);
+        root.Subcommands.Add(reproduce);
         return root;
     }
 

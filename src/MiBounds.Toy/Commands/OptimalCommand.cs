@@ -41,9 +41,16 @@ public static class OptimalStudy
     /// <summary>One result row.</summary>
     public sealed record Row(double Mi, string Bound, [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] double? Alpha, double Mean, double Std, int Batches);
 
-    /// <summary>Runs the study for each MI level; scores are computed once per batch and shared by the bounds.</summary>
-    public static List<Row> Compute(int dim, int batch, int batches, IReadOnlyList<double> levels, ulong seed)
+    /// <summary>The Iα interpolation values the study evaluates unless told otherwise.</summary>
+    public static readonly double[] DefaultAlphas = [0.01, 0.5, 0.99];
+
+    /// <summary>
+    /// Runs the study for each MI level; scores are computed once per batch and shared by the bounds.
+    /// <paramref name="alphas"/> are the Iα values (default <see cref="DefaultAlphas"/>).
+    /// </summary>
+    public static List<Row> Compute(int dim, int batch, int batches, IReadOnlyList<double> levels, ulong seed, IReadOnlyList<double>? alphas = null)
     {
+        alphas ??= DefaultAlphas;
         var rows = new List<Row>();
         var rng = new Rng(seed);
         var baseline = new GaussianMarginalBaseline();
@@ -53,7 +60,7 @@ public static class OptimalStudy
             var conditional = new GaussianConditionalCritic(dim, task.Rho);
             var ratio = new GaussianConditionalCritic(dim, task.Rho, AnalyticScore.LogDensityRatio);
             // (bound, which scores it takes, alpha)
-            var entries = new (IMiEstimator Bound, Func<(Tensor cond, Tensor ratio), Tensor>? Scores, double? Alpha)[]
+            var entries = new List<(IMiEstimator Bound, Func<(Tensor cond, Tensor ratio), Tensor>? Scores, double? Alpha)>
             {
                 (new Tuba(conditional, baseline), s => s.cond, null),
                 (new Nwj(ratio), s => s.ratio + 1f, null),
@@ -61,11 +68,9 @@ public static class OptimalStudy
                 (new JensenShannon(ratio), s => s.ratio, null),
                 (new DonskerVaradhan(ratio), s => s.ratio, null),
                 (new Smile(ratio, 5), s => s.ratio, null),
-                (new InterpolatedBound(conditional, baseline, 0.01), s => s.cond, 0.01),
-                (new InterpolatedBound(conditional, baseline, 0.5), s => s.cond, 0.5),
-                (new InterpolatedBound(conditional, baseline, 0.99), s => s.cond, 0.99),
-                (new BarberAgakov(conditional, BarberAgakov.StandardNormalEntropy(dim)), null, null),
             };
+            foreach (double a in alphas) entries.Add((new InterpolatedBound(conditional, baseline, a), s => s.cond, a));
+            entries.Add((new BarberAgakov(conditional, BarberAgakov.StandardNormalEntropy(dim)), null, null));
             var values = entries.Select(_ => new double[batches]).ToArray();
             var mask = PositiveMask.Diagonal(batch);
             using (Tensor.NoGrad())
@@ -75,7 +80,7 @@ public static class OptimalStudy
                     var sample = task.Sample(batch, rng);
                     var scores = (conditional.Scores(sample.X, sample.Y), ratio.Scores(sample.X, sample.Y));
                     var logBaseline = baseline.LogBaseline(sample.Y);
-                    for (int e = 0; e < entries.Length; e++)
+                    for (int e = 0; e < entries.Count; e++)
                     {
                         var (bound, pick, _) = entries[e];
                         values[e][b] = bound is MiBound mb
@@ -84,7 +89,7 @@ public static class OptimalStudy
                     }
                 }
             }
-            for (int e = 0; e < entries.Length; e++)
+            for (int e = 0; e < entries.Count; e++)
             {
                 double mean = values[e].Average();
                 double std = batches > 1 ? Math.Sqrt(values[e].Sum(v => (v - mean) * (v - mean)) / (batches - 1)) : 0;

@@ -14,4 +14,7 @@ public static class ToyCommands
         TasksCommand.Create(),
         BenchTasksCommand.Create(),
     ];
+
+    /// <summary>The toy suite's reproductions (subcommands of `reproduce`): poole.</summary>
+    public static IEnumerable<Command> Reproductions() => [MiBounds.Toy.Reproductions.PooleCommand.Create()];
 }

@@ -29,6 +29,9 @@ public static partial class VibCommands
         CreateReproduce(),
     ];
 
+    /// <summary>The image models' reproductions (subcommands of `reproduce`): guess-first and dim.</summary>
+    public static IEnumerable<Command> Reproductions() => [CreateReproduceGuessFirst(), CreateReproduceDim()];
+
     private const string DataHelp = "IDX directory (default /usr/share/datasets/fashion-mnist)";
     private const string ThreadsHelp = "kernel threads (default: all cores)";
 

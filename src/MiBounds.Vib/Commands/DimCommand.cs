@@ -65,7 +65,7 @@ public static partial class VibCommands
         var trainer = new DimTrainer(config, data.Train, outDir, run.Cancellation);
         ResumeIfAsked(run, trainer, resume, outDir);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"DIM {config.Mode.ToString().ToLowerInvariant()} with {config.Estimator}: {(config.TrainCount > 0 ? Math.Min(config.TrainCount, data.Train.Count) : data.Train.Count)} train images, batch {config.BatchSize}, {trainer.Network.ParameterCount():N0} parameters, {threads} thread(s)"));
+            $"DIM {config.Mode.ToString().ToLowerInvariant()} with {config.Estimator}: {(config.TrainCount > 0 ? Math.Min(config.TrainCount, data.Train.Count) : data.Train.Count)} train images, batch {config.BatchSize}, {trainer.Model.ParameterCount():N0} parameters, {threads} thread(s)"));
         var fit = WithProgress(run, onStep => trainer.Train(onStep, r => log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"epoch {r.Epoch,3}/{config.Epochs}  {r.Seconds,6:F1}s  loss {r.Loss:F4}  global bound {Nats(r.GlobalBound)}  local bound {Nats(r.LocalBound)}"))));
         if (fit.Reason == StopReason.Interrupted) return Interrupted(run, "dim", outDir, fit);

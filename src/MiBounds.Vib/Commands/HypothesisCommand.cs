@@ -14,7 +14,7 @@ public static partial class VibCommands
 {
     private static Command CreateHypothesis()
     {
-        var objective = Choice("--objective", "dv (C-DV) or js (C-JS): the library's bound on the N×10 score matrix T(x_i, k) with positives at (i, y_i); cnn: the same trunk with a 10-way softmax head", "dv", "dv", "js", "cnn");
+        var objective = Choice("--objective", "dv (C-DV) or js (C-JS): the library's bound on the N×10 score matrix T(x_i, k) with positives at (i, y_i); cnn: the same trunk with a 10-way softmax head; vib: the cnn with a VIB bottleneck (Guess First's \"Alemi et al.\"); lenet: the LeNet-5-like black-box substitute", "dv", "dv", "js", "cnn", "vib", "lenet");
         var ie = Double("--ie", "weight of the information-elimination MMD regularizer (C-DV-IE, C-JS-IE; 0 = off)", 0, 0, 1e6);
         var ieSigma = OptionalDouble("--ie-sigma", "Gaussian kernel bandwidth of the regularizer (default: median heuristic per batch)", 1e-9, 1e9);
         var epochs = Int("--epochs", "training epochs", 5, 0, 100000);
@@ -35,7 +35,7 @@ public static partial class VibCommands
         {
             string o = run.Get(objective);
             double lambda = run.Get(ie);
-            if (o == "cnn" && lambda > 0) throw new UsageException("--ie applies to the hypothesis models (--objective dv or js), not to the cnn baseline");
+            if (o is not ("dv" or "js") && lambda > 0) throw new UsageException($"--ie applies to the hypothesis models (--objective dv or js), not to {o}");
             var config = new HypothesisConfig
             {
                 Objective = o,

@@ -22,6 +22,7 @@ public sealed class DimEncoder : Module
 {
     private readonly Conv2d _conv1, _conv2;
     private readonly BatchNorm _bn2, _bnFc;
+    private readonly BatchNorm? _bn1; // the authors' variant: batch-norm after the first convolution too
     private readonly Linear _fc, _code;
 
     /// <summary>Image side (28).</summary>
@@ -37,12 +38,19 @@ public sealed class DimEncoder : Module
     /// <summary>Size of the global code (64).</summary>
     public int CodeSize => _code.OutFeatures;
 
-    /// <summary>Builds the encoder with PyTorch-style initialization from <paramref name="rng"/>.</summary>
-    public DimEncoder(Rng rng, int side = 28, int codeSize = 64, int hidden = 1024)
+    /// <summary>Size of the FC layer (1024).</summary>
+    public int Hidden => _fc.OutFeatures;
+
+    /// <summary>
+    /// Builds the encoder with PyTorch-style initialization from <paramref name="rng"/>; <paramref name="batchNormFirst"/>
+    /// adds batch-norm after the first convolution (rdevon/DIM's basic28x28 encoder).
+    /// </summary>
+    public DimEncoder(Rng rng, int side = 28, int codeSize = 64, int hidden = 1024, bool batchNormFirst = false)
     {
         if (side < 8) throw new ArgumentOutOfRangeException(nameof(side), side, "images must be at least 8×8");
         Side = side;
         _conv1 = RegisterModule("conv1", new Conv2d(1, 64, 5, rng, stride: 2, padding: 2));
+        if (batchNormFirst) _bn1 = RegisterModule("bn1", new BatchNorm(64));
         _conv2 = RegisterModule("conv2", new Conv2d(64, 128, 5, rng, stride: 2, padding: 2));
         _bn2 = RegisterModule("bn2", new BatchNorm(128));
         int s1 = (side + 4 - 5) / 2 + 1;
@@ -55,14 +63,22 @@ public sealed class DimEncoder : Module
     /// <summary>The local feature map [N, 128, 7, 7] and the global code [N, 64] of [N, side²] images.</summary>
     public (Tensor Local, Tensor Code) Forward(Tensor images)
     {
+        var (local, _, code) = ForwardAll(images);
+        return (local, code);
+    }
+
+    /// <summary>The local feature map, the FC layer's output [N, 1024] (after batch-norm and ReLU) and the code.</summary>
+    public (Tensor Local, Tensor Fc, Tensor Code) ForwardAll(Tensor images)
+    {
         if (images.Rank != 2 || images.Dim(1) != Side * Side)
             throw new ArgumentException($"DimEncoder expects images [N, {Side * Side}], got {Tensor.ShapeString(images.Shape)}");
         var x = images.Reshape(images.Dim(0), 1, Side, Side);
-        var h = _conv1.Forward(x).Relu();
+        var h = _conv1.Forward(x);
+        h = (_bn1 is null ? h : _bn1.Forward(h)).Relu();
         var local = _bn2.Forward(_conv2.Forward(h)).Relu();
         var flat = local.Reshape(local.Dim(0), LocalFeatures);
-        var code = _code.Forward(_bnFc.Forward(_fc.Forward(flat)).Relu());
-        return (local, code);
+        var fc = _bnFc.Forward(_fc.Forward(flat)).Relu();
+        return (local, fc, _code.Forward(fc));
     }
 }
 
@@ -74,10 +90,10 @@ public sealed class DimEncoder : Module
 /// Local: for each location l, S_l[i, j] = ψ_l(code_i)·φ_l(map_j[:, l]) / √width, φ_l a 1×1-convolution MLP.
 /// The 1/√width temperature keeps initial scores of order one, so exp-based bounds (DV, the NWJ value JS reports) do not overflow.
 /// </summary>
-public sealed class DimNetwork : Module
+public sealed class DimNetwork : DimModel
 {
     /// <summary>The encoder.</summary>
-    public DimEncoder Encoder { get; }
+    public override DimEncoder Encoder { get; }
     /// <summary>Code projection of the global critic.</summary>
     public Mlp GlobalCode { get; }
     /// <summary>Feature projection of the global critic (flattened map → width).</summary>
@@ -105,7 +121,7 @@ public sealed class DimNetwork : Module
     }
 
     /// <summary>The global critic's K×K score matrix for a batch's local maps [K, C, s, s] and codes [K, d].</summary>
-    public Tensor GlobalScores(Tensor local, Tensor code)
+    public override Tensor GlobalScores(Tensor local, Tensor code)
     {
         var features = GlobalFeatures.Forward(local.Reshape(local.Dim(0), Encoder.LocalFeatures));
         return Tensor.MatMul(GlobalCode.Forward(code), features, transB: true) * Temperature;
@@ -115,7 +131,7 @@ public sealed class DimNetwork : Module
     /// The local critic's scores for every location at once, [K, L·K]: column block l (columns l·K … l·K + K − 1)
     /// is location l's K×K matrix S_l[i, j] = ψ_l(code_i)·φ_l(map_j at l). Locations are numbered row-major.
     /// </summary>
-    public Tensor LocalScores(Tensor local, Tensor code)
+    public override Tensor LocalScores(Tensor local, Tensor code)
     {
         int k = local.Dim(0), c = local.Dim(1), locations = local.Dim(2) * local.Dim(3);
         // [K, C, h, w] → [h, w, K, C] → rows l·K + j hold image j's channel vector at location l.

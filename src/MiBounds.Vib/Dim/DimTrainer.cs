@@ -40,6 +40,16 @@ public sealed record DimConfig
     public int ProbeTestCount { get; init; }
     /// <summary>Probe training epochs.</summary>
     public int ProbeEpochs { get; init; } = 20;
+    /// <summary>
+    /// null: our model (<see cref="DimNetwork"/>); "authors": rdevon/DIM's (<see cref="DimAuthorsNetwork"/>: batch-norm after
+    /// both convolutions, their critics <see cref="Width"/> wide, local negatives pooled across locations). Left out of
+    /// the JSON when null so earlier runs still resume.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Variant { get; init; }
+
+    /// <summary>Whether the run uses the authors' model and pooled negatives.</summary>
+    public bool IsAuthors => Variant == "authors";
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
 
@@ -72,12 +82,14 @@ public sealed class DimTrainer : EpochTrainer<DimEpochRecord>
     /// <summary>The checkpoint kind of DIM runs.</summary>
     public const string CheckpointKind = "dim";
 
-    private readonly Model _model;
+    private readonly Objectives _model;
 
     /// <summary>The run's settings.</summary>
     public DimConfig Config { get; }
-    /// <summary>Encoder and critics.</summary>
-    public DimNetwork Network { get; }
+    /// <summary>Encoder and critics (<see cref="DimNetwork"/>, or <see cref="DimAuthorsNetwork"/> for the authors' variant).</summary>
+    public DimModel Model { get; }
+    /// <summary>Our model's encoder and critics; the authors' variant has none (use <see cref="Model"/>).</summary>
+    public DimNetwork Network => Model as DimNetwork ?? throw new InvalidOperationException("the authors' DIM variant is a DimAuthorsNetwork: use Model");
     /// <summary>The prior discriminator, when prior matching is on.</summary>
     public PriorDiscriminator? Prior { get; }
 
@@ -93,10 +105,11 @@ public sealed class DimTrainer : EpochTrainer<DimEpochRecord>
         var images = config.TrainCount > 0 ? train.Take(config.TrainCount) : train;
         if (images.Count < config.BatchSize) throw new ArgumentException($"batch size {config.BatchSize} exceeds the {images.Count} training images");
         var rng = new Rng(config.Seed); // the run's one generator: init, shuffles, prior samples
-        Network = new DimNetwork(rng, train.Height, config.Width);
-        if (config.PriorWeight > 0) Prior = new PriorDiscriminator(Network.Encoder.CodeSize, rng);
-        _model = new Model(this, images, rng);
-        var adam = new Adam(Network.Parameters(), (float)config.LearningRate);
+        if (config.Variant is not (null or "authors")) throw new ArgumentException($"DIM variant must be null (ours) or authors, got '{config.Variant}'");
+        Model = config.IsAuthors ? new DimAuthorsNetwork(rng, train.Height, config.Width) : new DimNetwork(rng, train.Height, config.Width);
+        if (config.PriorWeight > 0) Prior = new PriorDiscriminator(Model.Encoder.CodeSize, rng);
+        _model = new Objectives(this, images, rng);
+        var adam = new Adam(Model.Parameters(), (float)config.LearningRate);
         var log = outputDirectory is null ? null
             : new MetricsLog(Path.Combine(outputDirectory, "training.csv"), LogUnit.Epoch, "epoch", "seconds", "loss", "global_bound_nats", "local_bound_nats");
         Loop = new Trainer(_model, adam, rng, new TrainerOptions
@@ -129,20 +142,25 @@ public sealed class DimTrainer : EpochTrainer<DimEpochRecord>
     public (Tensor Objective, double GlobalBound, double LocalBound, Tensor Code) Objective(Tensor images, bool training = true)
     {
         int k = images.Dim(0);
-        var (local, code) = Network.Encoder.Forward(images);
+        var (local, code) = Model.Encoder.Forward(images);
         var mask = PositiveMask.Diagonal(k);
         Tensor? objective = null;
         double globalValue = double.NaN, localValue = double.NaN;
         if (Config.Mode is DimMode.Global or DimMode.Both)
         {
-            var o = _model.Bound.FromScores(Network.GlobalScores(local, code), null, mask, training);
+            var o = _model.Bound.FromScores(Model.GlobalScores(local, code), null, mask, training);
             objective = o.Objective;
             globalValue = o.Value.Item();
         }
         if (Config.Mode is DimMode.Local or DimMode.Both)
         {
-            var all = Network.LocalScores(local, code);
-            int locations = Network.Encoder.Locations;
+            var all = Model.LocalScores(local, code);
+            int locations = Model.Encoder.Locations;
+            if (Config.IsAuthors)
+            {
+                var (pooled, value) = PooledLocalBound.Compute(Config.Estimator, _model.Bound, all, locations, training);
+                return (objective is null ? pooled : objective + pooled, globalValue, value, code);
+            }
             Tensor? sum = null;
             double valueSum = 0;
             for (int l = 0; l < locations; l++)
@@ -162,7 +180,7 @@ public sealed class DimTrainer : EpochTrainer<DimEpochRecord>
     /// The model the trainer steps: loss = −objective (+ the prior term); the discriminator's own Adam step runs after
     /// the main one on the step's codes; the epoch's bound sums and the discriminator's optimizer go into checkpoints.
     /// </summary>
-    private sealed class Model : ITrainable
+    private sealed class Objectives : ITrainable
     {
         private readonly DimTrainer _owner;
         private readonly ImageDataset _train;
@@ -176,11 +194,11 @@ public sealed class DimTrainer : EpochTrainer<DimEpochRecord>
 
         public IReadOnlyList<(string Name, Module Module)> Modules { get; }
 
-        public Model(DimTrainer owner, ImageDataset train, Rng rng)
+        public Objectives(DimTrainer owner, ImageDataset train, Rng rng)
         {
             _owner = owner; _train = train; _rng = rng;
             Bound = ScoreBounds.Create(owner.Config.Estimator);
-            Modules = owner.Prior is null ? [("dim", owner.Network)] : [("dim", owner.Network), ("prior", owner.Prior)];
+            Modules = owner.Prior is null ? [("dim", owner.Model)] : [("dim", owner.Model), ("prior", owner.Prior)];
             if (owner.Prior is not null) _priorAdam = new Adam(owner.Prior.Parameters(), (float)owner.Config.LearningRate);
         }
 
@@ -292,8 +310,8 @@ public sealed class DimTrainer : EpochTrainer<DimEpochRecord>
     {
         var probeTrain = data.Train.Take(Config.ProbeTrainCount);
         var probeTest = Config.ProbeTestCount > 0 ? data.Test.Take(Config.ProbeTestCount) : data.Test;
-        var (trainGlobal, trainConv) = Features(Network.Encoder, probeTrain.Images);
-        var (testGlobal, testConv) = Features(Network.Encoder, probeTest.Images);
+        var (trainGlobal, trainConv) = Features(Model.Encoder, probeTrain.Images);
+        var (testGlobal, testConv) = Features(Model.Encoder, probeTest.Images);
         var random = RandomEncoder(data.Train.Height, Config.Seed + 1000003, probeTrain.Images.Slice(0, 0, Math.Min(2000, probeTrain.Count)));
         var (trainRandom, _) = Features(random, probeTrain.Images);
         var (testRandom, _) = Features(random, probeTest.Images);

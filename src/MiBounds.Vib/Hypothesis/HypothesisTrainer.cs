@@ -19,7 +19,7 @@ namespace MiBounds.Vib.Hypothesis;
 /// <summary>Everything that defines a label-hypothesis (or CNN baseline) run, saved as run.json.</summary>
 public sealed record HypothesisConfig
 {
-    /// <summary>cnn (softmax baseline), dv (C-DV) or js (C-JS).</summary>
+    /// <summary>cnn (softmax baseline), dv (C-DV), js (C-JS), vib (the CNN with a VIB bottleneck, "Alemi et al." of Guess First) or lenet (the black-box substitute).</summary>
     public string Objective { get; init; } = "dv";
     /// <summary>Weight λ of the information-elimination regularizer (0 = off).</summary>
     public double Lambda { get; init; }
@@ -35,9 +35,22 @@ public sealed record HypothesisConfig
     public double LearningRate { get; init; } = 1e-3;
     /// <summary>Training images used (the first N; 0 = all).</summary>
     public int TrainCount { get; init; }
+    /// <summary>β of the vib objective (null: 1e-3); left out of the JSON when unset so older runs still resume.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public double? Beta { get; init; }
+
+    /// <summary>The objectives a run may have.</summary>
+    public static readonly string[] Objectives = ["cnn", "dv", "js", "vib", "lenet"];
 
     /// <summary>The model's name in result tables: CNN, C-DV, C-JS, C-DV-IE, C-JS-IE.</summary>
-    public string ModelName => Objective == "cnn" ? "CNN" : $"C-{Objective.ToUpperInvariant()}{(Lambda > 0 ? "-IE" : "")}";
+    public string ModelName => Objective switch
+    {
+        "cnn" => "CNN", "vib" => "Alemi", "lenet" => "LeNet-5",
+        _ => $"C-{Objective.ToUpperInvariant()}{(Lambda > 0 ? "-IE" : "")}",
+    };
+
+    /// <summary>Whether the model is a label-hypothesis classifier (dv, js) rather than a softmax network.</summary>
+    public bool IsHypothesis => Objective is "dv" or "js";
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
@@ -76,10 +89,16 @@ public sealed class HypothesisTrainer : EpochTrainer<HypothesisEpochRecord>
     public HypothesisNetwork? Hypothesis { get; }
     /// <summary>The CNN baseline (null for hypothesis models).</summary>
     public CnnClassifier? Cnn { get; }
+    /// <summary>The CNN with a VIB bottleneck (objective vib), else null.</summary>
+    public CnnVibClassifier? Vib { get; }
+    /// <summary>The LeNet-5 substitute (objective lenet), else null.</summary>
+    public LeNet5? Substitute { get; }
     /// <summary>The model being trained, as a classifier.</summary>
-    public IImageClassifier Classifier => (IImageClassifier?)Hypothesis ?? Cnn!;
+    public IImageClassifier Classifier => (IImageClassifier?)Hypothesis ?? (IImageClassifier?)Cnn ?? (IImageClassifier?)Vib ?? Substitute!;
     /// <summary>The model being trained, as a module.</summary>
-    public Module Module => (Module?)Hypothesis ?? Cnn!;
+    public Module Module => (Module?)Hypothesis ?? (Module?)Cnn ?? (Module?)Vib ?? Substitute!;
+
+    private readonly Rng _rng; // the run's one generator (the vib objective's noise draws from it)
 
     /// <summary>
     /// Builds the model for <paramref name="train"/>. Cancelling <paramref name="cancellation"/> makes
@@ -87,15 +106,18 @@ public sealed class HypothesisTrainer : EpochTrainer<HypothesisEpochRecord>
     /// </summary>
     public HypothesisTrainer(HypothesisConfig config, ImageDataset train, string? outputDirectory = null, CancellationToken cancellation = default) : base(outputDirectory)
     {
-        if (config.Objective is not ("cnn" or "dv" or "js")) throw new ArgumentException($"objective must be cnn, dv or js, got '{config.Objective}'");
-        if (config.Objective == "cnn" && config.Lambda > 0) throw new ArgumentException("the information-elimination regularizer needs a hypothesis model (dv or js), not the CNN baseline");
+        if (!HypothesisConfig.Objectives.Contains(config.Objective)) throw new ArgumentException($"objective must be one of {string.Join(", ", HypothesisConfig.Objectives)}, got '{config.Objective}'");
+        if (!config.IsHypothesis && config.Lambda > 0) throw new ArgumentException("the information-elimination regularizer needs a hypothesis model (dv or js), not the CNN baseline");
         if (config.Lambda < 0) throw new ArgumentOutOfRangeException(nameof(config), config.Lambda, "λ must be ≥ 0");
         if (train.Height != train.Width) throw new ArgumentException($"expected square images, got {train.Height}×{train.Width}");
         Config = config;
         var images = config.TrainCount > 0 ? train.Take(config.TrainCount) : train;
         if (images.Count < config.BatchSize) throw new ArgumentException($"batch size {config.BatchSize} exceeds the {images.Count} training images");
         var rng = new Rng(config.Seed); // the run's one generator: init and shuffles
+        _rng = rng;
         if (config.Objective == "cnn") Cnn = new CnnClassifier(rng, train.Height, train.Classes);
+        else if (config.Objective == "vib") Vib = new CnnVibClassifier(rng, train.Height, train.Classes);
+        else if (config.Objective == "lenet") Substitute = new LeNet5(rng, train.Height, train.Classes);
         else Hypothesis = new HypothesisNetwork(rng, train.Height, train.Classes);
         _model = new Model(this, images);
         var adam = new Adam(Module.Parameters(), (float)config.LearningRate);
@@ -140,6 +162,12 @@ public sealed class HypothesisTrainer : EpochTrainer<HypothesisEpochRecord>
     public (Tensor Loss, double Bound, double Regularizer) Loss(Tensor images, int[] labels, bool training = true)
     {
         if (Cnn is not null) return (Tensor.CrossEntropy(Cnn.Logits(images), labels), double.NaN, 0);
+        if (Substitute is not null) return (Tensor.CrossEntropy(Substitute.Logits(images), labels), double.NaN, 0);
+        if (Vib is not null)
+        {
+            var (vibLoss, kl) = Vib.Loss(images, labels, Config.Beta ?? 1e-3, _rng);
+            return (vibLoss, double.NaN, kl); // the regularizer column holds the KL (nats)
+        }
         var (scores, representations) = Hypothesis!.Forward(images);
         var output = _model.Bound!.FromScores(scores, null, PositiveMask.FromLabels(labels, Hypothesis.Classes), training);
         var loss = output.Objective.Neg();

@@ -57,17 +57,27 @@ public class GuessFirstTests
     }
 
     [Fact]
-    public void CwIsReportedAsNotYetRunNeverAsANumber()
+    public void TheCwCellKeepsOnlyAdversariesWithinItsL2Budget()
     {
-        Assert.Null(AttackCatalog.Create("cw"));
-        Assert.Contains("not yet run", AttackCatalog.Missing("cw"));
-        var r = new GuessFirstResults { Clean = new() { ["CNN"] = 0.9 }, Cells = [new("CNN", "pgd", "white", 0.15, 0.05, 100, 1)] };
-        var md = GuessFirst.Report(r, new GuessFirstOptions(), "/data/fashion-mnist");
-        var row = md.Split('\n').Single(l => l.StartsWith("| CNN |"));
-        Assert.Contains("not yet run", row);
-        Assert.Contains(" 5.0 |", row);   // white-box PGD 0.15 measured
-        Assert.Contains(" 4.4 |", row);   // the paper's MNIST value beside it
-        Assert.Equal(2, row.Split("not yet run").Length - 1); // black- and white-box C&W
+        Assert.Null(AttackCatalog.Missing("cw"));
+        var t = Trained("cnn", epochs: 1, lr: 1e-5);
+        var test = Synthetic.Dataset(12, side: 12, seed: 2);
+        Func<Tensor, Tensor> f = t.Classifier.LogProbabilities;
+        t.Module.Eval();
+        var cw = (CarliniWagnerAttack)AttackCatalog.Create("cw")!;
+        var full = CarliniWagner.Attack(f, test.Images, test.Labels, null, cw.Options);
+        int d = test.Images.Dim(1);
+        foreach (double size in new[] { 0.0, 0.5, 100.0 })
+        {
+            var adv = cw.Perturb(f, test.Images, test.Labels, size, new Rng(1));
+            for (int i = 0; i < test.Labels.Length; i++)
+            {
+                var row = adv.Values.Slice(i * d, d).ToArray();
+                bool kept = full.Success[i] && full.L2[i] / 2 <= size; // pixels span [−1, 1]: L2 in [0, 1] units is half
+                Assert.Equal(kept ? full.Adversarial.Values.Slice(i * d, d).ToArray() : test.Images.Values.Slice(i * d, d).ToArray(), row);
+            }
+        }
+        Assert.Contains(full.Success, s => s); // with no budget (size 100) the untrained model is fooled somewhere
     }
 
     [Fact]

@@ -15,7 +15,7 @@ namespace MiBounds.Vib.Commands;
 /// </summary>
 public static partial class VibCommands
 {
-    /// <summary>vib, vim, baseline, robustness, plot, dim, hypothesis, robustness-table and reproduce (vib, vim).</summary>
+    /// <summary>vib, vim, baseline, robustness, plot, dim, hypothesis and robustness-table.</summary>
     public static IEnumerable<Command> Create() =>
     [
         CreateTraining(ModelKind.Vib),
@@ -26,11 +26,10 @@ public static partial class VibCommands
         CreateDim(),
         CreateHypothesis(),
         CreateRobustnessTable(),
-        CreateReproduce(),
     ];
 
-    /// <summary>The image models' reproductions (subcommands of `reproduce`): guess-first and dim.</summary>
-    public static IEnumerable<Command> Reproductions() => [CreateReproduceGuessFirst(), CreateReproduceDim()];
+    /// <summary>The image models' reproductions (subcommands of `reproduce`): vib, vim, guess-first and dim.</summary>
+    public static IEnumerable<Command> Reproductions() => [.. CreateVibReproductions(), CreateReproduceGuessFirst(), CreateReproduceDim()];
 
     private const string DataHelp = "IDX directory (default /usr/share/datasets/fashion-mnist)";
     private const string ThreadsHelp = "kernel threads (default: all cores)";

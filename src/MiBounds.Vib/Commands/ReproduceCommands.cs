@@ -11,15 +11,13 @@ namespace MiBounds.Vib.Commands;
 public static partial class VibCommands
 {
     /// <summary>reproduce vib (Alemi et al. 2017) and reproduce vim (Crescimanna and Graham).</summary>
-    private static Command CreateReproduce()
-    {
-        var command = new Command("reproduce", "run a paper's protocol as resumable runs and write its report (docs/reproductions/<paper>.md)");
-        command.Subcommands.Add(CreateReproduction("vib", "Alemi et al. 2017, Deep VIB: Table 1, Figures 1–4", "alemi2017", AlemiReproduction.DefaultBetas,
-            (s, r, l) => new AlemiReproduction(s, r, l)));
-        command.Subcommands.Add(CreateReproduction("vim", "Crescimanna and Graham, Variational InfoMax: Tables 1–3, Figures 1–2", "crescimanna2019", CrescimannaReproduction.DefaultBetas,
-            (s, r, l) => new CrescimannaReproduction(s, r, l)));
-        return command;
-    }
+    private static IEnumerable<Command> CreateVibReproductions() =>
+    [
+        CreateReproduction("vib", "Alemi et al. 2017, Deep VIB: Table 1, Figures 1–4", "alemi2017", AlemiReproduction.DefaultBetas,
+            (s, r, l) => new AlemiReproduction(s, r, l)),
+        CreateReproduction("vim", "Crescimanna and Graham, Variational InfoMax: Tables 1–3, Figures 1–2", "crescimanna2019", CrescimannaReproduction.DefaultBetas,
+            (s, r, l) => new CrescimannaReproduction(s, r, l)),
+    ];
 
     private static Command CreateReproduction(string name, string description, string reportName, double[] betas, Func<ReproductionSettings, RunScheduler, Action<string>, Reproduction> create)
     {

@@ -65,7 +65,7 @@ public sealed record GuessFirstOptions
     public double[] FgsmSizes { get; init; } = [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0];
     /// <summary>PGD radii.</summary>
     public double[] PgdSizes { get; init; } = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3];
-    /// <summary>C&amp;W L2 sizes (reported as not yet run until the attack exists).</summary>
+    /// <summary>C&amp;W L2 sizes (pixels in [0, 1]; the paper reports L2 2.0).</summary>
     public double[] CwSizes { get; init; } = [0.5, 1.0, 2.0, 3.0];
     /// <summary>Seed of every run.</summary>
     public ulong Seed { get; init; } = 1;
@@ -276,7 +276,7 @@ public static class GuessFirst
         foreach (var (k, v) in r.Settings) sb.AppendLine($"- {k}: {v}");
         sb.AppendLine("- Architecture: as Appendix F — conv 4×4/32 and 4×4/64, stride 2, padding 1, batch-norm + ReLU; FC 512-256-128; the one-hot hypothesis enters with the flattened second-convolution output (the first FC layer is computed factored, same function); IE regularizer on the FC-256 output (Gaussian-kernel MMD across hypotheses, median-heuristic bandwidth). The one-hot columns of the first FC layer are initialized uniform ±1 (ours, so the hypothesis matters from the first step).");
         sb.AppendLine("- \"Alemi et al.\": the CNN with its middle FC layer (256) replaced by a Gaussian bottleneck (μ, softplus σ), β·KL to N(0, I); prediction and attack gradients use z = μ (the paper does not say how it averaged samples).");
-        sb.AppendLine("- Attacks: our own implementations, not Foolbox. FGSM: one signed-gradient step; PGD: random start, 40 steps of ε·0.01/0.3 (Foolbox's LinfPGD defaults); both ascend the cross-entropy of the model's log-probabilities (the hypothesis models: log-softmax over T(x, k)). C&W L2: **not yet run** (needs the C&W attack from the VIB reproduction); its cells are reported as such, never filled.");
+        sb.AppendLine("- Attacks: our own implementations, not Foolbox. FGSM: one signed-gradient step; PGD: random start, 40 steps of ε·0.01/0.3 (Foolbox's LinfPGD defaults); both ascend the cross-entropy of the model's log-probabilities (the hypothesis models: log-softmax over T(x, k)). C&W L2: untargeted, 5 binary-search steps over c from 1e-3 with 100 Adam iterations each at lr 0.01, confidence 0 (the original attack: 9 × 10 000); an image counts as robust at size s when the attack found no adversary with L2 ≤ s (pixels in [0, 1]).");
         sb.AppendLine("- Black-box: adversarial images crafted white-box on a LeNet-5-like substitute (conv 5×5/6, pool, conv 5×5/16, pool, FC 120-84-10, ReLU and max-pooling) trained with labels on the full training set, then scored on each model (transfer; the paper's substitute training details beyond \"LeNet-5-like, full training set\" are not reproduced).");
         sb.AppendLine($"- Clean accuracy on the whole test set; each attacked cell on the first {o.AttackCount} test images.");
         sb.AppendLine();

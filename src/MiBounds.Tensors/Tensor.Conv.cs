@@ -105,12 +105,52 @@ public sealed partial class Tensor
     {
         int rows = g.ColRows;
         long work = (long)rows * g.ColCols;
-        if (work < (1 << 16) || Engine.MaxThreads <= 1)
+        int threads = Engine.MaxThreads;
+        if (work < (1 << 16) || threads <= 1)
         {
             for (int r = 0; r < rows; r++) Im2ColRow(x, cols, g, r);
             return;
         }
-        Parallel.For(0, rows, new ParallelOptions { MaxDegreeOfParallelism = Engine.MaxThreads }, r => Im2ColRow(x, cols, g, r));
+        unsafe { ConvParts.Run(ConvParts.Kind.Im2Col, x, cols, null, g, rows, threads); }
+    }
+
+    /// <summary>
+    /// Im2Col rows or Col2Im channels split into contiguous ranges for <see cref="PartRunner"/> (the engine's own workers,
+    /// as the products use, not the thread pool); each range writes only its own rows or channels, so the result does
+    /// not depend on the split. Pooled, so a call allocates nothing.
+    /// </summary>
+    private sealed unsafe class ConvParts : IPartWork
+    {
+        public enum Kind { Im2Col, Col2Im }
+        private static readonly Stack<ConvParts> Pool = new();
+        private Kind _kind;
+        private float[] _x = null!, _cols = null!;
+        private float* _dx;
+        private ConvGeometry _g;
+        private int _count, _per;
+
+        public static void Run(Kind kind, float[] x, float[] cols, float* dx, ConvGeometry g, int count, int threads)
+        {
+            ConvParts? w;
+            lock (Pool) w = Pool.Count > 0 ? Pool.Pop() : null;
+            w ??= new ConvParts();
+            int parts = Math.Min(count, 4 * threads);
+            w._kind = kind; w._x = x; w._cols = cols; w._dx = dx; w._g = g; w._count = count; w._per = (count + parts - 1) / parts;
+            try { PartRunner.Run(w, (count + w._per - 1) / w._per, threads); }
+            finally
+            {
+                w._x = null!; w._cols = null!; w._dx = null;
+                lock (Pool) Pool.Push(w);
+            }
+        }
+
+        public void RunPart(int part)
+        {
+            int start = part * _per, end = Math.Min(_count, start + _per);
+            for (int i = start; i < end; i++)
+                if (_kind == Kind.Im2Col) Im2ColRow(_x, _cols, _g, i);
+                else Col2ImChannel(_cols, _dx, _g, i);
+        }
     }
 
     private static void Im2ColRow(float[] x, float[] cols, ConvGeometry g, int r)
@@ -156,12 +196,11 @@ public sealed partial class Tensor
         {
             fixed (float* pdx = dx)
             {
-                nint p = (nint)pdx;
                 long work = (long)g.ColRows * g.ColCols;
-                if (work < (1 << 16) || Engine.MaxThreads <= 1 || g.C == 1)
-                    for (int c = 0; c < g.C; c++) Col2ImChannel(cols, (float*)p, g, c);
-                else
-                    Parallel.For(0, g.C, new ParallelOptions { MaxDegreeOfParallelism = Engine.MaxThreads }, c => Col2ImChannel(cols, (float*)p, g, c));
+                int threads = Engine.MaxThreads;
+                if (work < (1 << 16) || threads <= 1 || g.C == 1)
+                    for (int c = 0; c < g.C; c++) Col2ImChannel(cols, pdx, g, c);
+                else ConvParts.Run(ConvParts.Kind.Col2Im, [], cols, pdx, g, g.C, threads);
             }
         }
     }

@@ -153,6 +153,15 @@ public sealed partial class Tensor
         }
     }
 
+    /// <summary>The output columns ox whose input column ox·stride − padding + j lies inside the image: [lo, hi).</summary>
+    private static (int Lo, int Hi) StridedRange(ConvGeometry g, int j)
+    {
+        int lo = 0, hi = g.Wo;
+        while (lo < hi && lo * g.Stride - g.Padding + j < 0) lo++;
+        while (hi > lo && (hi - 1) * g.Stride - g.Padding + j >= g.W) hi--;
+        return (lo, hi);
+    }
+
     private static void Im2ColRow(float[] x, float[] cols, ConvGeometry g, int r)
     {
         int j = r % g.Kw, i = (r / g.Kw) % g.Kh, c = r / (g.Kw * g.Kh);
@@ -178,11 +187,12 @@ public sealed partial class Tensor
                 }
                 else
                 {
-                    for (int ox = 0; ox < g.Wo; ox++)
-                    {
-                        int ix = ox * g.Stride - g.Padding + j;
-                        dst[ox] = ix >= 0 && ix < g.W ? x[rowBase + ix] : 0f;
-                    }
+                    // ix = ox·s − p + j is inside [0, W) for ox in [lo, hi): zero the edges, gather the middle without tests.
+                    var (lo, hi) = StridedRange(g, j);
+                    dst.Slice(0, lo).Clear();
+                    int s = g.Stride, src = rowBase - g.Padding + j;
+                    for (int ox = lo; ox < hi; ox++) dst[ox] = x[src + ox * s];
+                    dst.Slice(hi).Clear();
                 }
             }
         }
@@ -231,11 +241,10 @@ public sealed partial class Tensor
                         }
                         else
                         {
-                            for (int ox = 0; ox < g.Wo; ox++)
-                            {
-                                int ix = ox * g.Stride - g.Padding + j;
-                                if (ix >= 0 && ix < g.W) row[ix] += cols[s + ox];
-                            }
+                            var (lo, hi) = StridedRange(g, j);
+                            float* dst = row - g.Padding + j;
+                            int st = g.Stride;
+                            for (int ox = lo; ox < hi; ox++) dst[ox * st] += cols[s + ox];
                         }
                     }
                 }

@@ -224,8 +224,44 @@ public sealed partial class Tensor
         (_, y, d) => { for (int i = 0; i < y.Length; i++) d[i] = 1f - y[i] * y[i]; });
 
     /// <summary>max(x, 0).</summary>
-    public Tensor Relu() => Unary(this, (x, y) => TensorPrimitives.Max(x, 0f, y),
-        (x, _, d) => { for (int i = 0; i < x.Length; i++) d[i] = x[i] > 0 ? 1f : 0f; });
+    public Tensor Relu()
+    {
+        var output = NewOutput(_shape);
+        TensorPrimitives.Max(Values, 0f, output.Data);
+        RecordOp(output, ReluBackward, this);
+        return output;
+    }
+
+    // d += (x > 0 ? g : 0) in one vectorized pass (was: a 0/1 mask, a product and an add, three passes); a recorded
+    // input's first gradient is written, not added to a zeroed buffer.
+    private static void ReluBackward(GradNode node, Tensor g)
+    {
+        var a = node[0];
+        if (!a.RequiresGrad) return;
+        bool write = a.Grad is null && a._node is not null;
+        Span<float> d;
+        if (write) { a.Grad = Pooled(a._shape, clear: false); a.Grad._pooled = true; d = a.Grad.Data; }
+        else d = GradBuffer(a);
+        ReadOnlySpan<float> x = a.Values, gv = g.Values;
+        int i = 0, n = x.Length;
+        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+        {
+            ref float px = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x);
+            ref float pg = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(gv);
+            ref float pd = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(d);
+            for (; i <= n - 16; i += 16)
+            {
+                var keep = System.Runtime.Intrinsics.Vector512.GreaterThan(System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref px, (nuint)i), System.Runtime.Intrinsics.Vector512<float>.Zero);
+                var masked = System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref pg, (nuint)i) & keep;
+                System.Runtime.Intrinsics.Vector512.StoreUnsafe(write ? masked : System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref pd, (nuint)i) + masked, ref pd, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            float v = x[i] > 0 ? gv[i] : 0f;
+            d[i] = write ? v : d[i] + v;
+        }
+    }
 
     /// <summary>x².</summary>
     public Tensor Square() => Unary(this, (x, y) => TensorPrimitives.Multiply(x, x, y),

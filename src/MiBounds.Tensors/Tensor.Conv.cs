@@ -30,7 +30,7 @@ public sealed partial class Tensor
         int rows = geo.ColRows, cols = geo.ColCols;
         float[] colBuf = ArrayPool<float>.Shared.Rent(rows * cols);
         float[] tmp = ArrayPool<float>.Shared.Rent(o * cols);
-        var output = NewOutput(n, o, ho, wo);
+        var output = NewOutputOverwritten(n, o, ho, wo);
         try
         {
             Im2Col(input._data, colBuf, geo);

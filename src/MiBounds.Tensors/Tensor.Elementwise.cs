@@ -38,7 +38,7 @@ public sealed partial class Tensor
         {
             BinaryKind.Add => "Add", BinaryKind.Sub => "Sub", BinaryKind.Mul => "Mul", _ => "Div",
         });
-        var output = NewOutput(shape);
+        var output = NewOutputOverwritten(shape);
         var o = output.Data;
         bool aFull = a.Size == output.Size, bFull = b.Size == output.Size;
         if (aFull && bFull) ApplySame(a.Values, b.Values, o, kind);
@@ -136,7 +136,7 @@ public sealed partial class Tensor
     /// <summary>a + c for a constant c.</summary>
     public static Tensor AddScalar(Tensor a, float c)
     {
-        var output = NewOutput(a._shape);
+        var output = NewOutputOverwritten(a._shape);
         TensorPrimitives.Add(a.Values, c, output.Data);
         RecordOp(output, IdentityBackward, a);
         return output;
@@ -148,7 +148,7 @@ public sealed partial class Tensor
     /// <summary>a · c for a constant c.</summary>
     public static Tensor MulScalar(Tensor a, float c)
     {
-        var output = NewOutput(a._shape);
+        var output = NewOutputOverwritten(a._shape);
         TensorPrimitives.Multiply(a.Values, c, output.Data);
         if (RecordOp(output, MulScalarBackward, a) is { } node) node.F0 = c;
         return output;
@@ -169,7 +169,7 @@ public sealed partial class Tensor
     /// </summary>
     private static Tensor Unary(Tensor a, SpanAction forward, DerivativeAction derivative)
     {
-        var output = NewOutput(a._shape);
+        var output = NewOutputOverwritten(a._shape);
         forward(a.Values, output.Data);
         if (RecordOp(output, UnaryBackward, a) is { } node) node.O0 = derivative;
         return output;
@@ -226,7 +226,7 @@ public sealed partial class Tensor
     /// <summary>max(x, 0).</summary>
     public Tensor Relu()
     {
-        var output = NewOutput(_shape);
+        var output = NewOutputOverwritten(_shape);
         TensorPrimitives.Max(Values, 0f, output.Data);
         RecordOp(output, ReluBackward, this);
         return output;

@@ -77,7 +77,7 @@ public sealed partial class Tensor
                 invStd[ch] = 1f / MathF.Sqrt(runningVar!._data[ch] + epsilon);
             }
         }
-        var output = NewOutput(x._shape);
+        var output = NewOutputOverwritten(x._shape);
         var ov = output._data;
         if (inner == 1)
         {

@@ -49,7 +49,7 @@ public sealed partial class Tensor
             code |= p << (2 * i);
             outShape[i] = _shape[p];
         }
-        var output = NewOutput(outShape);
+        var output = NewOutputOverwritten(outShape);
         PermuteCopy(_data, _shape, code, output._data, backward: false);
         if (RecordOp(output, static (node, g) => PermuteCopy(GradBuffer(node[0]), node[0]._shape, node.I0, g._data, backward: true), this) is { } n)
             n.I0 = code;

@@ -51,47 +51,83 @@ public sealed partial class Tensor
         {
             ArrayPool<float>.Shared.Return(tmp);
         }
-        bool needs = GradEnabled && (input.RequiresGrad || weight.RequiresGrad || (bias?.RequiresGrad ?? false));
-        if (!needs)
+        // Closure-free: the geometry and the im2col buffer ride in a pooled state object that the node returns.
+        var state = ConvState.Rent(geo, colBuf);
+        var node = bias is null ? RecordOp(output, ConvBackward, [input, weight], ConvState.Release) : RecordOp(output, ConvBackward, [input, weight, bias], ConvState.Release);
+        if (node is null) ConvState.Return(state);
+        else node.O0 = state;
+        return output;
+    }
+
+    /// <summary>What a convolution's backward pass needs besides its inputs: the geometry and the im2col columns (pooled).</summary>
+    private sealed class ConvState
+    {
+        private static readonly Stack<ConvState> Pool = new();
+        public ConvGeometry Geo;
+        public float[] Cols = [];
+
+        public static ConvState Rent(ConvGeometry geo, float[] cols)
         {
-            ArrayPool<float>.Shared.Return(colBuf);
-            return output;
+            ConvState? s;
+            lock (Pool) s = Pool.Count > 0 ? Pool.Pop() : null;
+            s ??= new ConvState();
+            s.Geo = geo; s.Cols = cols;
+            return s;
         }
-        Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
-        return Record(output, g =>
+
+        /// <summary>Returns the columns to the array pool and the state to its pool.</summary>
+        public static void Return(ConvState s)
         {
-            int l = ho * wo;
-            float[] gt = ArrayPool<float>.Shared.Rent(o * cols);
-            try
+            ArrayPool<float>.Shared.Return(s.Cols);
+            s.Cols = [];
+            lock (Pool) Pool.Push(s);
+        }
+
+        public static readonly Action<GradNode> Release = static node =>
+        {
+            if (node.O0 is ConvState s) Return(s);
+            node.O0 = null;
+        };
+    }
+
+    private static void ConvBackward(GradNode node, Tensor g)
+    {
+        Tensor input = node[0], weight = node[1];
+        var bias = node.Count > 2 ? node[2] : null;
+        var state = (ConvState)node.O0!;
+        var geo = state.Geo;
+        float[] colBuf = state.Cols;
+        int n = geo.N, o = geo.O, l = geo.Ho * geo.Wo, rows = geo.ColRows, cols = geo.ColCols;
+        float[] gt = ArrayPool<float>.Shared.Rent(o * cols);
+        try
+        {
+            var gv = g._data;
+            for (int b = 0; b < n; b++)
+                for (int oc = 0; oc < o; oc++)
+                    gv.AsSpan((b * o + oc) * l, l).CopyTo(gt.AsSpan(oc * cols + b * l, l));
+            var gts = gt.AsSpan(0, o * cols);
+            if (bias is not null && bias.RequiresGrad)
             {
-                var gv = g._data;
-                for (int b = 0; b < n; b++)
-                    for (int oc = 0; oc < o; oc++)
-                        gv.AsSpan((b * o + oc) * l, l).CopyTo(gt.AsSpan(oc * cols + b * l, l));
-                var gts = gt.AsSpan(0, o * cols);
-                if (bias is not null && bias.RequiresGrad)
-                {
-                    var db = GradBuffer(bias);
-                    for (int oc = 0; oc < o; oc++) db[oc] += (float)SumDouble(gts.Slice(oc * cols, cols));
-                }
-                if (weight.RequiresGrad)
-                    Gemm.Multiply(false, true, o, rows, cols, gts, cols, colBuf.AsSpan(0, rows * cols), cols, GradBuffer(weight), rows, accumulate: true);
-                if (input.RequiresGrad)
-                {
-                    float[] dcol = ArrayPool<float>.Shared.Rent(rows * cols);
-                    try
-                    {
-                        Gemm.Multiply(true, false, rows, cols, o, weight.Values, rows, gts, cols, dcol.AsSpan(0, rows * cols), cols, accumulate: false);
-                        Col2ImAdd(dcol, GradBuffer(input), geo);
-                    }
-                    finally { ArrayPool<float>.Shared.Return(dcol); }
-                }
+                var db = GradBuffer(bias);
+                for (int oc = 0; oc < o; oc++) db[oc] += (float)SumDouble(gts.Slice(oc * cols, cols));
             }
-            finally
+            if (weight.RequiresGrad)
+                Gemm.Multiply(false, true, o, rows, cols, gts, cols, colBuf.AsSpan(0, rows * cols), cols, GradBuffer(weight), rows, accumulate: true);
+            if (input.RequiresGrad)
             {
-                ArrayPool<float>.Shared.Return(gt);
+                float[] dcol = ArrayPool<float>.Shared.Rent(rows * cols);
+                try
+                {
+                    Gemm.Multiply(true, false, rows, cols, o, weight.Values, rows, gts, cols, dcol.AsSpan(0, rows * cols), cols, accumulate: false);
+                    Col2ImAdd(dcol, GradBuffer(input), geo);
+                }
+                finally { ArrayPool<float>.Shared.Return(dcol); }
             }
-        }, inputs, () => ArrayPool<float>.Shared.Return(colBuf));
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(gt);
+        }
     }
 
     private readonly record struct ConvGeometry(int N, int C, int H, int W, int O, int Kh, int Kw, int Ho, int Wo, int Stride, int Padding)

@@ -36,7 +36,10 @@ public sealed partial class Tensor
     }
 
     /// <summary>Reorders the axes: output axis i is input axis <paramref name="perm"/>[i] (copying).</summary>
-    public Tensor Permute(params int[] perm)
+    public Tensor Permute(params int[] perm) => Permute((ReadOnlySpan<int>)perm);
+
+    /// <summary>Reorders the axes: output axis i is input axis <paramref name="perm"/>[i] (copying).</summary>
+    public Tensor Permute(params ReadOnlySpan<int> perm)
     {
         if (perm.Length != Rank) throw new ArgumentException($"Permute: {perm.Length} axes given for shape {ShapeString(_shape)}");
         int seen = 0, code = 0;

@@ -243,4 +243,38 @@ public class DimTests
     [Fact]
     public void BatchedLocalBoundRefusesOtherEstimators() =>
         Assert.Throws<ArgumentException>(() => DimNetwork.LocalBound(Tensor.Zeros(3, 6), "nwj"));
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void AWarmDimStepWithTheBatchedLocalBoundInAWorkspaceAllocatesNothing(int threads)
+    {
+        // DimTrainer's step with DimNetwork.LocalBound in place of the per-location loop, at the real 28×28 geometry.
+        using var limit = Engine.LimitThreads(threads);
+        var rng = new Rng(4);
+        var network = new DimNetwork(rng, 28, width: 16);
+        var adam = new MiBounds.Tensors.Optim.Adam(network.Parameters(), 1e-3f);
+        var images = Tensor.RandomUniform(rng, [8, 784], -1f, 1f);
+        var ws = new TensorWorkspace();
+        network.Train();
+        void Step()
+        {
+            using (ws.Enter())
+            {
+                var (local, code) = network.Encoder.Forward(images);
+                var (objective, value) = DimNetwork.LocalBound(network.LocalScores(local, code), "js");
+                var loss = objective.Neg();
+                Assert.True(float.IsFinite(loss.Item()) && double.IsFinite(value));
+                adam.ZeroGrad();
+                loss.Backward();
+                adam.Step();
+            }
+        }
+        for (int i = 0; i < 5; i++) Step();
+        // This thread's allocations (other test classes run in parallel); the engine's workers allocate nothing warm.
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20; i++) Step();
+        long perStep = (GC.GetAllocatedBytesForCurrentThread() - before) / 20;
+        Assert.True(perStep < 64, $"a warm step allocated {perStep} B");
+    }
 }

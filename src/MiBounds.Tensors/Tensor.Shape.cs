@@ -151,8 +151,10 @@ public sealed partial class Tensor
         if (start < 0 || length < 0 || start + length > _shape[axis])
             throw new ArgumentOutOfRangeException(nameof(start), $"Slice [{start}, {start + length}) is outside axis {axis} of shape {ShapeString(_shape)}");
         var (outer, n, inner) = AxisView(axis);
-        var shape = Shape; shape[axis] = length;
-        var output = NewOutput(shape);
+        Span<int> shape = stackalloc int[Rank];
+        _shape.CopyTo(shape);
+        shape[axis] = length;
+        var output = NewOutputOverwritten(shape);
         for (int o = 0; o < outer; o++)
             Values.Slice((o * n + start) * inner, length * inner).CopyTo(output.Data.Slice(o * length * inner, length * inner));
         if (!AnyRequiresGrad(this)) return output;

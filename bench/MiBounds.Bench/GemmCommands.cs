@@ -39,6 +39,16 @@ internal static class GemmShapes
         ("toy-dW3    (64x32)T.64x256", true, false, 32, 256, 64),
         ("toy-dW2    (64x256)T.64x256", true, false, 256, 256, 64),
         ("toy-dW1    (64x256)T.64x20", true, false, 256, 20, 64),
+        // Image models: DIM's fc (64 × 6272 → 1024) and conv2 as im2col products, VIB's encoder at 100 rows.
+        ("dim-fc-fwd 64x6272.(1024x6272)T", false, true, 64, 1024, 6272),
+        ("dim-fc-dx  64x1024.1024x6272", false, false, 64, 6272, 1024),
+        ("dim-fc-dW  (64x1024)T.64x6272", true, false, 1024, 6272, 64),
+        ("dim-conv2-fwd 128x1600.1600x3136", false, false, 128, 3136, 1600),
+        ("dim-conv2-dW  128x3136.(1600x3136)T", false, true, 128, 1600, 3136),
+        ("dim-conv2-dx  (128x1600)T.128x3136", true, false, 1600, 3136, 128),
+        ("vib-fwd2   100x1024.(1024x1024)T", false, true, 100, 1024, 1024),
+        ("vib-dx2    100x1024.1024x1024", false, false, 100, 1024, 1024),
+        ("vib-dW2    (100x1024)T.100x1024", true, false, 1024, 1024, 100),
     ];
 
     public static (float[] A, float[] B, float[] C, int Lda, int Ldb) Allocate(bool ta, bool tb, int m, int n, int k, int seed = 1)

@@ -30,7 +30,7 @@ public sealed partial class Tensor
         int rows = geo.ColRows, cols = geo.ColCols;
         float[] colBuf = ArrayPool<float>.Shared.Rent(rows * cols);
         float[] tmp = ArrayPool<float>.Shared.Rent(o * cols);
-        var output = NewOutput(n, o, ho, wo);
+        var output = NewOutputOverwritten(n, o, ho, wo);
         try
         {
             Im2Col(input._data, colBuf, geo);
@@ -51,47 +51,83 @@ public sealed partial class Tensor
         {
             ArrayPool<float>.Shared.Return(tmp);
         }
-        bool needs = GradEnabled && (input.RequiresGrad || weight.RequiresGrad || (bias?.RequiresGrad ?? false));
-        if (!needs)
+        // Closure-free: the geometry and the im2col buffer ride in a pooled state object that the node returns.
+        var state = ConvState.Rent(geo, colBuf);
+        var node = bias is null ? RecordOp(output, ConvBackward, [input, weight], ConvState.Release) : RecordOp(output, ConvBackward, [input, weight, bias], ConvState.Release);
+        if (node is null) ConvState.Return(state);
+        else node.O0 = state;
+        return output;
+    }
+
+    /// <summary>What a convolution's backward pass needs besides its inputs: the geometry and the im2col columns (pooled).</summary>
+    private sealed class ConvState
+    {
+        private static readonly Stack<ConvState> Pool = new();
+        public ConvGeometry Geo;
+        public float[] Cols = [];
+
+        public static ConvState Rent(ConvGeometry geo, float[] cols)
         {
-            ArrayPool<float>.Shared.Return(colBuf);
-            return output;
+            ConvState? s;
+            lock (Pool) s = Pool.Count > 0 ? Pool.Pop() : null;
+            s ??= new ConvState();
+            s.Geo = geo; s.Cols = cols;
+            return s;
         }
-        Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
-        return Record(output, g =>
+
+        /// <summary>Returns the columns to the array pool and the state to its pool.</summary>
+        public static void Return(ConvState s)
         {
-            int l = ho * wo;
-            float[] gt = ArrayPool<float>.Shared.Rent(o * cols);
-            try
+            ArrayPool<float>.Shared.Return(s.Cols);
+            s.Cols = [];
+            lock (Pool) Pool.Push(s);
+        }
+
+        public static readonly Action<GradNode> Release = static node =>
+        {
+            if (node.O0 is ConvState s) Return(s);
+            node.O0 = null;
+        };
+    }
+
+    private static void ConvBackward(GradNode node, Tensor g)
+    {
+        Tensor input = node[0], weight = node[1];
+        var bias = node.Count > 2 ? node[2] : null;
+        var state = (ConvState)node.O0!;
+        var geo = state.Geo;
+        float[] colBuf = state.Cols;
+        int n = geo.N, o = geo.O, l = geo.Ho * geo.Wo, rows = geo.ColRows, cols = geo.ColCols;
+        float[] gt = ArrayPool<float>.Shared.Rent(o * cols);
+        try
+        {
+            var gv = g._data;
+            for (int b = 0; b < n; b++)
+                for (int oc = 0; oc < o; oc++)
+                    gv.AsSpan((b * o + oc) * l, l).CopyTo(gt.AsSpan(oc * cols + b * l, l));
+            var gts = gt.AsSpan(0, o * cols);
+            if (bias is not null && bias.RequiresGrad)
             {
-                var gv = g._data;
-                for (int b = 0; b < n; b++)
-                    for (int oc = 0; oc < o; oc++)
-                        gv.AsSpan((b * o + oc) * l, l).CopyTo(gt.AsSpan(oc * cols + b * l, l));
-                var gts = gt.AsSpan(0, o * cols);
-                if (bias is not null && bias.RequiresGrad)
-                {
-                    var db = GradBuffer(bias);
-                    for (int oc = 0; oc < o; oc++) db[oc] += (float)SumDouble(gts.Slice(oc * cols, cols));
-                }
-                if (weight.RequiresGrad)
-                    Gemm.Multiply(false, true, o, rows, cols, gts, cols, colBuf.AsSpan(0, rows * cols), cols, GradBuffer(weight), rows, accumulate: true);
-                if (input.RequiresGrad)
-                {
-                    float[] dcol = ArrayPool<float>.Shared.Rent(rows * cols);
-                    try
-                    {
-                        Gemm.Multiply(true, false, rows, cols, o, weight.Values, rows, gts, cols, dcol.AsSpan(0, rows * cols), cols, accumulate: false);
-                        Col2ImAdd(dcol, GradBuffer(input), geo);
-                    }
-                    finally { ArrayPool<float>.Shared.Return(dcol); }
-                }
+                var db = GradBuffer(bias);
+                for (int oc = 0; oc < o; oc++) db[oc] += (float)SumDouble(gts.Slice(oc * cols, cols));
             }
-            finally
+            if (weight.RequiresGrad)
+                Gemm.Multiply(false, true, o, rows, cols, gts, cols, colBuf.AsSpan(0, rows * cols), cols, GradBuffer(weight), rows, accumulate: true);
+            if (input.RequiresGrad)
             {
-                ArrayPool<float>.Shared.Return(gt);
+                float[] dcol = ArrayPool<float>.Shared.Rent(rows * cols);
+                try
+                {
+                    Gemm.Multiply(true, false, rows, cols, o, weight.Values, rows, gts, cols, dcol.AsSpan(0, rows * cols), cols, accumulate: false);
+                    Col2ImAdd(dcol, GradBuffer(input), geo);
+                }
+                finally { ArrayPool<float>.Shared.Return(dcol); }
             }
-        }, inputs, () => ArrayPool<float>.Shared.Return(colBuf));
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(gt);
+        }
     }
 
     private readonly record struct ConvGeometry(int N, int C, int H, int W, int O, int Kh, int Kw, int Ho, int Wo, int Stride, int Padding)
@@ -105,12 +141,61 @@ public sealed partial class Tensor
     {
         int rows = g.ColRows;
         long work = (long)rows * g.ColCols;
-        if (work < (1 << 16) || Engine.MaxThreads <= 1)
+        int threads = Engine.MaxThreads;
+        if (work < (1 << 16) || threads <= 1)
         {
             for (int r = 0; r < rows; r++) Im2ColRow(x, cols, g, r);
             return;
         }
-        Parallel.For(0, rows, new ParallelOptions { MaxDegreeOfParallelism = Engine.MaxThreads }, r => Im2ColRow(x, cols, g, r));
+        unsafe { ConvParts.Run(ConvParts.Kind.Im2Col, x, cols, null, g, rows, threads); }
+    }
+
+    /// <summary>
+    /// Im2Col rows or Col2Im channels split into contiguous ranges for <see cref="PartRunner"/> (the engine's own workers,
+    /// as the products use, not the thread pool); each range writes only its own rows or channels, so the result does
+    /// not depend on the split. Pooled, so a call allocates nothing.
+    /// </summary>
+    private sealed unsafe class ConvParts : IPartWork
+    {
+        public enum Kind { Im2Col, Col2Im }
+        private static readonly Stack<ConvParts> Pool = new();
+        private Kind _kind;
+        private float[] _x = null!, _cols = null!;
+        private float* _dx;
+        private ConvGeometry _g;
+        private int _count, _per;
+
+        public static void Run(Kind kind, float[] x, float[] cols, float* dx, ConvGeometry g, int count, int threads)
+        {
+            ConvParts? w;
+            lock (Pool) w = Pool.Count > 0 ? Pool.Pop() : null;
+            w ??= new ConvParts();
+            int parts = Math.Min(count, 4 * threads);
+            w._kind = kind; w._x = x; w._cols = cols; w._dx = dx; w._g = g; w._count = count; w._per = (count + parts - 1) / parts;
+            try { PartRunner.Run(w, (count + w._per - 1) / w._per, threads); }
+            finally
+            {
+                w._x = null!; w._cols = null!; w._dx = null;
+                lock (Pool) Pool.Push(w);
+            }
+        }
+
+        public void RunPart(int part)
+        {
+            int start = part * _per, end = Math.Min(_count, start + _per);
+            for (int i = start; i < end; i++)
+                if (_kind == Kind.Im2Col) Im2ColRow(_x, _cols, _g, i);
+                else Col2ImChannel(_cols, _dx, _g, i);
+        }
+    }
+
+    /// <summary>The output columns ox whose input column ox·stride − padding + j lies inside the image: [lo, hi).</summary>
+    private static (int Lo, int Hi) StridedRange(ConvGeometry g, int j)
+    {
+        int lo = 0, hi = g.Wo;
+        while (lo < hi && lo * g.Stride - g.Padding + j < 0) lo++;
+        while (hi > lo && (hi - 1) * g.Stride - g.Padding + j >= g.W) hi--;
+        return (lo, hi);
     }
 
     private static void Im2ColRow(float[] x, float[] cols, ConvGeometry g, int r)
@@ -138,11 +223,12 @@ public sealed partial class Tensor
                 }
                 else
                 {
-                    for (int ox = 0; ox < g.Wo; ox++)
-                    {
-                        int ix = ox * g.Stride - g.Padding + j;
-                        dst[ox] = ix >= 0 && ix < g.W ? x[rowBase + ix] : 0f;
-                    }
+                    // ix = ox·s − p + j is inside [0, W) for ox in [lo, hi): zero the edges, gather the middle without tests.
+                    var (lo, hi) = StridedRange(g, j);
+                    dst.Slice(0, lo).Clear();
+                    int s = g.Stride, src = rowBase - g.Padding + j;
+                    for (int ox = lo; ox < hi; ox++) dst[ox] = x[src + ox * s];
+                    dst.Slice(hi).Clear();
                 }
             }
         }
@@ -156,12 +242,11 @@ public sealed partial class Tensor
         {
             fixed (float* pdx = dx)
             {
-                nint p = (nint)pdx;
                 long work = (long)g.ColRows * g.ColCols;
-                if (work < (1 << 16) || Engine.MaxThreads <= 1 || g.C == 1)
-                    for (int c = 0; c < g.C; c++) Col2ImChannel(cols, (float*)p, g, c);
-                else
-                    Parallel.For(0, g.C, new ParallelOptions { MaxDegreeOfParallelism = Engine.MaxThreads }, c => Col2ImChannel(cols, (float*)p, g, c));
+                int threads = Engine.MaxThreads;
+                if (work < (1 << 16) || threads <= 1 || g.C == 1)
+                    for (int c = 0; c < g.C; c++) Col2ImChannel(cols, pdx, g, c);
+                else ConvParts.Run(ConvParts.Kind.Col2Im, [], cols, pdx, g, g.C, threads);
             }
         }
     }
@@ -192,11 +277,10 @@ public sealed partial class Tensor
                         }
                         else
                         {
-                            for (int ox = 0; ox < g.Wo; ox++)
-                            {
-                                int ix = ox * g.Stride - g.Padding + j;
-                                if (ix >= 0 && ix < g.W) row[ix] += cols[s + ox];
-                            }
+                            var (lo, hi) = StridedRange(g, j);
+                            float* dst = row - g.Padding + j;
+                            int st = g.Stride;
+                            for (int ox = lo; ox < hi; ox++) dst[ox * st] += cols[s + ox];
                         }
                     }
                 }

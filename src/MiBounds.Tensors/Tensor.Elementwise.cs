@@ -38,7 +38,7 @@ public sealed partial class Tensor
         {
             BinaryKind.Add => "Add", BinaryKind.Sub => "Sub", BinaryKind.Mul => "Mul", _ => "Div",
         });
-        var output = NewOutput(shape);
+        var output = NewOutputOverwritten(shape);
         var o = output.Data;
         bool aFull = a.Size == output.Size, bFull = b.Size == output.Size;
         if (aFull && bFull) ApplySame(a.Values, b.Values, o, kind);
@@ -136,7 +136,7 @@ public sealed partial class Tensor
     /// <summary>a + c for a constant c.</summary>
     public static Tensor AddScalar(Tensor a, float c)
     {
-        var output = NewOutput(a._shape);
+        var output = NewOutputOverwritten(a._shape);
         TensorPrimitives.Add(a.Values, c, output.Data);
         RecordOp(output, IdentityBackward, a);
         return output;
@@ -148,7 +148,7 @@ public sealed partial class Tensor
     /// <summary>a · c for a constant c.</summary>
     public static Tensor MulScalar(Tensor a, float c)
     {
-        var output = NewOutput(a._shape);
+        var output = NewOutputOverwritten(a._shape);
         TensorPrimitives.Multiply(a.Values, c, output.Data);
         if (RecordOp(output, MulScalarBackward, a) is { } node) node.F0 = c;
         return output;
@@ -169,7 +169,7 @@ public sealed partial class Tensor
     /// </summary>
     private static Tensor Unary(Tensor a, SpanAction forward, DerivativeAction derivative)
     {
-        var output = NewOutput(a._shape);
+        var output = NewOutputOverwritten(a._shape);
         forward(a.Values, output.Data);
         if (RecordOp(output, UnaryBackward, a) is { } node) node.O0 = derivative;
         return output;
@@ -224,8 +224,44 @@ public sealed partial class Tensor
         (_, y, d) => { for (int i = 0; i < y.Length; i++) d[i] = 1f - y[i] * y[i]; });
 
     /// <summary>max(x, 0).</summary>
-    public Tensor Relu() => Unary(this, (x, y) => TensorPrimitives.Max(x, 0f, y),
-        (x, _, d) => { for (int i = 0; i < x.Length; i++) d[i] = x[i] > 0 ? 1f : 0f; });
+    public Tensor Relu()
+    {
+        var output = NewOutputOverwritten(_shape);
+        TensorPrimitives.Max(Values, 0f, output.Data);
+        RecordOp(output, ReluBackward, this);
+        return output;
+    }
+
+    // d += (x > 0 ? g : 0) in one vectorized pass (was: a 0/1 mask, a product and an add, three passes); a recorded
+    // input's first gradient is written, not added to a zeroed buffer.
+    private static void ReluBackward(GradNode node, Tensor g)
+    {
+        var a = node[0];
+        if (!a.RequiresGrad) return;
+        bool write = a.Grad is null && a._node is not null;
+        Span<float> d;
+        if (write) { a.Grad = Pooled(a._shape, clear: false); a.Grad._pooled = true; d = a.Grad.Data; }
+        else d = GradBuffer(a);
+        ReadOnlySpan<float> x = a.Values, gv = g.Values;
+        int i = 0, n = x.Length;
+        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+        {
+            ref float px = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x);
+            ref float pg = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(gv);
+            ref float pd = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(d);
+            for (; i <= n - 16; i += 16)
+            {
+                var keep = System.Runtime.Intrinsics.Vector512.GreaterThan(System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref px, (nuint)i), System.Runtime.Intrinsics.Vector512<float>.Zero);
+                var masked = System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref pg, (nuint)i) & keep;
+                System.Runtime.Intrinsics.Vector512.StoreUnsafe(write ? masked : System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref pd, (nuint)i) + masked, ref pd, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            float v = x[i] > 0 ? gv[i] : 0f;
+            d[i] = write ? v : d[i] + v;
+        }
+    }
 
     /// <summary>x².</summary>
     public Tensor Square() => Unary(this, (x, y) => TensorPrimitives.Multiply(x, x, y),

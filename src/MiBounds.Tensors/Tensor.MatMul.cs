@@ -17,7 +17,7 @@ public sealed partial class Tensor
         int kb = transB ? b._shape[1] : b._shape[0], n = transB ? b._shape[0] : b._shape[1];
         if (ka != kb)
             throw new ArgumentException($"MatMul: inner dimensions differ: {ShapeString(a._shape)}{(transA ? "ᵀ" : "")} · {ShapeString(b._shape)}{(transB ? "ᵀ" : "")}");
-        var output = NewOutput(m, n);
+        var output = NewOutputOverwritten(m, n);
         Gemm.Multiply(transA, transB, m, n, ka, a.Values, a._shape[1], b.Values, b._shape[1], output.Data, n, accumulate: false);
         if (RecordOp(output, static (node, g) => MatMulBackward(node[0], node[1], g.Values, node.B0, node.B1, node.I0, node.I1, node.I2, 0, 0, 0), a, b) is { } node)
         {
@@ -78,7 +78,7 @@ public sealed partial class Tensor
         int n = x._shape[0], din = x._shape[1], dout = weight._shape[0];
         if (bias is not null && (bias.Rank != 1 || bias._shape[0] != dout))
             throw new ArgumentException($"Linear: bias {ShapeString(bias._shape)} does not fit weight {ShapeString(weight._shape)}");
-        var output = NewOutput(n, dout);
+        var output = NewOutputOverwritten(n, dout); // bias rows or the product (accumulate: false) write every element
         var o = output.Data;
         if (bias is not null)
             for (int r = 0; r < n; r++) bias.Values.CopyTo(o.Slice(r * dout, dout));

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Runtime.Intrinsics;
 using System.Numerics.Tensors;
 
 namespace MiBounds.Tensors;
@@ -32,110 +34,250 @@ public sealed partial class Tensor
         if ((runningMean is null) != (runningVar is null)) throw new ArgumentException("BatchNorm: give both running statistics or neither");
         if (!(epsilon > 0)) throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "BatchNorm: epsilon must be positive");
         int m = n * inner;
-        var mean = new float[c];
-        var invStd = new float[c];
+        // Per-channel statistics live in pooled arrays that the recorded node returns (nothing allocated per call).
+        var mean = ArrayPool<float>.Shared.Rent(c);
+        var invStd = ArrayPool<float>.Shared.Rent(c);
         var xv = x._data;
         if (training)
         {
             if (m <= 1) throw new ArgumentException($"BatchNorm: training needs more than one value per channel, input is {ShapeString(x._shape)}");
             if (momentum is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "BatchNorm: momentum must be in [0, 1]");
-            for (int ch = 0; ch < c; ch++)
+            var sum = ArrayPool<double>.Shared.Rent(c);
+            var ss = ArrayPool<double>.Shared.Rent(c);
+            try
             {
-                double s = 0;
-                for (int b = 0; b < n; b++)
+                ChannelSums(xv, n, c, inner, mean, sum, ss);
+                for (int ch = 0; ch < c; ch++)
                 {
-                    int off = (b * c + ch) * inner;
-                    for (int k = 0; k < inner; k++) s += xv[off + k];
+                    double var = ss[ch] / m;
+                    invStd[ch] = (float)(1.0 / Math.Sqrt(var + epsilon));
+                    if (runningMean is not null)
+                    {
+                        runningMean._data[ch] = (1 - momentum) * runningMean._data[ch] + momentum * mean[ch];
+                        runningVar!._data[ch] = (1 - momentum) * runningVar._data[ch] + momentum * (float)(ss[ch] / (m - 1));
+                    }
                 }
-                double mu = s / m, ss = 0;
-                for (int b = 0; b < n; b++)
-                {
-                    int off = (b * c + ch) * inner;
-                    for (int k = 0; k < inner; k++) { double d = xv[off + k] - mu; ss += d * d; }
-                }
-                double var = ss / m;
-                mean[ch] = (float)mu;
-                invStd[ch] = (float)(1.0 / Math.Sqrt(var + epsilon));
-                if (runningMean is not null)
-                {
-                    runningMean._data[ch] = (1 - momentum) * runningMean._data[ch] + momentum * (float)mu;
-                    runningVar!._data[ch] = (1 - momentum) * runningVar._data[ch] + momentum * (float)(ss / (m - 1));
-                }
+            }
+            finally
+            {
+                ArrayPool<double>.Shared.Return(sum);
+                ArrayPool<double>.Shared.Return(ss);
             }
         }
         else
         {
-            if (runningMean is null) throw new ArgumentException("BatchNorm: evaluation mode needs the running statistics");
+            if (runningMean is null)
+            {
+                ArrayPool<float>.Shared.Return(mean); ArrayPool<float>.Shared.Return(invStd);
+                throw new ArgumentException("BatchNorm: evaluation mode needs the running statistics");
+            }
             for (int ch = 0; ch < c; ch++)
             {
                 mean[ch] = runningMean._data[ch];
                 invStd[ch] = 1f / MathF.Sqrt(runningVar!._data[ch] + epsilon);
             }
         }
-        var output = NewOutput(x._shape);
+        var output = NewOutputOverwritten(x._shape);
         var ov = output._data;
-        for (int b = 0; b < n; b++)
-            for (int ch = 0; ch < c; ch++)
-            {
-                int off = (b * c + ch) * inner;
-                float scale = invStd[ch] * (gamma?._data[ch] ?? 1f);
-                float shift = (beta?._data[ch] ?? 0f) - mean[ch] * scale;
-                var src = xv.AsSpan(off, inner);
-                var dst = ov.AsSpan(off, inner);
-                TensorPrimitives.Multiply(src, scale, dst);
-                TensorPrimitives.Add(dst, shift, dst);
-            }
-        bool needs = GradEnabled && (x.RequiresGrad || (gamma?.RequiresGrad ?? false) || (beta?.RequiresGrad ?? false));
-        if (!needs) return output;
-        var inputs = new List<Tensor> { x };
-        if (gamma is not null) inputs.Add(gamma);
-        if (beta is not null) inputs.Add(beta);
-        return Record(output, g =>
+        if (inner == 1)
         {
-            var gv = g._data;
-            Span<float> dGamma = gamma is not null && gamma.RequiresGrad ? GradBuffer(gamma) : default;
-            Span<float> dBeta = beta is not null && beta.RequiresGrad ? GradBuffer(beta) : default;
-            Span<float> dx = x.RequiresGrad ? GradBuffer(x) : default;
+            // [N, C]: per-channel scale and shift as rows, applied to each row at once.
+            var scale = ArrayPool<float>.Shared.Rent(c);
+            var shift = ArrayPool<float>.Shared.Rent(c);
             for (int ch = 0; ch < c; ch++)
             {
-                float mu = mean[ch], istd = invStd[ch], gam = gamma?._data[ch] ?? 1f;
-                double sg = 0, sgx = 0; // Σ g, Σ g·x̂
-                for (int b = 0; b < n; b++)
+                scale[ch] = invStd[ch] * (gamma?._data[ch] ?? 1f);
+                shift[ch] = (beta?._data[ch] ?? 0f) - mean[ch] * scale[ch];
+            }
+            for (int b = 0; b < n; b++)
+            {
+                var dst = ov.AsSpan(b * c, c);
+                TensorPrimitives.Multiply(xv.AsSpan(b * c, c), scale.AsSpan(0, c), dst);
+                TensorPrimitives.Add(dst, shift.AsSpan(0, c), dst);
+            }
+            ArrayPool<float>.Shared.Return(scale);
+            ArrayPool<float>.Shared.Return(shift);
+        }
+        else
+            for (int b = 0; b < n; b++)
+                for (int ch = 0; ch < c; ch++)
                 {
                     int off = (b * c + ch) * inner;
-                    for (int k = 0; k < inner; k++)
+                    float scale = invStd[ch] * (gamma?._data[ch] ?? 1f);
+                    float shift = (beta?._data[ch] ?? 0f) - mean[ch] * scale;
+                    var dst = ov.AsSpan(off, inner);
+                    TensorPrimitives.Multiply(xv.AsSpan(off, inner), scale, dst);
+                    TensorPrimitives.Add(dst, shift, dst);
+                }
+        GradNode? node = (gamma, beta) switch
+        {
+            (not null, not null) => RecordOp(output, BatchNormBackward, [x, gamma, beta], ReturnBatchNormState),
+            (not null, null) => RecordOp(output, BatchNormBackward, [x, gamma], ReturnBatchNormState),
+            (null, not null) => RecordOp(output, BatchNormBackward, [x, beta], ReturnBatchNormState),
+            _ => RecordOp(output, BatchNormBackward, [x], ReturnBatchNormState),
+        };
+        if (node is null)
+        {
+            ArrayPool<float>.Shared.Return(mean); ArrayPool<float>.Shared.Return(invStd);
+            return output;
+        }
+        node.O0 = mean; node.O1 = invStd; node.B0 = training; node.B1 = gamma is not null; node.I0 = beta is not null ? 1 : 0;
+        return output;
+    }
+
+    private static void ReturnBatchNormState(GradNode node)
+    {
+        if (node.O0 is float[] mean) ArrayPool<float>.Shared.Return(mean);
+        if (node.O1 is float[] invStd) ArrayPool<float>.Shared.Return(invStd);
+        node.O0 = node.O1 = null;
+    }
+
+    /// <summary>
+    /// Per-channel mean (float, into <paramref name="mean"/>), Σx and Σ(x − mean)² (double) over the batch and spatial axes:
+    /// vectorized float partial sums per contiguous run (a row of [N, C] or a channel plane of [N, C, H, W]), added in double.
+    /// </summary>
+    private static void ChannelSums(float[] xv, int n, int c, int inner, float[] mean, double[] sum, double[] ss)
+    {
+        Array.Clear(sum, 0, c);
+        Array.Clear(ss, 0, c);
+        int m = n * inner;
+        if (inner == 1)
+        {
+            // [N, C]: walk rows (contiguous over channels), accumulating each channel in double.
+            for (int b = 0; b < n; b++)
+            {
+                var row = xv.AsSpan(b * c, c);
+                for (int ch = 0; ch < c; ch++) sum[ch] += row[ch];
+            }
+            for (int ch = 0; ch < c; ch++) mean[ch] = (float)(sum[ch] / m);
+            for (int b = 0; b < n; b++)
+            {
+                var row = xv.AsSpan(b * c, c);
+                for (int ch = 0; ch < c; ch++) { double d = row[ch] - (double)mean[ch]; ss[ch] += d * d; }
+            }
+            return;
+        }
+        var tmp = ArrayPool<float>.Shared.Rent(inner);
+        try
+        {
+            for (int b = 0; b < n; b++)
+                for (int ch = 0; ch < c; ch++) sum[ch] += TensorPrimitives.Sum(xv.AsSpan((b * c + ch) * inner, inner));
+            for (int ch = 0; ch < c; ch++) mean[ch] = (float)(sum[ch] / m);
+            var t = tmp.AsSpan(0, inner);
+            for (int b = 0; b < n; b++)
+                for (int ch = 0; ch < c; ch++)
+                {
+                    TensorPrimitives.Subtract(xv.AsSpan((b * c + ch) * inner, inner), mean[ch], t);
+                    ss[ch] += TensorPrimitives.SumOfSquares(t);
+                }
+        }
+        finally { ArrayPool<float>.Shared.Return(tmp); }
+    }
+
+    private static void BatchNormBackward(GradNode node, Tensor g)
+    {
+        var x = node[0];
+        var gamma = node.B1 ? node[1] : null;
+        var beta = node.I0 == 1 ? node[node.B1 ? 2 : 1] : null;
+        var mean = (float[])node.O0!; var invStd = (float[])node.O1!;
+        bool training = node.B0;
+        int n = x._shape[0], c = x._shape[1], inner = x.Rank == 4 ? x._shape[2] * x._shape[3] : 1, m = n * inner;
+        var gv = g._data; var xv = x._data;
+        Span<float> dGamma = gamma is not null && gamma.RequiresGrad ? GradBuffer(gamma) : default;
+        Span<float> dBeta = beta is not null && beta.RequiresGrad ? GradBuffer(beta) : default;
+        Span<float> dx = x.RequiresGrad ? GradBuffer(x) : default;
+        var sg = ArrayPool<double>.Shared.Rent(c);
+        var sgx = ArrayPool<double>.Shared.Rent(c);
+        var tmp = ArrayPool<float>.Shared.Rent(Math.Max(inner, c));
+        try
+        {
+            // Σ g and Σ g·x̂ per channel.
+            Array.Clear(sg, 0, c); Array.Clear(sgx, 0, c);
+            if (inner == 1)
+                for (int b = 0; b < n; b++)
+                {
+                    var gr = gv.AsSpan(b * c, c); var xr = xv.AsSpan(b * c, c);
+                    for (int ch = 0; ch < c; ch++)
                     {
-                        float gg = gv[off + k];
-                        sg += gg;
-                        sgx += gg * ((xv[off + k] - mu) * istd);
+                        float gg = gr[ch];
+                        sg[ch] += gg;
+                        sgx[ch] += gg * ((xr[ch] - mean[ch]) * invStd[ch]);
                     }
                 }
-                if (!dGamma.IsEmpty) dGamma[ch] += (float)sgx;
-                if (!dBeta.IsEmpty) dBeta[ch] += (float)sg;
-                if (dx.IsEmpty) continue;
-                if (!training)
-                {
-                    float s = gam * istd;
-                    for (int b = 0; b < n; b++)
+            else
+            {
+                var t = tmp.AsSpan(0, inner);
+                for (int b = 0; b < n; b++)
+                    for (int ch = 0; ch < c; ch++)
                     {
                         int off = (b * c + ch) * inner;
-                        TensorPrimitives.MultiplyAdd(gv.AsSpan(off, inner), s, dx.Slice(off, inner), dx.Slice(off, inner));
+                        var gs = gv.AsSpan(off, inner);
+                        sg[ch] += TensorPrimitives.Sum(gs);
+                        TensorPrimitives.Subtract(xv.AsSpan(off, inner), mean[ch], t);
+                        sgx[ch] += TensorPrimitives.Dot(gs, t) * invStd[ch];
+                    }
+            }
+            for (int ch = 0; ch < c; ch++)
+            {
+                if (!dGamma.IsEmpty) dGamma[ch] += (float)sgx[ch];
+                if (!dBeta.IsEmpty) dBeta[ch] += (float)sg[ch];
+            }
+            if (dx.IsEmpty) return;
+            // Training: dx = γ·istd·(g − mean(g) − x̂·mean(g·x̂)) = a·g + b·(x − μ) + c per channel; evaluation: dx = γ·istd·g.
+            for (int b = 0; b < n; b++)
+            {
+                if (inner == 1)
+                {
+                    var gr = gv.AsSpan(b * c, c); var xr = xv.AsSpan(b * c, c); var dr = dx.Slice(b * c, c);
+                    for (int ch = 0; ch < c; ch++)
+                    {
+                        float k1 = (gamma?._data[ch] ?? 1f) * invStd[ch];
+                        if (!training) { dr[ch] += k1 * gr[ch]; continue; }
+                        float mg = (float)(sg[ch] / m), mgx = (float)(sgx[ch] / m);
+                        float xh = (xr[ch] - mean[ch]) * invStd[ch];
+                        dr[ch] += k1 * (gr[ch] - mg - xh * mgx);
                     }
                     continue;
                 }
-                // dx = γ·istd·(g − mean(g) − x̂·mean(g·x̂))
-                float k1 = gam * istd, mg = (float)(sg / m), mgx = (float)(sgx / m);
-                for (int b = 0; b < n; b++)
+                for (int ch = 0; ch < c; ch++)
                 {
                     int off = (b * c + ch) * inner;
-                    for (int k = 0; k < inner; k++)
-                    {
-                        float xh = (xv[off + k] - mu) * istd;
-                        dx[off + k] += k1 * (gv[off + k] - mg - xh * mgx);
-                    }
+                    float k1 = (gamma?._data[ch] ?? 1f) * invStd[ch];
+                    var gs = gv.AsSpan(off, inner); var ds = dx.Slice(off, inner);
+                    if (!training) { TensorPrimitives.MultiplyAdd(gs, k1, ds, ds); continue; }
+                    float mg = (float)(sg[ch] / m), mgx = (float)(sgx[ch] / m);
+                    BatchNormDx(gs, xv.AsSpan(off, inner), ds, k1, mean[ch], invStd[ch] * mgx, mg);
                 }
             }
-        }, inputs.ToArray());
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(sg);
+            ArrayPool<double>.Shared.Return(sgx);
+            ArrayPool<float>.Shared.Return(tmp);
+        }
+    }
+
+    /// <summary>dx += k1·(g − mg − (x − μ)·s), the operations of the scalar formula per element, 16 lanes at a time.</summary>
+    private static void BatchNormDx(ReadOnlySpan<float> g, ReadOnlySpan<float> x, Span<float> dx, float k1, float mu, float s, float mg)
+    {
+        int i = 0;
+        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+        {
+            var vk = System.Runtime.Intrinsics.Vector512.Create(k1); var vmu = System.Runtime.Intrinsics.Vector512.Create(mu);
+            var vs = System.Runtime.Intrinsics.Vector512.Create(s); var vmg = System.Runtime.Intrinsics.Vector512.Create(mg);
+            ref float pg = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(g);
+            ref float px = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x);
+            ref float pd = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(dx);
+            for (; i <= g.Length - 16; i += 16)
+            {
+                var gi = System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref pg, (nuint)i);
+                var xi = System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref px, (nuint)i);
+                var di = System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref pd, (nuint)i);
+                (di + vk * (gi - vmg - (xi - vmu) * vs)).StoreUnsafe(ref pd, (nuint)i);
+            }
+        }
+        for (; i < g.Length; i++) dx[i] += k1 * (g[i] - mg - (x[i] - mu) * s);
     }
 
     /// <summary>

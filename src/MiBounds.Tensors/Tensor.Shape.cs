@@ -36,54 +36,63 @@ public sealed partial class Tensor
     }
 
     /// <summary>Reorders the axes: output axis i is input axis <paramref name="perm"/>[i] (copying).</summary>
-    public Tensor Permute(params int[] perm)
+    public Tensor Permute(params int[] perm) => Permute((ReadOnlySpan<int>)perm);
+
+    /// <summary>Reorders the axes: output axis i is input axis <paramref name="perm"/>[i] (copying).</summary>
+    public Tensor Permute(params ReadOnlySpan<int> perm)
     {
         if (perm.Length != Rank) throw new ArgumentException($"Permute: {perm.Length} axes given for shape {ShapeString(_shape)}");
-        var seen = new bool[Rank];
-        foreach (int p in perm)
+        int seen = 0, code = 0;
+        Span<int> outShape = stackalloc int[Rank];
+        for (int i = 0; i < Rank; i++)
         {
-            if (p < 0 || p >= Rank || seen[p]) throw new ArgumentException($"Permute: {ShapeString(perm)} is not a permutation of {Rank} axes");
-            seen[p] = true;
+            int p = perm[i];
+            if (p < 0 || p >= Rank || (seen & (1 << p)) != 0) throw new ArgumentException($"Permute: {ShapeString(perm)} is not a permutation of {Rank} axes");
+            seen |= 1 << p;
+            code |= p << (2 * i);
+            outShape[i] = _shape[p];
         }
-        var outShape = new int[Rank];
-        for (int i = 0; i < Rank; i++) outShape[i] = _shape[perm[i]];
-        var output = NewOutput(outShape);
-        var map = PermuteMap(_shape, perm);
-        var src = _data; var dst = output._data;
-        for (int i = 0; i < map.Length; i++) dst[i] = src[map[i]];
-        if (!AnyRequiresGrad(this)) return output;
-        var a = this;
-        return Record(output, g =>
-        {
-            var d = GradBuffer(a); var gv = g.Values;
-            for (int i = 0; i < map.Length; i++) d[map[i]] += gv[i];
-        }, a);
+        var output = NewOutputOverwritten(outShape);
+        PermuteCopy(_data, _shape, code, output._data, backward: false);
+        if (RecordOp(output, static (node, g) => PermuteCopy(GradBuffer(node[0]), node[0]._shape, node.I0, g._data, backward: true), this) is { } n)
+            n.I0 = code;
+        return output;
     }
 
-    // For each output flat index, the input flat index it reads.
-    private static int[] PermuteMap(int[] shape, int[] perm)
+    /// <summary>
+    /// Walks the output of a permutation (axes packed 2 bits each in <paramref name="code"/>) in order, reading the input
+    /// through strides: forward copies input → output, backward adds output → input. No index map, so nothing is allocated.
+    /// </summary>
+    private static void PermuteCopy(Span<float> input, int[] shape, int code, Span<float> output, bool backward)
     {
         int rank = shape.Length;
-        var inStrides = new int[rank];
+        Span<int> inStride = stackalloc int[MaxRank];
         int st = 1;
-        for (int i = rank - 1; i >= 0; i--) { inStrides[i] = st; st *= shape[i]; }
-        var outShape = new int[rank];
-        var stride = new int[rank];
-        for (int i = 0; i < rank; i++) { outShape[i] = shape[perm[i]]; stride[i] = inStrides[perm[i]]; }
-        var map = new int[ShapeSize(shape)];
-        var idx = new int[rank];
-        for (int o = 0; o < map.Length; o++)
+        for (int i = rank - 1; i >= 0; i--) { inStride[i] = st; st *= shape[i]; }
+        // Pad to 4 axes at the front (size 1, stride 0).
+        Span<int> n = stackalloc int[MaxRank], s = stackalloc int[MaxRank];
+        for (int i = 0; i < MaxRank; i++)
         {
-            int src = 0;
-            for (int i = 0; i < rank; i++) src += idx[i] * stride[i];
-            map[o] = src;
-            for (int i = rank - 1; i >= 0; i--)
-            {
-                if (++idx[i] < outShape[i]) break;
-                idx[i] = 0;
-            }
+            int src = i - (MaxRank - rank);
+            if (src < 0) { n[i] = 1; s[i] = 0; continue; }
+            int axis = (code >> (2 * src)) & 3;
+            n[i] = shape[axis]; s[i] = inStride[axis];
         }
-        return map;
+        int o = 0, n3 = n[3], s3 = s[3];
+        for (int a = 0; a < n[0]; a++)
+            for (int b = 0; b < n[1]; b++)
+                for (int c = 0; c < n[2]; c++)
+                {
+                    int off = a * s[0] + b * s[1] + c * s[2];
+                    if (backward)
+                    {
+                        if (s3 == 1) { var d = input.Slice(off, n3); System.Numerics.Tensors.TensorPrimitives.Add(d, output.Slice(o, n3), d); }
+                        else for (int e = 0; e < n3; e++) input[off + e * s3] += output[o + e];
+                    }
+                    else if (s3 == 1) input.Slice(off, n3).CopyTo(output.Slice(o, n3));
+                    else for (int e = 0; e < n3; e++) output[o + e] = input[off + e * s3];
+                    o += n3;
+                }
     }
 
     /// <summary>Concatenates tensors of equal shape except along <paramref name="axis"/>.</summary>
@@ -142,8 +151,10 @@ public sealed partial class Tensor
         if (start < 0 || length < 0 || start + length > _shape[axis])
             throw new ArgumentOutOfRangeException(nameof(start), $"Slice [{start}, {start + length}) is outside axis {axis} of shape {ShapeString(_shape)}");
         var (outer, n, inner) = AxisView(axis);
-        var shape = Shape; shape[axis] = length;
-        var output = NewOutput(shape);
+        Span<int> shape = stackalloc int[Rank];
+        _shape.CopyTo(shape);
+        shape[axis] = length;
+        var output = NewOutputOverwritten(shape);
         for (int o = 0; o < outer; o++)
             Values.Slice((o * n + start) * inner, length * inner).CopyTo(output.Data.Slice(o * length * inner, length * inner));
         if (!AnyRequiresGrad(this)) return output;

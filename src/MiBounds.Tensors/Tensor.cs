@@ -173,6 +173,18 @@ public sealed partial class Tensor
         return t;
     }
 
+    /// <summary>
+    /// Normal draws shaped like <paramref name="like"/>, made as an op result: from the active
+    /// <see cref="TensorWorkspace"/>'s pool when there is one (so a training step's noise allocates nothing), else new.
+    /// The same draws as <see cref="RandomNormal"/>(rng, like.Shape, mean, std).
+    /// </summary>
+    public static Tensor RandomNormalLike(Tensor like, Rng rng, float mean = 0f, float std = 1f)
+    {
+        var t = NewOutput(like._shape);
+        rng.FillNormal(t.Data, mean, std);
+        return t;
+    }
+
     /// <summary>Uniform draws in [lo, hi).</summary>
     public static Tensor RandomUniform(Rng rng, int[] shape, float lo = 0f, float hi = 1f)
     {

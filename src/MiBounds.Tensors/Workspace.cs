@@ -78,6 +78,22 @@ public sealed partial class Tensor
         return t;
     }
 
+    /// <summary>
+    /// As <see cref="NewOutput(int[])"/> for an op that writes every element of its result: a pooled buffer is not cleared
+    /// first (a result made outside a workspace is still new, hence zero).
+    /// </summary>
+    internal static Tensor NewOutputOverwritten(int[] shape)
+    {
+        var ws = _workspace;
+        if (ws is null) return Zeros(shape);
+        var t = Pooled(shape, clear: false);
+        ws.Track(t._data);
+        return t;
+    }
+
+    /// <summary>As <see cref="NewOutputOverwritten(int[])"/>, with the shape array from the per-thread cache.</summary>
+    internal static Tensor NewOutputOverwritten(params ReadOnlySpan<int> shape) => NewOutputOverwritten(InternShape(shape));
+
     /// <summary>As <see cref="NewOutput(int[])"/>, with the shape array taken from a per-thread cache (no allocation).</summary>
     internal static Tensor NewOutput(params ReadOnlySpan<int> shape) => NewOutput(InternShape(shape));
 

@@ -65,6 +65,27 @@ public class LayerOpTests
     }
 
     [Fact]
+    public void Conv2dForwardAndBackwardAreBitwiseTheSameAtOneAndTwoThreads()
+    {
+        // DIM's conv2 geometry (5×5, stride 2, padding 2) on a small batch: big enough for the parallel im2col/col2im.
+        (float[] Y, float[] Dx, float[] Dw, float[] Db) Run(int threads)
+        {
+            using var _ = Engine.LimitThreads(threads);
+            var x = R(3, 6, 16, 14, 14); var w = R(4, 32, 16, 5, 5); var b = R(5, 32);
+            x.RequiresGrad = w.RequiresGrad = b.RequiresGrad = true;
+            var y = Tensor.Conv2d(x, w, b, stride: 2, padding: 2);
+            (y * R(6, y.Shape)).Sum().Backward();
+            return (y.ToArray(), x.Grad!.ToArray(), w.Grad!.ToArray(), b.Grad!.ToArray());
+        }
+        var one = Run(1);
+        var two = Run(2);
+        Assert.Equal(one.Y, two.Y);
+        Assert.Equal(one.Dx, two.Dx);
+        Assert.Equal(one.Dw, two.Dw);
+        Assert.Equal(one.Db, two.Db);
+    }
+
+    [Fact]
     public void Conv2dShapeErrorsNameBothShapes()
     {
         var ex = Assert.Throws<ArgumentException>(() => Tensor.Conv2d(R(1, 2, 3, 5, 5), R(2, 4, 2, 3, 3)));

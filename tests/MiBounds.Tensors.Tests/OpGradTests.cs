@@ -127,6 +127,9 @@ public class OpGradTests
         GradCheck.Check(x => x[0].Transpose(), [R(11, 3, 4)]);
         GradCheck.Check(x => x[0].Transpose(0, 2), [R(12, 2, 3, 4)]);
         GradCheck.Check(x => x[0].Permute(2, 0, 3, 1), [R(13, 2, 3, 2, 2)]);
+        GradCheck.Check(x => x[0].Permute(2, 3, 0, 1), [R(13, 3, 2, 2, 3)]);
+        GradCheck.Check(x => x[0].Permute(1, 0, 2), [R(13, 3, 2, 4)]);
+        GradCheck.Check(x => x[0].Permute(0, 1), [R(13, 3, 2)]);
         GradCheck.Check(x => x[0].GatherRows([2, 0, 2, 1]), [R(14, 3, 4)]);
         GradCheck.Check(x => x[0].GatherRows([1, 1]), [R(15, 3, 2, 2)]);
         GradCheck.Check(x => x[0].PickPerRow([2, 0, 3]), [R(16, 3, 4)]);
@@ -224,4 +227,11 @@ public class OpGradTests
         ex = Assert.Throws<ArgumentException>(() => bad.EnsureFinite("scores"));
         Assert.Contains("scores", ex.Message); Assert.Contains("flat index 1", ex.Message);
     }
+
+    [Theory]
+    [InlineData(BlockBound.JensenShannon)]
+    [InlineData(BlockBound.InfoNce)]
+    [InlineData(BlockBound.DonskerVaradhan)]
+    public void BlockDiagonalBoundGradients(BlockBound kind) =>
+        GradCheck.Check(x => Tensor.BlockDiagonalBound(x[0], kind).Objective, [R(21, 4, 12)]);
 }

@@ -230,4 +230,47 @@ public class WorkspacePoolingTests
         long perStep = (GC.GetAllocatedBytesForCurrentThread() - before) / 50;
         Assert.True(perStep < 64, $"a warm step allocated {perStep} B");
     }
+
+    [Fact]
+    public void AWarmStepWithPermuteBlockBoundAndNoiseAllocatesNothing()
+    {
+        var w = Tensor.Parameter(Tensor.RandomNormal(new Rng(3), [4, 3, 2, 2]));
+        var ws = new TensorWorkspace();
+        var rng = new Rng(9);
+        int[] perm = [2, 3, 0, 1], shape = [4, 12];
+        using var _ = Engine.LimitThreads(1);
+        void Step()
+        {
+            using (ws.Enter())
+            {
+                w.Grad?.Data.Clear();
+                var v = w.Permute(perm).Reshape(shape);
+                var noisy = v + v * Tensor.RandomNormalLike(v, rng, 0f, 0.1f);
+                var loss = Tensor.BlockDiagonalBound(noisy, BlockBound.JensenShannon).Objective
+                           + Tensor.BlockDiagonalBound(noisy, BlockBound.InfoNce).Objective
+                           + Tensor.BlockDiagonalBound(noisy, BlockBound.DonskerVaradhan).Objective;
+                loss.Backward();
+            }
+        }
+        for (int i = 0; i < 10; i++) Step();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 50; i++) Step();
+        long perStep = (GC.GetAllocatedBytesForCurrentThread() - before) / 50;
+        Assert.True(perStep < 64, $"a warm step allocated {perStep} B");
+    }
+
+    [Fact]
+    public void RandomNormalLikeDrawsWhatRandomNormalDraws()
+    {
+        var like = Tensor.Zeros(3, 5);
+        var expected = Tensor.RandomNormal(new Rng(4), [3, 5], 0.5f, 2f).ToArray();
+        var ws = new TensorWorkspace();
+        using (ws.Enter())
+        {
+            var t = Tensor.RandomNormalLike(like, new Rng(4), 0.5f, 2f);
+            Assert.Equal([3, 5], t.Shape);
+            Assert.Equal(expected, t.ToArray());
+        }
+        Assert.Equal(expected, Tensor.RandomNormalLike(like, new Rng(4), 0.5f, 2f).ToArray());
+    }
 }

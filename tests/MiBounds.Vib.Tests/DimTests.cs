@@ -313,6 +313,92 @@ public class DimTests
         int rc = MiBounds.Commands.CommandHost.Run(root, args, stdout, stderr, interruption);
         return (rc, stdout.ToString(), stderr.ToString());
     }
+
+    [Theory]
+    [InlineData("js")]
+    [InlineData("infonce")]
+    [InlineData("dv")]
+    public void BatchedLocalBoundMatchesThePerLocationLoop(string estimator)
+    {
+        // [K, L·K] scores with a wide spread (large positives, as a trained critic gives) and a downstream weight.
+        const int k = 7, locations = 5;
+        var rng = new Rng(11);
+        var data = Tensor.RandomNormal(rng, [k, locations * k], 0f, 3f);
+        for (int l = 0; l < locations; l++) for (int i = 0; i < k; i++) data.Data[i * locations * k + l * k + i] += 4f;
+
+        var loopScores = data.Clone(); loopScores.RequiresGrad = true;
+        var bound = ScoreBounds.Create(estimator);
+        var mask = MiBounds.Bounds.PositiveMask.Diagonal(k);
+        Tensor? sum = null;
+        double valueSum = 0;
+        for (int l = 0; l < locations; l++)
+        {
+            var o = bound.FromScores(DimNetwork.LocationScores(loopScores, l), null, mask, training: true);
+            sum = sum is null ? o.Objective : sum + o.Objective;
+            valueSum += o.Value.Item();
+        }
+        var loopObjective = sum! / locations;
+        (loopObjective * 1.7f).Backward();
+
+        var batchedScores = data.Clone(); batchedScores.RequiresGrad = true;
+        var (objective, value) = DimNetwork.LocalBound(batchedScores, estimator);
+        (objective * 1.7f).Backward();
+
+        Assert.Equal(loopObjective.Item(), objective.Item(), 5e-5);
+        Assert.Equal(valueSum / locations, value, 5e-5);
+        var g0 = loopScores.Grad!.ToArray(); var g1 = batchedScores.Grad!.ToArray();
+        for (int i = 0; i < g0.Length; i++) Assert.True(Math.Abs(g0[i] - g1[i]) <= 1e-6 + 1e-4 * Math.Abs(g0[i]), $"gradient {i}: loop {g0[i]}, batched {g1[i]}");
+    }
+
+    [Fact]
+    public void BatchedLocalBoundRefusesOtherEstimators() =>
+        Assert.Throws<ArgumentException>(() => DimNetwork.LocalBound(Tensor.Zeros(3, 6), "nwj"));
+}
+
+/// <summary>Runs alone: other test classes running at the same time churn the shared array pool this step rents from.</summary>
+[CollectionDefinition(nameof(DimAllocationTests), DisableParallelization = true)]
+public class DimAllocationCollection;
+
+[Collection(nameof(DimAllocationTests))]
+public class DimAllocationTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void AWarmDimStepWithTheBatchedLocalBoundInAWorkspaceAllocatesNothing(int threads)
+    {
+        // DimTrainer's step with DimNetwork.LocalBound in place of the per-location loop, at the real 28×28 geometry.
+        using var limit = Engine.LimitThreads(threads);
+        var rng = new Rng(4);
+        var network = new DimNetwork(rng, 28, width: 16);
+        var adam = new MiBounds.Tensors.Optim.Adam(network.Parameters(), 1e-3f);
+        var images = Tensor.RandomUniform(rng, [8, 784], -1f, 1f);
+        var ws = new TensorWorkspace();
+        network.Train();
+        void Step()
+        {
+            using (ws.Enter())
+            {
+                var (local, code) = network.Encoder.Forward(images);
+                var (objective, value) = DimNetwork.LocalBound(network.LocalScores(local, code), "js");
+                var loss = objective.Neg();
+                Assert.True(float.IsFinite(loss.Item()) && double.IsFinite(value));
+                adam.ZeroGrad();
+                loss.Backward();
+                adam.Step();
+            }
+        }
+        for (int i = 0; i < 5; i++) Step();
+        // This thread's allocations, the least of three windows (a pool may grow once in the first).
+        long perStep = long.MaxValue;
+        for (int w = 0; w < 3; w++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 10; i++) Step();
+            perStep = Math.Min(perStep, (GC.GetAllocatedBytesForCurrentThread() - before) / 10);
+        }
+        Assert.True(perStep < 64, $"a warm step allocated {perStep} B");
+    }
 }
 
 /// <summary>Temporary folders, deleted on dispose.</summary>

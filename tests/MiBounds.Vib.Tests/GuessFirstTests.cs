@@ -87,9 +87,9 @@ public class GuessFirstTests
         try
         {
             var data = new Data.ImageData(Synthetic.Dataset(40, side: 12, seed: 1), Synthetic.Dataset(20, side: 12, seed: 2), "synthetic");
-            var o = new GuessFirstOptions { Models = ["cnn", "c-dv"], Epochs = 1, SubstituteEpochs = 1, BatchSize = 20, AttackCount = 10, FgsmSizes = [0.3], PgdSizes = [0.3] };
+            var o = new GuessFirstOptions { Models = ["cnn", "c-dv"], Epochs = 1, SubstituteEpochs = 1, BatchSize = 20, AttackCount = 10, FgsmSizes = [0.3], PgdSizes = [0.3], Attacks = ["fgsm", "pgd"] };
             var r = GuessFirst.Run(o, data, dir, new GuessFirstResults(), _ => { }, TextWriter.Null, default);
-            Assert.Equal(2 * 2 * 2, r.Cells.Count); // 2 models × (fgsm, pgd) × (white, black); C&W skipped
+            Assert.Equal(2 * 2 * 2, r.Cells.Count); // 2 models × (fgsm, pgd) × (white, black); C&W not asked for
             Assert.DoesNotContain(r.Cells, c => c.Attack == "cw");
             Assert.Equal(2, r.Clean.Count);
             var again = GuessFirst.Run(o, data, dir, r, _ => { }, TextWriter.Null, default);

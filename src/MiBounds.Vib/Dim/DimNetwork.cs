@@ -139,6 +139,21 @@ public sealed class DimNetwork : DimModel
         return Tensor.MatMul(LocalCode.Forward(code), LocalFeatures.Forward(vectors), transB: true) * Temperature;
     }
 
+    /// <summary>
+    /// The local objective in one op: the bound named <paramref name="estimator"/> (js, infonce or dv) on every location's
+    /// K×K matrix of <paramref name="localScores"/> (from <see cref="LocalScores"/>), averaged over locations, with the mean
+    /// of the reported values. The same objective, gradient and value as the bound from <see cref="ScoreBounds.Create"/>
+    /// called on each <see cref="LocationScores"/> slice and averaged, without the 49 slices and per-location graphs.
+    /// </summary>
+    public static (Tensor Objective, double Value) LocalBound(Tensor localScores, string estimator) =>
+        Tensor.BlockDiagonalBound(localScores, estimator switch
+        {
+            "js" => BlockBound.JensenShannon,
+            "infonce" => BlockBound.InfoNce,
+            "dv" => BlockBound.DonskerVaradhan,
+            _ => throw new ArgumentException($"the batched local bound covers js, infonce and dv, not '{estimator}'", nameof(estimator)),
+        });
+
     /// <summary>Location <paramref name="l"/>'s K×K matrix from <see cref="LocalScores"/>.</summary>
     public static Tensor LocationScores(Tensor localScores, int l)
     {

@@ -113,7 +113,7 @@ public sealed class VibNetwork : Module
     public Tensor Sample(Tensor mu, Tensor sigma, Rng rng)
     {
         if (!IsStochastic) return mu;
-        return mu + sigma * Tensor.RandomNormal(rng, mu.Shape);
+        return mu + sigma * Tensor.RandomNormalLike(mu, rng);
     }
 
     /// <summary>Decoder log-probabilities log q(y|z), [N, classes].</summary>

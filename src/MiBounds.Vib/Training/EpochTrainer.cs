@@ -52,6 +52,13 @@ public abstract class EpochTrainer<TRecord>
         return EpochsDone;
     }
 
+    /// <summary>
+    /// One optimizer step on the training rows <paramref name="rows"/> (as many as the batch size), through the
+    /// trainer's step (training mode, workspace, the non-finite guard); returns the loss. Does not advance the epoch
+    /// loop: for benchmarks and tests of a single step.
+    /// </summary>
+    public double StepOnRows(int[] rows) => Loop.TrainStep(new TrainingBatch(StepsDone, EpochsDone, 0, rows));
+
     /// <summary>Called after a checkpoint was restored (e.g. to reload records kept beside it).</summary>
     protected virtual void OnResumed() { }
 

@@ -145,7 +145,7 @@ public sealed class VibTrainer : EpochTrainer<EpochRecord>
         Tensor? reg = Config.Kind switch
         {
             ModelKind.Vib => code.KlToNormal(Config.PriorSigma).Mean() * (float)(1 / Ln2),
-            ModelKind.Vim => Mmd.Unbiased(z, Tensor.RandomNormal(_rng, z.Shape, 0f, (float)Config.PriorSigma), _mmdConstants),
+            ModelKind.Vim => Mmd.Unbiased(z, Tensor.RandomNormalLike(z, _rng, 0f, (float)Config.PriorSigma), _mmdConstants),
             _ => null,
         };
         // Pereyra et al.'s baselines: smoothing adds ε·(mean over classes of −log q) − ε·CE; the penalty subtracts β·H (bits).

@@ -251,47 +251,57 @@ public sealed class DimTrainer : EpochTrainer<DimEpochRecord>
     /// <summary>Global codes and flattened conv features [N, 64], [N, 6272] of <paramref name="images"/> with the encoder in evaluation mode.</summary>
     public static (Tensor Global, Tensor Conv) Features(DimEncoder encoder, Tensor images, int batch = 500)
     {
+        var (conv, _, code) = FeatureSets(encoder, images, batch);
+        return (code, conv);
+    }
+
+    /// <summary>The encoder's three feature sets of <paramref name="images"/> (conv, FC, code), in evaluation mode, without gradients; the mode is put back after.</summary>
+    public static (Tensor Conv, Tensor Fc, Tensor Code) FeatureSets(DimEncoder encoder, Tensor images, int batch = 500)
+    {
         bool wasTraining = encoder.Training;
         encoder.Eval();
         try
         {
             using var _ = Tensor.NoGrad();
             int n = images.Dim(0);
-            var g = Tensor.Zeros(n, encoder.CodeSize);
-            var c = Tensor.Zeros(n, encoder.LocalFeatures);
+            var conv = Tensor.Zeros(n, encoder.LocalFeatures);
+            var fc = Tensor.Zeros(n, encoder.Hidden);
+            var code = Tensor.Zeros(n, encoder.CodeSize);
             for (int start = 0; start < n; start += batch)
             {
                 int len = Math.Min(batch, n - start);
-                var (local, code) = encoder.Forward(images.Slice(0, start, len));
-                code.Values.CopyTo(g.Data.Slice(start * encoder.CodeSize));
-                local.Values.CopyTo(c.Data.Slice(start * encoder.LocalFeatures));
+                var (l, f, c) = encoder.ForwardAll(images.Slice(0, start, len));
+                l.Values.CopyTo(conv.Data.Slice(start * encoder.LocalFeatures));
+                f.Values.CopyTo(fc.Data.Slice(start * encoder.Hidden));
+                c.Values.CopyTo(code.Data.Slice(start * encoder.CodeSize));
             }
-            return (g, c);
+            return (conv, fc, code);
         }
         finally { encoder.Train(wasTraining); }
     }
 
     /// <summary>
-    /// A randomly initialized encoder whose batch-norm statistics are set by passing <paramref name="images"/> through it
-    /// in training mode (momentum 1 on one large batch), so its features are normalized like a trained encoder's.
+    /// A randomly initialized encoder (with <paramref name="batchNormFirst"/>, the DIM authors' variant) whose batch-norm
+    /// statistics are set by passing <paramref name="images"/> through it in training mode (momentum 1 on one large
+    /// batch), so its features are normalized like a trained encoder's.
     /// </summary>
-    public static DimEncoder RandomEncoder(int side, ulong seed, Tensor images)
+    public static DimEncoder RandomEncoder(int side, ulong seed, Tensor images, bool batchNormFirst = false)
     {
-        var encoder = new DimEncoder(new Rng(seed), side);
+        var encoder = new DimEncoder(new Rng(seed), side, batchNormFirst: batchNormFirst);
         using var _ = Tensor.NoGrad();
-        foreach (var (_, m) in AllModules(encoder))
+        foreach (var m in Descendants(encoder))
             if (m is BatchNorm bn) bn.Momentum = 1f;
         encoder.Train();
         encoder.Forward(images);
         return encoder;
     }
 
-    private static IEnumerable<(string, Module)> AllModules(Module m)
+    private static IEnumerable<Module> Descendants(Module m)
     {
-        foreach (var (name, child) in m.NamedChildren())
+        foreach (var (_, child) in m.NamedChildren())
         {
-            yield return (name, child);
-            foreach (var x in AllModules(child)) yield return x;
+            yield return child;
+            foreach (var x in Descendants(child)) yield return x;
         }
     }
 

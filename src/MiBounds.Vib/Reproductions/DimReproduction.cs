@@ -149,51 +149,11 @@ public static class DimReproduction
         return [("conv", a.Conv, b.Conv), ("fc", a.Fc, b.Fc), ("code", a.Code, b.Code)];
     }
 
-    /// <summary>The encoder's three feature sets of <paramref name="images"/>, in evaluation mode, without gradients.</summary>
-    public static (Tensor Conv, Tensor Fc, Tensor Code) Features(DimEncoder encoder, Tensor images, int batch = 500)
-    {
-        bool wasTraining = encoder.Training;
-        encoder.Eval();
-        try
-        {
-            using var _ = Tensor.NoGrad();
-            int n = images.Dim(0);
-            var conv = Tensor.Zeros(n, encoder.LocalFeatures);
-            var fc = Tensor.Zeros(n, encoder.Hidden);
-            var code = Tensor.Zeros(n, encoder.CodeSize);
-            for (int start = 0; start < n; start += batch)
-            {
-                int len = Math.Min(batch, n - start);
-                var (l, f, c) = encoder.ForwardAll(images.Slice(0, start, len));
-                l.Values.CopyTo(conv.Data.Slice(start * encoder.LocalFeatures));
-                f.Values.CopyTo(fc.Data.Slice(start * encoder.Hidden));
-                c.Values.CopyTo(code.Data.Slice(start * encoder.CodeSize));
-            }
-            return (conv, fc, code);
-        }
-        finally { encoder.Train(wasTraining); }
-    }
+    /// <summary>The encoder's three feature sets (see <see cref="DimTrainer.FeatureSets"/>).</summary>
+    public static (Tensor Conv, Tensor Fc, Tensor Code) Features(DimEncoder encoder, Tensor images, int batch = 500) => DimTrainer.FeatureSets(encoder, images, batch);
 
     /// <summary>A random encoder of the variant's architecture, batch-norm statistics set from <paramref name="images"/> (see <see cref="DimTrainer.RandomEncoder"/>).</summary>
-    public static DimEncoder RandomEncoder(int side, ulong seed, Tensor images, bool authors)
-    {
-        if (!authors) return DimTrainer.RandomEncoder(side, seed, images);
-        var encoder = new DimEncoder(new Rng(seed), side, batchNormFirst: true);
-        using var _ = Tensor.NoGrad();
-        foreach (var m in Descendants(encoder)) if (m is BatchNorm bn) bn.Momentum = 1f;
-        encoder.Train();
-        encoder.Forward(images);
-        return encoder;
-    }
-
-    private static IEnumerable<Module> Descendants(Module m)
-    {
-        foreach (var (_, child) in m.NamedChildren())
-        {
-            yield return child;
-            foreach (var x in Descendants(child)) yield return x;
-        }
-    }
+    public static DimEncoder RandomEncoder(int side, ulong seed, Tensor images, bool authors) => DimTrainer.RandomEncoder(side, seed, images, batchNormFirst: authors);
 
     private static void ProbeSet(DimReproductionResults results, string model, int epoch, (string Name, Tensor Train, Tensor Test)[] sets, ImageDataset train, ImageDataset test,
         int classes, ProbeSettings settings, ulong seed, TextWriter log, Action<DimReproductionResults> save)

@@ -299,12 +299,12 @@ public static class DimReproduction
     }
 
     /// <summary>Serializes the results.</summary>
-    public static string ToJson(DimReproductionResults r) => JsonSerializer.Serialize(r, new JsonSerializerOptions { WriteIndented = true });
+    public static string ToJson(DimReproductionResults r) => MiBounds.Data.JsonOutput.Serialize(r); // NaN (a cell not measured) as null
 
     /// <summary>Reads results written by <see cref="ToJson"/>.</summary>
     public static DimReproductionResults FromJson(string json, string source)
     {
-        try { return JsonSerializer.Deserialize<DimReproductionResults>(json) ?? throw new DataException($"{source}: empty results"); }
+        try { return MiBounds.Data.JsonOutput.Deserialize<DimReproductionResults>(json); }
         catch (JsonException e) { throw new DataException($"{source}: not dim reproduction results ({e.Message})", e); }
     }
 }

@@ -333,12 +333,12 @@ public static class GuessFirst
     }
 
     /// <summary>Serializes the results (indented JSON).</summary>
-    public static string ToJson(GuessFirstResults r) => JsonSerializer.Serialize(r, new JsonSerializerOptions { WriteIndented = true });
+    public static string ToJson(GuessFirstResults r) => MiBounds.Data.JsonOutput.Serialize(r); // NaN (a cell not measured) as null
 
     /// <summary>Reads results written by <see cref="ToJson"/>.</summary>
     public static GuessFirstResults FromJson(string json, string source)
     {
-        try { return JsonSerializer.Deserialize<GuessFirstResults>(json) ?? throw new DataException($"{source}: empty results"); }
+        try { return MiBounds.Data.JsonOutput.Deserialize<GuessFirstResults>(json); }
         catch (JsonException e) { throw new DataException($"{source}: not guess-first results ({e.Message})", e); }
     }
 }

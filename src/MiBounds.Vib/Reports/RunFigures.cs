@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using MiBounds.Plots;
 using MiBounds.Tensors;
+using MiBounds.Vib.Models;
 using MiBounds.Vib.Training;
 using MiBounds.Vib.Data;
 using ScottPlot;
@@ -158,28 +159,39 @@ public static class RunFigures
             var (mu, sigma) = trainer.Network.Encode(test.Images);
             var m = mu.ToRows().Select(r => r.Select(v => (double)v).ToArray()).ToArray();
             var s = sigma.ToRows().Select(r => r.Select(v => (double)v).ToArray()).ToArray();
-            // The 1st–99th percentile of the ellipses' extent: a few far-out images do not shrink the rest to a dot.
-            double Lo(int k) => m.Select((r, i) => r[k] - 2.0 * s[i][k]).Order().ElementAt(m.Length / 100);
-            double Hi(int k) => m.Select((r, i) => r[k] + 2.0 * s[i][k]).OrderDescending().ElementAt(m.Length / 100);
-            double x0 = Lo(0), x1 = Hi(0), y0 = Lo(1), y1 = Hi(1);
-            double padX = 0.05 * (x1 - x0) + 1e-3, padY = 0.05 * (y1 - y0) + 1e-3;
-            x0 -= padX; x1 += padX; y0 -= padY; y1 += padY;
-            var zs = new float[grid * grid * 2];
-            for (int i = 0; i < grid; i++)
-                for (int j = 0; j < grid; j++)
-                {
-                    zs[2 * (i * grid + j)] = (float)(x0 + (x1 - x0) * (j + 0.5) / grid);
-                    zs[2 * (i * grid + j) + 1] = (float)(y0 + (y1 - y0) * (i + 0.5) / grid);
-                }
-            var logp = trainer.Network.LogProbabilities(Tensor.FromArray(zs, grid * grid, 2)).ToRows();
-            var h = new double[grid, grid];
-            for (int i = 0; i < grid; i++)
-                for (int j = 0; j < grid; j++)
-                    h[i, j] = -logp[i * grid + j].Sum(l => Math.Exp(l) * l) / Math.Log(2);
+            var (h, extent) = EntropyGrid(trainer.Network, m, s, grid);
             var labels = Enumerable.Range(0, test.Count).Select(i => (int)test.Labels[i]).ToArray();
-            return new EmbeddingData(m, s, labels, h, new CoordinateRect(x0, x1, y0, y1), Math.Log2(trainer.Network.Classes));
+            return new EmbeddingData(m, s, labels, h, extent, Math.Log2(trainer.Network.Classes));
         });
         Embedding(data, basePath);
+    }
+
+    /// <summary>
+    /// The area a K = 2 embedding shows — the 1st–99th percentile of the images' 2σ extents (<paramref name="sigmas"/>:
+    /// per image the standard deviation along each axis), padded by 5% — and the decoder's entropy H(q(y|z)) in bits
+    /// on a <paramref name="grid"/>² grid over it: [row, column], row 0 at the bottom.
+    /// </summary>
+    public static (double[,] EntropyBits, CoordinateRect Extent) EntropyGrid(VibNetwork network, double[][] means, double[][] sigmas, int grid)
+    {
+        // Percentiles, not the extremes: a few far-out images do not shrink the rest to a dot.
+        double Lo(int k) => means.Select((r, i) => r[k] - 2.0 * sigmas[i][k]).Order().ElementAt(means.Length / 100);
+        double Hi(int k) => means.Select((r, i) => r[k] + 2.0 * sigmas[i][k]).OrderDescending().ElementAt(means.Length / 100);
+        double x0 = Lo(0), x1 = Hi(0), y0 = Lo(1), y1 = Hi(1);
+        double padX = 0.05 * (x1 - x0) + 1e-3, padY = 0.05 * (y1 - y0) + 1e-3;
+        x0 -= padX; x1 += padX; y0 -= padY; y1 += padY;
+        var zs = new float[grid * grid * 2];
+        for (int i = 0; i < grid; i++)
+            for (int j = 0; j < grid; j++)
+            {
+                zs[2 * (i * grid + j)] = (float)(x0 + (x1 - x0) * (j + 0.5) / grid);
+                zs[2 * (i * grid + j) + 1] = (float)(y0 + (y1 - y0) * (i + 0.5) / grid);
+            }
+        var logp = network.LogProbabilities(Tensor.FromArray(zs, grid * grid, 2)).ToRows();
+        var h = new double[grid, grid];
+        for (int i = 0; i < grid; i++)
+            for (int j = 0; j < grid; j++)
+                h[i, j] = -logp[i * grid + j].Sum(l => Math.Exp(l) * l) / Math.Log(2);
+        return (h, new CoordinateRect(x0, x1, y0, y1));
     }
 
     /// <summary>The embedding figure from its data: the entropy heat map with a colour bar, 95% ellipses coloured by class name with a legend.</summary>

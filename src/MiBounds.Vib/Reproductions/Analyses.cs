@@ -5,6 +5,8 @@ using MiBounds.Vib.Analysis;
 using MiBounds.Vib.Attacks;
 using MiBounds.Vib.Training;
 
+using MiBounds.Vib.Reports;
+
 namespace MiBounds.Vib.Reproductions;
 
 /// <summary>One image of the targeted C&amp;W attack: its test index, whether it succeeded, the perturbation's norms ([0, 1] pixels) and the example.</summary>
@@ -124,22 +126,10 @@ public static class ReproductionAnalyses
             var covs = trainer.Network.IsStochastic
                 ? code.Covariances().Select(c => new[] { c[0, 0], c[0, 1], c[1, 1] }).ToArray()
                 : m.Select(_ => new double[] { 0, 0, 0 }).ToArray();
-            // The 1st–99th percentile of the 2σ extent: a few far-out images do not shrink the rest to a dot.
-            double Lo(int k, int d) => m.Select((r, i) => r[k] - 2 * Math.Sqrt(covs[i][d])).Order().ElementAt(m.Length / 100);
-            double Hi(int k, int d) => m.Select((r, i) => r[k] + 2 * Math.Sqrt(covs[i][d])).OrderDescending().ElementAt(m.Length / 100);
-            double x0 = Lo(0, 0), x1 = Hi(0, 0), y0 = Lo(1, 2), y1 = Hi(1, 2);
-            double padX = 0.05 * (x1 - x0) + 1e-3, padY = 0.05 * (y1 - y0) + 1e-3;
-            x0 -= padX; x1 += padX; y0 -= padY; y1 += padY;
-            var zs = new float[grid * grid * 2];
-            for (int i = 0; i < grid; i++)
-                for (int j = 0; j < grid; j++)
-                {
-                    zs[2 * (i * grid + j)] = (float)(x0 + (x1 - x0) * (j + 0.5) / grid);
-                    zs[2 * (i * grid + j) + 1] = (float)(y0 + (y1 - y0) * (i + 0.5) / grid);
-                }
-            var logp = trainer.Network.LogProbabilities(Tensor.FromArray(zs, grid * grid, 2)).ToRows();
-            var h = Enumerable.Range(0, grid).Select(i => Enumerable.Range(0, grid).Select(j => -logp[i * grid + j].Sum(l => Math.Exp(l) * l) / Math.Log(2)).ToArray()).ToArray();
-            return new Embedding2D(m, covs, test.Labels.ToArray(), h, x0, x1, y0, y1, Math.Log2(trainer.Network.Classes));
+            var sigmas = covs.Select(c => new[] { Math.Sqrt(c[0]), Math.Sqrt(c[2]) }).ToArray();
+            var (grid2, e) = RunFigures.EntropyGrid(trainer.Network, m, sigmas, grid);
+            var h = Enumerable.Range(0, grid).Select(i => Enumerable.Range(0, grid).Select(j => grid2[i, j]).ToArray()).ToArray();
+            return new Embedding2D(m, covs, test.Labels.ToArray(), h, e.Left, e.Right, e.Bottom, e.Top, Math.Log2(trainer.Network.Classes));
         });
     }
 }

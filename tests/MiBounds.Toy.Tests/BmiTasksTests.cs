@@ -39,23 +39,7 @@ public class BmiTasksTests
         Assert.Equal(-0.5 * Math.Log(1 - 0.75 * 0.75), SyntheticTasks.Get("bmi-1v1-normal-0.75").TrueMi, 12);
     }
 
-    public static TheoryData<string> PointwiseTasks => new(BmiTasks.All().OfType<IPointwiseMiTask>().Select(t => t.Name));
-
-    [Theory]
-    [MemberData(nameof(PointwiseTasks))]
-    public void MonteCarloOfTheDensitiesMatchesTheClosedForm(string name)
-    {
-        // E[log p(x,y) − log p(x) − log p(y)] over samples, against the log-determinant / closed-form value.
-        var task = (IPointwiseMiTask)SyntheticTasks.Get(name);
-        const int n = 20_000;
-        var b = task.Sample(n, new Rng(23));
-        var values = new double[n];
-        for (int i = 0; i < n; i++)
-            values[i] = task.PointwiseMi(b.X.Values.Slice(i * task.DimX, task.DimX), b.Y.Values.Slice(i * task.DimY, task.DimY));
-        double mean = values.Average();
-        double se = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (n - 1) / n);
-        Assert.True(Math.Abs(mean - task.TrueMi) < 4 * se + 0.005, $"{name}: Monte Carlo {mean:F4} ± {se:F4} vs closed form {task.TrueMi:F4}");
-    }
+    // The Monte Carlo check of the pointwise tasks runs over this suite too: SyntheticTasksTests.MonteCarloOfTheKnownDensitiesMatchesTheClosedFormMi.
 
     [Fact]
     public void TransformedTasksKeepTheInnerMiAndTheirMapsAreInvertible()

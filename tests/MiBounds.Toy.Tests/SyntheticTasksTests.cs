@@ -44,7 +44,8 @@ public class SyntheticTasksTests
             }
     }
 
-    public static TheoryData<string> PointwiseTasks => new(SyntheticTasks.All().OfType<IPointwiseMiTask>().Select(t => t.Name));
+    // The original synthetic tasks and the BMI-style suite with tractable densities.
+    public static TheoryData<string> PointwiseTasks => new(SyntheticTasks.All().Concat(BmiTasks.All()).OfType<IPointwiseMiTask>().Select(t => t.Name));
 
     [Theory]
     [MemberData(nameof(PointwiseTasks))]

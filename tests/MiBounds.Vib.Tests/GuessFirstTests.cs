@@ -78,6 +78,13 @@ public class GuessFirstTests
             }
         }
         Assert.Contains(full.Success, s => s); // with no budget (size 100) the untrained model is fooled somewhere
+        Assert.Equal(1, cw.AttacksRun); // the three budgets shared one C&W run (a fresh delegate of the same method included)
+        cw.Perturb(t.Classifier.LogProbabilities, test.Images, test.Labels, 1.0, new Rng(1));
+        Assert.Equal(1, cw.AttacksRun);
+        var other = test.Images.Clone();
+        other.Data[0] += 0.01f; // other pixels: a new attack
+        cw.Perturb(f, other, test.Labels, 1.0, new Rng(1));
+        Assert.Equal(2, cw.AttacksRun);
     }
 
     [Fact]

@@ -53,11 +53,19 @@ public sealed class PgdAttack(int steps = 40, double relativeStep = 0.01 / 0.3) 
 /// Carlini–Wagner L2 at a budget: the untargeted minimal-perturbation attack (<see cref="CarliniWagner"/>), its example
 /// kept where its L2 distance, in [0, 1] pixel units, is at most the size, and the clean image otherwise (the attack
 /// failed within the budget). Fewer iterations than the original attack by default, as the grids attack 1000 images.
+/// The minimal perturbations do not depend on the budget, so the attack remembers its last <see cref="CacheSize"/>
+/// results by model and image values: a grid over several budgets runs C&amp;W once per model and batch.
 /// </summary>
 public sealed class CarliniWagnerAttack(CarliniWagnerOptions? options = null) : IAttack
 {
+    /// <summary>How many (model, batch) results are kept (a 1000-image grid over six models and a substitute needs 70).</summary>
+    public const int CacheSize = 128;
+    private readonly LinkedList<(Func<Tensor, Tensor> Model, float[] Images, int[] Labels, CarliniWagnerResult Result)> _cache = new();
+
     /// <summary>The attack's settings.</summary>
     public CarliniWagnerOptions Options { get; } = options ?? new CarliniWagnerOptions { Iterations = 100, BinarySearchSteps = 5 };
+    /// <summary>How many times the C&amp;W optimization itself ran (the rest were served from the cache).</summary>
+    public int AttacksRun { get; private set; }
     /// <inheritdoc />
     public string Name => "cw";
     /// <inheritdoc />
@@ -65,7 +73,7 @@ public sealed class CarliniWagnerAttack(CarliniWagnerOptions? options = null) : 
     /// <inheritdoc />
     public Tensor Perturb(Func<Tensor, Tensor> model, Tensor images, int[] labels, double size, Rng rng)
     {
-        var result = CarliniWagner.Attack(model, images, labels, null, Options);
+        var result = MinimalPerturbations(model, images, labels);
         // The model's pixels span PixelMax − PixelMin; sizes are in [0, 1] units.
         double scale = Options.PixelMax - Options.PixelMin;
         var output = result.Adversarial.Clone();
@@ -73,6 +81,25 @@ public sealed class CarliniWagnerAttack(CarliniWagnerOptions? options = null) : 
         for (int i = 0; i < labels.Length; i++)
             if (!result.Success[i] || result.L2[i] / scale > size) images.Values.Slice(i * d, d).CopyTo(output.Data.Slice(i * d, d));
         return output;
+    }
+
+    // Deterministic in (model, images, labels): the same delegate (Delegate.Equals: same method and target) on equal values gives the same result.
+    private CarliniWagnerResult MinimalPerturbations(Func<Tensor, Tensor> model, Tensor images, int[] labels)
+    {
+        var values = images.Values;
+        for (var node = _cache.First; node is not null; node = node.Next)
+        {
+            var entry = node.Value;
+            if (!entry.Model.Equals(model) || !entry.Labels.AsSpan().SequenceEqual(labels) || !entry.Images.AsSpan().SequenceEqual(values)) continue;
+            _cache.Remove(node);
+            _cache.AddFirst(node);
+            return entry.Result;
+        }
+        var result = CarliniWagner.Attack(model, images, labels, null, Options);
+        AttacksRun++;
+        _cache.AddFirst((model, values.ToArray(), labels.ToArray(), result));
+        if (_cache.Count > CacheSize) _cache.RemoveLast();
+        return result;
     }
 }
 

@@ -19,6 +19,7 @@ public class CliTests
     [InlineData("vib", "--bogus", "1")]
     [InlineData("vib", "stray")]
     [InlineData("vim", "--sigma", "0")]
+    [InlineData("vib", "--encoder", "resnet")]
     [InlineData("baseline", "--kind", "svm")]
     [InlineData("baseline", "--beta", "0.1")]
     [InlineData("frobnicate")]
@@ -80,6 +81,25 @@ public class CliTests
         Assert.Single(err.TrimEnd().Split('\n'));
         Directory.Delete(outDir, true);
         Directory.Delete(data, true);
+    }
+
+    [Fact]
+    public void TheConvolutionalEncoderTrainsFromTheCommandLine()
+    {
+        var data = Synthetic.WriteIdxDirectory(train: 40, test: 20, side: 8);
+        var outDir = Path.Combine(Path.GetTempPath(), "vim-cli-conv-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var (code, output, err) = Run("vim", "--encoder", "conv", "--data", data, "--out", outDir, "--k", "4", "--hidden", "16", "--batch", "20", "--epochs", "1", "--threads", "1");
+            Assert.True(code == 0, err);
+            Assert.Contains("conv vim K=4", output);
+            Assert.Contains("\"Encoder\": \"Conv\"", File.ReadAllText(Path.Combine(outDir, "run.json")));
+        }
+        finally
+        {
+            if (Directory.Exists(outDir)) Directory.Delete(outDir, true);
+            Directory.Delete(data, true);
+        }
     }
 
     [Fact]

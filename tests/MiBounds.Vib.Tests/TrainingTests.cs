@@ -38,10 +38,12 @@ public sealed class TrainingTests : IDisposable
     [InlineData(ModelKind.Vim)]
     [InlineData(ModelKind.Deterministic)]
     [InlineData(ModelKind.Dropout)]
-    public void LossFallsOverAFewSteps(ModelKind kind)
+    [InlineData(ModelKind.Vib, EncoderKind.Conv)]
+    [InlineData(ModelKind.Vim, EncoderKind.Conv)]
+    public void LossFallsOverAFewSteps(ModelKind kind, EncoderKind encoder = EncoderKind.Mlp)
     {
-        var data = Synthetic.Data();
-        var trainer = new VibTrainer(Tiny(kind), data);
+        var data = encoder == EncoderKind.Conv ? new ImageData(Synthetic.Dataset(120, side: 8, seed: 1), Synthetic.Dataset(60, side: 8, seed: 2), "synthetic") : Synthetic.Data();
+        var trainer = new VibTrainer(Tiny(kind) with { Encoder = encoder }, data);
         var x = data.Train.Images.Slice(0, 0, 60).Detach();
         var y = data.Train.Labels[..60];
         double first = 0, last = 0;
@@ -110,15 +112,15 @@ public sealed class TrainingTests : IDisposable
         Assert.Equal(2, RunResults.Load(dir).Epochs.Count);
     }
 
-    // 80 rows in batches of 20: 4 steps per epoch, 12 in the 3-epoch run.
-    private static readonly ImageData ResumeData = Synthetic.Data(train: 80, test: 20);
+    // 80 rows in batches of 20: 4 steps per epoch, 12 in the 3-epoch run; 8×8 images, the conv encoder's smallest.
+    private static readonly ImageData ResumeData = new(Synthetic.Dataset(80, side: 8, seed: 1), Synthetic.Dataset(20, side: 8, seed: 2), "synthetic");
 
-    private static TrainConfig ResumeConfig(ModelKind kind) => Tiny(kind) with { Epochs = 3 };
+    private static TrainConfig ResumeConfig(ModelKind kind, EncoderKind encoder = EncoderKind.Mlp) => Tiny(kind) with { Epochs = 3, Encoder = encoder };
 
-    private VibTrainer Uninterrupted(ModelKind kind, out string dir)
+    private VibTrainer Uninterrupted(ModelKind kind, out string dir, EncoderKind encoder = EncoderKind.Mlp)
     {
         dir = TempDir();
-        var trainer = new VibTrainer(ResumeConfig(kind), ResumeData, dir);
+        var trainer = new VibTrainer(ResumeConfig(kind, encoder), ResumeData, dir);
         Assert.Equal(StopReason.Completed, trainer.Train().Reason);
         return trainer;
     }
@@ -150,17 +152,18 @@ public sealed class TrainingTests : IDisposable
     [InlineData(ModelKind.Vib)]
     [InlineData(ModelKind.Vim)]
     [InlineData(ModelKind.Dropout)]
-    public void InterruptedMidEpochAndResumedEqualsUninterrupted(ModelKind kind)
+    [InlineData(ModelKind.Vim, EncoderKind.Conv)] // batch-norm running statistics travel in the checkpoint too
+    public void InterruptedMidEpochAndResumedEqualsUninterrupted(ModelKind kind, EncoderKind encoder = EncoderKind.Mlp)
     {
-        var full = Uninterrupted(kind, out var fullDir);
+        var full = Uninterrupted(kind, out var fullDir, encoder);
         var dir = TempDir();
         using var cancel = new CancellationTokenSource();
-        var cut = new VibTrainer(ResumeConfig(kind), ResumeData, dir, cancel.Token);
+        var cut = new VibTrainer(ResumeConfig(kind, encoder), ResumeData, dir, cancel.Token);
         var partial = cut.Train(s => { if (s.Step == 6) cancel.Cancel(); }); // epoch 2, step 2 of 4
         Assert.Equal(StopReason.Interrupted, partial.Reason);
         Assert.Equal((6L, 1), (partial.Steps, partial.Epochs));
 
-        var resumed = new VibTrainer(ResumeConfig(kind), ResumeData, dir);
+        var resumed = new VibTrainer(ResumeConfig(kind, encoder), ResumeData, dir);
         Assert.Equal(1, resumed.Resume());
         Assert.Equal(6, resumed.StepsDone); // mid-epoch: the checkpoint holds the order and the cursor
         Assert.Equal(StopReason.Completed, resumed.Train().Reason);

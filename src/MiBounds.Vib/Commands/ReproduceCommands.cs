@@ -15,7 +15,7 @@ public static partial class VibCommands
     [
         CreateReproduction("vib", "Alemi et al. 2017, Deep VIB: Table 1, Figures 1–4", "alemi2017", AlemiReproduction.DefaultBetas,
             (s, r, l) => new AlemiReproduction(s, r, l)),
-        CreateReproduction("vim", "Crescimanna and Graham, Variational InfoMax: Tables 1–3, Figures 1–2", "crescimanna2019", CrescimannaReproduction.DefaultBetas,
+        CreateReproduction("vim", "Crescimanna and Graham, Variational InfoMax: Tables 1–3, Figures 1–2, the σ × β study of a convolutional encoder", "crescimanna2019", CrescimannaReproduction.DefaultBetas,
             (s, r, l) => new CrescimannaReproduction(s, r, l)),
     ];
 
@@ -42,11 +42,13 @@ public static partial class VibCommands
         var seed = Int("--seed", "seed of every run", 1, 0);
         var data = OptionalString("--data", DataHelp);
         var threads = Int("--threads", ThreadsHelp, Environment.ProcessorCount, 1, 1024);
+        var convEpochs = name == "vim" ? Int("--conv-epochs", "epochs of the σ × β study with the convolutional encoder (0 skips it; Adam 1e-3 halved every 30 epochs)", 60, 0, 100000) : null;
         var command = new Command(name, description)
         {
             epochs, outDir, report, reportOnly, betaGrid, trainCount, testCount, attackCount, source, target,
             cwIterations, cwSteps, sweepIterations, sweepSteps, cwLr, cwC, cwKappa, skipSweep, seed, data, threads,
         };
+        if (convEpochs is not null) command.Options.Add(convEpochs);
         return command.WithVibAction(run =>
         {
             Engine.MaxThreads = run.Get(threads);
@@ -59,6 +61,7 @@ public static partial class VibCommands
                 AttackCount = run.Get(attackCount), Source = run.Get(source), Target = run.Get(target),
                 TargetedAttack = cw, SweepAttack = cw with { Iterations = run.Get(sweepIterations), BinarySearchSteps = run.Get(sweepSteps) },
                 Seed = (ulong)run.Get(seed), SkipAttackSweep = run.Get(skipSweep), Data = run.Get(data),
+                ConvEpochs = convEpochs is null ? 0 : run.Get(convEpochs),
             };
             if (settings.Betas.Length == 0) throw new UsageException("--betas needs at least one value");
             if (settings.Source == settings.Target) throw new UsageException("--source and --target must differ");

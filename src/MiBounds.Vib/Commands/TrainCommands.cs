@@ -17,11 +17,11 @@ public static partial class VibCommands
     /// <summary>The options of the training commands; the kind-specific ones are null where the command lacks them.</summary>
     private sealed record TrainOptions(
         Option<double>? Beta, Option<double>? Sigma, Option<bool>? MultiScale, Option<string>? Kind, Option<double>? Dropout,
-        Option<int> K, Option<int> Hidden, Option<int> Epochs, Option<int> Batch, Option<int> Seed, Option<double> Lr, Option<int> TrainEval,
+        Option<int> K, Option<int> Hidden, Option<string> Encoder, Option<int> Epochs, Option<int> Batch, Option<int> Seed, Option<double> Lr, Option<int> TrainEval,
         Option<string?> Out, Option<bool> Resume, Option<string?> Data, Option<int> Threads, Option<bool> Robustness, Option<double[]> Epsilons)
     {
         public IEnumerable<Option> All() =>
-            new Option?[] { Beta, Sigma, MultiScale, Kind, Dropout, K, Hidden, Epochs, Batch, Seed, Lr, TrainEval, Out, Resume, Data, Threads, Robustness, Epsilons }.OfType<Option>();
+            new Option?[] { Beta, Sigma, MultiScale, Kind, Dropout, K, Hidden, Encoder, Epochs, Batch, Seed, Lr, TrainEval, Out, Resume, Data, Threads, Robustness, Epsilons }.OfType<Option>();
     }
 
     /// <summary>vib (kind Vib), vim (Vim) or baseline (Deterministic, with --kind deterministic|dropout).</summary>
@@ -36,6 +36,7 @@ public static partial class VibCommands
             stochastic ? null : Double("--dropout", "dropout rate (with --kind dropout)", 0.5, 0, 0.95),
             Int("--k", "bottleneck size K", 256, 1, 65536),
             Int("--hidden", "width of the encoder's hidden layers", 1024, 1, 65536),
+            Choice("--encoder", "encoder: mlp (the VIB paper's, two hidden layers) or conv (the Guess-First conv trunk, then one hidden layer)", "mlp", "mlp", "conv"),
             Int("--epochs", "epochs", 20, 1, 100000),
             Int("--batch", "batch size", 100, 2, 1 << 20),
             Int("--seed", "seed", 1, 0),
@@ -71,6 +72,7 @@ public static partial class VibCommands
         DropoutRate = kind == ModelKind.Dropout && o.Dropout is not null ? run.Get(o.Dropout) : 0.5,
         Bottleneck = run.Get(o.K),
         Hidden = run.Get(o.Hidden),
+        Encoder = run.Get(o.Encoder) == "conv" ? EncoderKind.Conv : EncoderKind.Mlp,
         Epochs = run.Get(o.Epochs),
         BatchSize = run.Get(o.Batch),
         Seed = (ulong)run.Get(o.Seed),

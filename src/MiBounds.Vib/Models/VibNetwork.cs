@@ -1,6 +1,7 @@
 using MiBounds.Critics;
 using MiBounds.Tensors;
 using MiBounds.Tensors.Nn;
+using MiBounds.Vib.Hypothesis;
 
 namespace MiBounds.Vib.Models;
 
@@ -21,13 +22,30 @@ public enum ModelKind
     ConfidencePenalty,
 }
 
+/// <summary>The architecture of a <see cref="VibNetwork"/>'s encoder.</summary>
+public enum EncoderKind
+{
+    /// <summary>The VIB paper's MLP: inputs → hidden → hidden (ReLU) → the code's parameters.</summary>
+    Mlp,
+    /// <summary>
+    /// A convolutional encoder for square images: the Guess-First trunk (<see cref="HypothesisTrunk"/>: conv 4×4/32 and
+    /// 4×4/64, stride 2, batch-norm, ReLU), then one hidden layer (ReLU) → the code's parameters.
+    /// </summary>
+    Conv,
+}
+
 /// <summary>
-/// The VIB network: an encoder 784→1024→1024→2K with ReLU whose outputs are μ (first K) and
-/// σ = softplus(second K − 5), and a linear decoder K→classes giving q(y|z) as a softmax.
+/// The VIB network: an encoder (by default the MLP 784→1024→1024→2K with ReLU; <see cref="EncoderKind.Conv"/> for a
+/// convolutional trunk) whose outputs are μ (first K) and σ = softplus(second K − 5), and a linear decoder K→classes
+/// giving q(y|z) as a softmax.
 /// </summary>
 public sealed class VibNetwork : Module
 {
     private readonly Linear[] _encoder;
+    private readonly HypothesisTrunk? _trunk;
+
+    /// <summary>The encoder's architecture.</summary>
+    public EncoderKind Encoder { get; }
 
     /// <summary>The decoder q(y|z), a linear softmax classifier (the library's Barber–Agakov decoder).</summary>
     public CategoricalDecoder Decoder { get; }
@@ -52,20 +70,36 @@ public sealed class VibNetwork : Module
 
     /// <summary>
     /// Builds the network; weights are Glorot-uniform from <paramref name="rng"/>. With <paramref name="fullCovariance"/>
-    /// the encoder's last layer gives μ, the Cholesky diagonal (softplus(· − 5)) and the K(K−1)/2 lower entries.
+    /// the encoder's last layer gives μ, the Cholesky diagonal (softplus(· − 5)) and the K(K−1)/2 lower entries. A
+    /// <see cref="EncoderKind.Conv"/> encoder needs square images (<paramref name="inputs"/> a square) and has one hidden
+    /// layer of <paramref name="hidden"/> units after its trunk.
     /// </summary>
-    public VibNetwork(ModelKind kind, int inputs, int bottleneck, int classes, Rng rng, int hidden = 1024, float dropoutRate = 0.5f, bool fullCovariance = false)
+    public VibNetwork(ModelKind kind, int inputs, int bottleneck, int classes, Rng rng, int hidden = 1024, float dropoutRate = 0.5f, bool fullCovariance = false,
+        EncoderKind encoder = EncoderKind.Mlp)
     {
         FullCovariance = fullCovariance;
         if (bottleneck < 1) throw new ArgumentOutOfRangeException(nameof(bottleneck), bottleneck, "bottleneck size K must be ≥ 1");
         if (dropoutRate is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(dropoutRate), dropoutRate, "must be in [0, 1)");
-        Kind = kind; Bottleneck = bottleneck; Classes = classes; DropoutRate = dropoutRate;
-        _encoder =
-        [
-            RegisterModule("encoder.0", new Linear(inputs, hidden, rng)),
-            RegisterModule("encoder.1", new Linear(hidden, hidden, rng)),
-            RegisterModule("encoder.2", new Linear(hidden, 2 * bottleneck + (fullCovariance ? GaussianCode.LowerCount(bottleneck) : 0), rng)),
-        ];
+        Kind = kind; Bottleneck = bottleneck; Classes = classes; DropoutRate = dropoutRate; Encoder = encoder;
+        int outputs = 2 * bottleneck + (fullCovariance ? GaussianCode.LowerCount(bottleneck) : 0);
+        if (encoder == EncoderKind.Conv)
+        {
+            int side = (int)Math.Round(Math.Sqrt(inputs));
+            if (side * side != inputs) throw new ArgumentException($"the convolutional encoder needs square images, got {inputs} inputs");
+            _trunk = RegisterModule("trunk", new HypothesisTrunk(rng, side));
+            _encoder =
+            [
+                RegisterModule("encoder.0", new Linear(_trunk.Features, hidden, rng)),
+                RegisterModule("encoder.1", new Linear(hidden, outputs, rng)),
+            ];
+        }
+        else
+            _encoder =
+            [
+                RegisterModule("encoder.0", new Linear(inputs, hidden, rng)),
+                RegisterModule("encoder.1", new Linear(hidden, hidden, rng)),
+                RegisterModule("encoder.2", new Linear(hidden, outputs, rng)),
+            ];
         Decoder = RegisterModule("decoder", new CategoricalDecoder(bottleneck, classes, rng));
     }
 
@@ -84,14 +118,14 @@ public sealed class VibNetwork : Module
 
     private Tensor EncoderOutput(Tensor x, Rng? rng)
     {
-        var h = x;
-        for (int i = 0; i < 2; i++)
+        var h = _trunk is null ? x : _trunk.Forward(x);
+        for (int i = 0; i < _encoder.Length - 1; i++)
         {
             h = _encoder[i].Forward(h).Relu();
             if (Kind == ModelKind.Dropout && Training && DropoutRate > 0)
                 h = h.Dropout(DropoutRate, rng ?? throw new ArgumentNullException(nameof(rng), "the dropout model needs an Rng in training mode"));
         }
-        return _encoder[2].Forward(h);
+        return _encoder[^1].Forward(h);
     }
 
     /// <summary>

@@ -13,7 +13,7 @@ namespace MiBounds.Vib.Reproductions;
 /// <param name="Config">The run's configuration (written as run.json).</param>
 public sealed record PlannedRun(string Name, TrainConfig Config)
 {
-    /// <summary>A run named by model, K, β (stochastic models), σ (when not 1 or for VIM) and the baseline's parameter.</summary>
+    /// <summary>A run named by model, K, β (stochastic models), σ (when not 1 or for VIM), the covariance and the encoder.</summary>
     public static PlannedRun Of(TrainConfig config)
     {
         var inv = CultureInfo.InvariantCulture;
@@ -21,6 +21,7 @@ public sealed record PlannedRun(string Name, TrainConfig Config)
         if (config.Kind is ModelKind.Vib or ModelKind.Vim) name += "-b" + config.Beta.ToString("0e+00", inv).Replace("+", "", StringComparison.Ordinal);
         if (config.Kind == ModelKind.Vim || config.PriorSigma != 1) name += "-s" + config.PriorSigma.ToString("0.###", inv);
         if (config.FullCovariance) name += "-full";
+        if (config.Encoder == EncoderKind.Conv) name += "-conv";
         return new PlannedRun(name, config);
     }
 

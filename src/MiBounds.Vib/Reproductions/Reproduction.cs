@@ -66,13 +66,13 @@ public abstract class Reproduction(ReproductionSettings settings, RunScheduler s
         var runs = Plan();
         var summaries = runs.Select(r => (r, s: Scheduler.Summary(r))).ToList();
         double seconds = summaries.Sum(p => p.s?.Results.Epochs.Sum(e => e.Seconds) ?? 0);
-        int finished = summaries.Count(p => p.s?.Last is { } l && l.Epoch >= Settings.Epochs);
+        int finished = summaries.Count(p => p.s?.Last is { } l && l.Epoch >= p.r.Config.Epochs);
         var inv = CultureInfo.InvariantCulture;
         md.AppendLine($"# {title}").AppendLine();
         md.AppendLine($"Reproduction of {paper}, written by `reproduce {Command}` from the JSON results in `{Settings.Root}` (rebuild with `--report-only`).").AppendLine();
         md.AppendLine($"- Data: **{Settings.DatasetName}**{(Settings.IsMnist ? "" : " (the papers use MNIST: their numbers are shown beside ours for orientation, not as a target)")}" +
             (Settings.TrainCount > 0 || Settings.TestCount > 0 ? string.Create(inv, $"; **subset**: {Settings.TrainCount} training / {Settings.TestCount} test images (a smoke run, not a result)") : ""));
-        md.AppendLine(string.Create(inv, $"- Runs: {finished} of {runs.Count} finished at {Settings.Epochs} epochs; training time {seconds / 3600:F2} h (sum of the epochs' seconds; analyses not included)"));
+        md.AppendLine(string.Create(inv, $"- Runs: {finished} of {runs.Count} finished (each at its epoch budget: {string.Join(", ", runs.Select(r => r.Config.Epochs).Distinct())}); training time {seconds / 3600:F2} h (sum of the epochs' seconds; analyses not included)"));
         md.AppendLine(string.Create(inv, $"- Seed: {Settings.Seed} for every run (initialization, noise, shuffles); attacks seeded from it"));
         md.AppendLine($"- Command: `{Settings.CommandLine(Command)}`");
         md.AppendLine();

@@ -34,6 +34,8 @@ public sealed record ReproductionSettings
     public ulong Seed { get; init; } = 1;
     /// <summary>Skip the C&amp;W accuracy sweep (the most expensive analysis).</summary>
     public bool SkipAttackSweep { get; init; }
+    /// <summary>Epochs of the VIM reproduction's σ × β study with the convolutional encoder (0: not run).</summary>
+    public int ConvEpochs { get; init; }
     /// <summary>The data directory (null: Fashion-MNIST's default).</summary>
     public string? Data { get; init; }
 
@@ -67,6 +69,7 @@ public sealed record ReproductionSettings
         sb.Append(inv, $" --cw-iterations {TargetedAttack.Iterations} --cw-search-steps {TargetedAttack.BinarySearchSteps} --cw-sweep-iterations {SweepAttack.Iterations} --cw-sweep-search-steps {SweepAttack.BinarySearchSteps}");
         sb.Append(inv, $" --cw-lr {TargetedAttack.LearningRate:G3} --cw-c {TargetedAttack.InitialC:G3} --cw-confidence {TargetedAttack.Confidence:G3}");
         if (SkipAttackSweep) sb.Append(" --skip-attack-sweep");
+        if (command == "vim") sb.Append(inv, $" --conv-epochs {ConvEpochs}");
         if (Data is not null) sb.Append(" --data ").Append(Data);
         return sb.ToString();
     }

@@ -54,13 +54,17 @@ public sealed record TrainConfig
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public double ConfidencePenalty { get; init; }
 
+    /// <summary>The encoder's architecture (the MLP unless a study asks for the convolutional one).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public EncoderKind Encoder { get; init; }
+
     /// <summary>Short model name used in result records ("vib", "vim", "deterministic", "dropout", "labelsmoothing", "confidencepenalty").</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public string ModelName => Kind.ToString().ToLowerInvariant();
 
     /// <summary>A label for plots, e.g. "vib K=256 β=0.001".</summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public string Label => Kind switch
+    public string Label => (Encoder == EncoderKind.Conv ? "conv " : "") + Kind switch
     {
         ModelKind.Vib or ModelKind.Vim => string.Create(CultureInfo.InvariantCulture, $"{ModelName} K={Bottleneck} β={Beta:G3}"),
         _ => string.Create(CultureInfo.InvariantCulture, $"{ModelName} K={Bottleneck}"),

@@ -60,7 +60,7 @@ public sealed class VibTrainer : EpochTrainer<EpochRecord>
         Config = config; Data = data;
         // The one generator of the run: initialization, posterior noise, dropout masks (Encode gets it), shuffles.
         _rng = new Rng(config.Seed);
-        Network = new VibNetwork(config.Kind, data.Train.Features, config.Bottleneck, data.Train.Classes, _rng, config.Hidden, dropoutRate: (float)config.DropoutRate, fullCovariance: config.FullCovariance);
+        Network = new VibNetwork(config.Kind, data.Train.Features, config.Bottleneck, data.Train.Classes, _rng, config.Hidden, dropoutRate: (float)config.DropoutRate, fullCovariance: config.FullCovariance, encoder: config.Encoder);
         _adam = new Adam(Network.Parameters(), (float)config.LearningRate, beta1: (float)config.AdamBeta1);
         _schedule = new StepDecay(_adam, config.DecayEvery, (float)config.Decay);
         _average = new ParameterAverage(Network.Parameters(), (float)config.Polyak);

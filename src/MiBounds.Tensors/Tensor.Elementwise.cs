@@ -30,6 +30,14 @@ public sealed partial class Tensor
     public static Tensor operator *(float c, Tensor a) => MulScalar(a, c);
     /// <summary>Divides by a constant.</summary>
     public static Tensor operator /(Tensor a, float c) => MulScalar(a, 1f / c);
+    /// <summary>c / a elementwise (the same values as dividing a tensor filled with c by <paramref name="a"/>).</summary>
+    public static Tensor operator /(float c, Tensor a)
+    {
+        var output = NewOutputOverwritten(a._shape);
+        TensorPrimitives.Divide(c, a.Values, output.Data);
+        if (RecordOp(output, ScalarDivideBackward, a) is { } node) node.F0 = c;
+        return output;
+    }
 
     private static Tensor Binary(Tensor a, Tensor b, BinaryKind kind)
     {
@@ -152,6 +160,18 @@ public sealed partial class Tensor
         TensorPrimitives.Multiply(a.Values, c, output.Data);
         if (RecordOp(output, MulScalarBackward, a) is { } node) node.F0 = c;
         return output;
+    }
+
+    // d(c / a)/da = −c / a² = −(c / a) / a: the output divided by the input, negated.
+    private static void ScalarDivideBackward(GradNode node, Tensor g)
+    {
+        var a = node[0];
+        using var tmp = new Scratch(a.Size);
+        var d = tmp.Span;
+        TensorPrimitives.Divide(node.Output.Values, a.Values, d);
+        TensorPrimitives.Multiply(d, g.Values, d);
+        TensorPrimitives.Negate(d, d);
+        AccumulateGrad(a, d);
     }
 
     private static void MulScalarBackward(GradNode node, Tensor g)

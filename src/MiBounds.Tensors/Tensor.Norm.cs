@@ -289,19 +289,22 @@ public sealed partial class Tensor
         if (p is < 0 or > 1 || float.IsNaN(p)) throw new ArgumentOutOfRangeException(nameof(p), p, "Dropout: p must be in [0, 1]");
         ArgumentNullException.ThrowIfNull(rng);
         if (!training || p == 0) return this;
-        var mask = new float[Size];
+        var mask = NewOutputOverwritten(_shape); // pooled with the step's other results; the backward reads it
+        var m = mask.Data;
         float keep = p >= 1 ? 0f : 1f / (1f - p);
-        for (int i = 0; i < mask.Length; i++) mask[i] = rng.NextFloat() >= p ? keep : 0f;
-        var output = NewOutput(_shape);
-        TensorPrimitives.Multiply(Values, mask, output.Data);
-        if (!AnyRequiresGrad(this)) return output;
-        var a = this;
-        return Record(output, g =>
-        {
-            using var tmp = new Scratch(a.Size);
-            TensorPrimitives.Multiply(g.Values, mask, tmp.Span);
-            AccumulateGrad(a, tmp.Span);
-        }, a);
+        for (int i = 0; i < m.Length; i++) m[i] = rng.NextFloat() >= p ? keep : 0f;
+        var output = NewOutputOverwritten(_shape);
+        TensorPrimitives.Multiply(Values, m, output.Data);
+        if (RecordOp(output, DropoutBackward, this) is { } node) node.O0 = mask;
+        return output;
+    }
+
+    private static void DropoutBackward(GradNode node, Tensor g)
+    {
+        var a = node[0];
+        using var tmp = new Scratch(a.Size);
+        TensorPrimitives.Multiply(g.Values, ((Tensor)node.O0!).Values, tmp.Span);
+        AccumulateGrad(a, tmp.Span);
     }
 
     /// <summary>log softmax along <paramref name="axis"/>: x − logsumexp(x) (max-shifted, double accumulation).</summary>
@@ -332,12 +335,19 @@ public sealed partial class Tensor
                     dst[b + k * inner] = log ? v : MathF.Exp(v);
                 }
             }
-        if (!AnyRequiresGrad(this)) return output;
-        var a = this;
-        return Record(output, g =>
+        if (RecordOp(output, SoftmaxBackward, this) is { } node)
         {
-            var d = GradBuffer(a); var gv = g._data; var ov = output._data;
-            for (int o = 0; o < outer; o++)
+            node.I0 = outer; node.I1 = n; node.I2 = inner; node.B0 = log;
+        }
+        return output;
+    }
+
+    private static void SoftmaxBackward(GradNode node, Tensor g)
+    {
+        int outer = node.I0, n = node.I1, inner = node.I2;
+        bool log = node.B0;
+        var d = GradBuffer(node[0]); var gv = g._data; var ov = node.Output._data;
+        for (int o = 0; o < outer; o++)
                 for (int i = 0; i < inner; i++)
                 {
                     int b = o * n * inner + i;
@@ -355,7 +365,6 @@ public sealed partial class Tensor
                         for (int k = 0; k < n; k++) d[b + k * inner] += ov[b + k * inner] * (gv[b + k * inner] - (float)s);
                     }
                 }
-        }, a);
     }
 
     /// <summary>
@@ -375,8 +384,9 @@ public sealed partial class Tensor
         if (labels.Length != rows) throw new ArgumentException($"CrossEntropy: {labels.Length} labels for logits {ShapeString(logits._shape)}");
         if (rows == 0 || cols == 0) throw new ArgumentException($"CrossEntropy: empty logits {ShapeString(logits._shape)}");
         logits.EnsureFinite("CrossEntropy logits");
-        var lse = new float[rows];
-        var losses = new float[rows];
+        var lseTensor = NewOutputOverwritten(rows); // pooled with the step's results; the backward reads it
+        var lse = lseTensor._data;
+        var losses = perSample ? NewOutputOverwritten(rows) : null;
         double total = 0;
         var v = logits._data;
         for (int r = 0; r < rows; r++)
@@ -388,22 +398,33 @@ public sealed partial class Tensor
             double s = 0;
             for (int k = 0; k < cols; k++) s += Math.Exp(row[k] - mx);
             lse[r] = mx + (float)Math.Log(s);
-            losses[r] = lse[r] - row[y];
+            if (losses is not null) losses._data[r] = lse[r] - row[y];
             total += (double)lse[r] - row[y];
         }
-        var output = perSample ? FromArray(losses) : Scalar((float)(total / rows));
-        if (!AnyRequiresGrad(logits)) return output;
-        return Record(output, g =>
+        var output = losses ?? NewScalar((float)(total / rows));
+        if (RecordOp(output, CrossEntropyBackward, logits) is { } node)
         {
-            var d = GradBuffer(logits);
-            for (int r = 0; r < rows; r++)
-            {
-                float gg = perSample ? g._data[r] : g._data[0] / rows;
-                int off = r * cols;
-                for (int k = 0; k < cols; k++) d[off + k] += gg * MathF.Exp(v[off + k] - lse[r]);
-                d[off + labels[r]] -= gg;
-            }
-        }, logits);
+            node.O0 = lseTensor; node.O1 = labels; node.B0 = perSample;
+        }
+        return output;
+    }
+
+    private static void CrossEntropyBackward(GradNode node, Tensor g)
+    {
+        var logits = node[0];
+        var lse = ((Tensor)node.O0!)._data;
+        var labels = (int[])node.O1!;
+        bool perSample = node.B0;
+        int rows = logits._shape[0], cols = logits._shape[1];
+        var d = GradBuffer(logits);
+        var v = logits._data;
+        for (int r = 0; r < rows; r++)
+        {
+            float gg = perSample ? g._data[r] : g._data[0] / rows;
+            int off = r * cols;
+            for (int k = 0; k < cols; k++) d[off + k] += gg * MathF.Exp(v[off + k] - lse[r]);
+            d[off + labels[r]] -= gg;
+        }
     }
 
     /// <summary>Fraction of rows of <paramref name="logits"/> [N, C] whose arg-max equals the label.</summary>

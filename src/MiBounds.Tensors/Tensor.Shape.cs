@@ -29,10 +29,10 @@ public sealed partial class Tensor
     public Tensor Transpose(int axis0 = 0, int axis1 = 1)
     {
         axis0 = NormalizeAxis(axis0); axis1 = NormalizeAxis(axis1);
-        var perm = new int[Rank];
+        Span<int> perm = stackalloc int[Rank];
         for (int i = 0; i < Rank; i++) perm[i] = i;
         (perm[axis0], perm[axis1]) = (perm[axis1], perm[axis0]);
-        return Permute(perm);
+        return Permute((ReadOnlySpan<int>)perm);
     }
 
     /// <summary>Reorders the axes: output axis i is input axis <paramref name="perm"/>[i] (copying).</summary>
@@ -157,17 +157,22 @@ public sealed partial class Tensor
         var output = NewOutputOverwritten(shape);
         for (int o = 0; o < outer; o++)
             Values.Slice((o * n + start) * inner, length * inner).CopyTo(output.Data.Slice(o * length * inner, length * inner));
-        if (!AnyRequiresGrad(this)) return output;
-        var a = this;
-        return Record(output, g =>
+        if (RecordOp(output, SliceBackward, this) is { } node)
         {
-            var d = GradBuffer(a);
-            for (int o = 0; o < outer; o++)
-            {
-                var dr = d.Slice((o * n + start) * inner, length * inner);
-                System.Numerics.Tensors.TensorPrimitives.Add(dr, g.Values.Slice(o * length * inner, length * inner), dr);
-            }
-        }, a);
+            node.I0 = outer; node.I1 = n; node.I2 = start; node.I3 = inner;
+        }
+        return output;
+    }
+
+    private static void SliceBackward(GradNode node, Tensor g)
+    {
+        int outer = node.I0, n = node.I1, start = node.I2, inner = node.I3, length = g.Size / (outer * inner);
+        var d = GradBuffer(node[0]);
+        for (int o = 0; o < outer; o++)
+        {
+            var dr = d.Slice((o * n + start) * inner, length * inner);
+            System.Numerics.Tensors.TensorPrimitives.Add(dr, g.Values.Slice(o * length * inner, length * inner), dr);
+        }
     }
 
     /// <summary>Rows <paramref name="index"/> of a tensor along axis 0 (repeats allowed).</summary>
@@ -176,8 +181,10 @@ public sealed partial class Tensor
         if (Rank == 0) throw new ArgumentException("GatherRows needs rank ≥ 1");
         int n = _shape[0], inner = Size / Math.Max(n, 1);
         foreach (int i in index) if (i < 0 || i >= n) throw new ArgumentOutOfRangeException(nameof(index), $"row index {i} is outside [0, {n}) for shape {ShapeString(_shape)}");
-        var shape = Shape; shape[0] = index.Length;
-        var output = NewOutput(shape);
+        Span<int> shape = stackalloc int[Rank]; // the step's batch: an interned shape, no array per call
+        _shape.CopyTo(shape);
+        shape[0] = index.Length;
+        var output = NewOutputOverwritten((ReadOnlySpan<int>)shape);
         for (int r = 0; r < index.Length; r++) Values.Slice(index[r] * inner, inner).CopyTo(output.Data.Slice(r * inner, inner));
         if (RecordOp(output, static (node, g) =>
             {

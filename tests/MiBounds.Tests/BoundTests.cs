@@ -166,6 +166,29 @@ public class BoundTests
     }
 
     [Fact]
+    public void ARefilledLabelMaskEqualsAFreshOneAndSharedMasksAreNeverRefilled()
+    {
+        int[] first = [2, 0, 1, 1], second = [0, 2, 2, 1];
+        var mask = PositiveMask.FromLabels(first, 3);
+        var refilled = PositiveMask.FromLabels(second, 3, reuse: mask);
+        Assert.Same(mask, refilled);
+        var fresh = PositiveMask.FromLabels(second, 3);
+        Assert.Equal(fresh.Positives, refilled.Positives);
+        Assert.Equal(fresh.Negatives, refilled.Negatives);
+        Assert.Equal(fresh.PositivePerRow, refilled.PositivePerRow);
+        // Another shape, or the cached diagonal (shared by every caller), gives a new mask instead.
+        Assert.NotSame(mask, PositiveMask.FromLabels([0, 1, 2], 3, reuse: mask));
+        var diagonal = PositiveMask.Diagonal(3);
+        var fromDiagonal = PositiveMask.FromLabels([1, 2, 0], 3, reuse: diagonal);
+        Assert.NotSame(diagonal, fromDiagonal);
+        Assert.True(PositiveMask.Diagonal(3).IsDiagonal);
+        Assert.False(fromDiagonal.IsDiagonal);
+        // Bad labels are refused before anything is refilled.
+        Assert.Throws<ArgumentOutOfRangeException>(() => PositiveMask.FromLabels([0, 3, 1, 1], 3, reuse: mask));
+        Assert.Equal(fresh.Positives, mask.Positives);
+    }
+
+    [Fact]
     public void MineMovingAverageFollowsTrainingStepsOnly()
     {
         var mine = new Mine(null, momentum: 0.5);

@@ -71,7 +71,7 @@ public sealed record HypothesisEpochRecord(string Model, int Epoch, double Secon
 /// <summary>
 /// Trains the label-hypothesis classifier with C-DV or C-JS — the library's <see cref="DonskerVaradhan"/> or
 /// <see cref="JensenShannon"/> on the N×C score matrix T(x_i, k) with positives at (i, y_i)
-/// (<see cref="PositiveMask.FromLabels"/>) — plus λ times the information-elimination MMD; or the CNN baseline with
+/// (<see cref="PositiveMask.FromLabels(int[], int)"/>) — plus λ times the information-elimination MMD; or the CNN baseline with
 /// cross-entropy. Adam on the library's one training loop (<see cref="Trainer"/>), test accuracy after every epoch in
 /// evaluation mode; with an output directory each epoch appends to training.csv and writes a checkpoint, and an
 /// interrupted run checkpoints mid-epoch and resumes exactly.
@@ -159,7 +159,11 @@ public sealed class HypothesisTrainer : EpochTrainer<HypothesisEpochRecord>
     }
 
     /// <summary>The loss (to minimize) on a labelled batch, with the bound's value (NaN for the CNN) and the regularizer.</summary>
-    public (Tensor Loss, double Bound, double Regularizer) Loss(Tensor images, int[] labels, bool training = true)
+    public (Tensor Loss, double Bound, double Regularizer) Loss(Tensor images, int[] labels, bool training = true) => Loss(images, labels, training, reuseMask: false);
+
+    private PositiveMask? _stepMask; // the training step's label mask, refilled each step (the previous step's graph is gone)
+
+    private (Tensor Loss, double Bound, double Regularizer) Loss(Tensor images, int[] labels, bool training, bool reuseMask)
     {
         if (Cnn is not null) return (Tensor.CrossEntropy(Cnn.Logits(images), labels), double.NaN, 0);
         if (Substitute is not null) return (Tensor.CrossEntropy(Substitute.Logits(images), labels), double.NaN, 0);
@@ -169,7 +173,8 @@ public sealed class HypothesisTrainer : EpochTrainer<HypothesisEpochRecord>
             return (vibLoss, double.NaN, kl); // the regularizer column holds the KL (nats)
         }
         var (scores, representations) = Hypothesis!.Forward(images);
-        var output = _model.Bound!.FromScores(scores, null, PositiveMask.FromLabels(labels, Hypothesis.Classes), training);
+        var mask = reuseMask ? _stepMask = PositiveMask.FromLabels(labels, Hypothesis.Classes, _stepMask) : PositiveMask.FromLabels(labels, Hypothesis.Classes);
+        var output = _model.Bound!.FromScores(scores, null, mask, training);
         var loss = output.Objective.Neg();
         double reg = 0;
         if (Config.Lambda > 0)
@@ -207,7 +212,7 @@ public sealed class HypothesisTrainer : EpochTrainer<HypothesisEpochRecord>
         public Tensor Loss(in TrainingBatch batch)
         {
             for (int i = 0; i < _labels.Length; i++) _labels[i] = _train.Labels[batch.Rows[i]];
-            var (loss, bound, reg) = _owner.Loss(_train.Images.GatherRows(batch.Rows), _labels);
+            var (loss, bound, reg) = _owner.Loss(_train.Images.GatherRows(batch.Rows), _labels, training: true, reuseMask: true);
             (_stepBound, _stepRegularizer) = (bound, reg);
             return loss;
         }

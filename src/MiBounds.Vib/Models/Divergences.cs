@@ -1,3 +1,4 @@
+using MiBounds.Bounds;
 using MiBounds.Tensors;
 
 namespace MiBounds.Vib.Models;
@@ -40,9 +41,10 @@ public static class Mmd
         // Rounding can make ‖a−b‖² slightly negative for near-equal rows; clamp at 0.
         var sq = (aa + bb - 2f * Tensor.MatMul(a, b, transB: true)).Relu();
         Tensor? k = null;
-        foreach (double c in constants)
+        for (int i = 0; i < constants.Count; i++) // indexed: a foreach over the interface would allocate an enumerator per step
         {
-            var term = Tensor.Full((float)c, 1, 1) / (sq + (float)c);
+            float c = (float)constants[i];
+            var term = c / (sq + c);
             k = k is null ? term : k + term;
         }
         return k!;
@@ -55,8 +57,9 @@ public static class Mmd
     public static Tensor Unbiased(Tensor q, Tensor p, IReadOnlyList<double> constants)
     {
         if (q.Dim(0) < 2 || p.Dim(0) < 2) throw new ArgumentException($"Mmd.Unbiased needs at least 2 samples per set, got {q.Dim(0)} and {p.Dim(0)}");
-        var kqq = KernelMatrix(q, q, constants).MaskedMean(Tensor.OffDiagonalMask(q.Dim(0), q.Dim(0)));
-        var kpp = KernelMatrix(p, p, constants).MaskedMean(Tensor.OffDiagonalMask(p.Dim(0), p.Dim(0)));
+        // The off-diagonal flags are the cached diagonal mask's negatives (no per-step array).
+        var kqq = KernelMatrix(q, q, constants).MaskedMean(PositiveMask.Diagonal(q.Dim(0)).Negatives);
+        var kpp = KernelMatrix(p, p, constants).MaskedMean(PositiveMask.Diagonal(p.Dim(0)).Negatives);
         var kqp = KernelMatrix(q, p, constants).Mean();
         return kqq + kpp - 2f * kqp;
     }

@@ -9,7 +9,7 @@ namespace MiBounds.Vib.Models;
 /// <param name="Mu">Means, [N, K].</param>
 /// <param name="Diagonal">Diagonal of the Cholesky factor (the standard deviations when diagonal), [N, K].</param>
 /// <param name="Lower">Strictly lower entries of L, [N, K(K−1)/2], or null for a diagonal covariance.</param>
-public sealed record GaussianCode(Tensor Mu, Tensor Diagonal, Tensor? Lower)
+public readonly record struct GaussianCode(Tensor Mu, Tensor Diagonal, Tensor? Lower) // a struct: one per training step, no allocation
 {
     /// <summary>Dimension K.</summary>
     public int Dimensions => Mu.Dim(1);

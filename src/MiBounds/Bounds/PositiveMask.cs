@@ -20,31 +20,42 @@ public sealed class PositiveMask
     /// <summary>The complement of <see cref="Positives"/>.</summary>
     public bool[] Negatives { get; }
     /// <summary>Column of the single positive of each row, or null when some row has zero or several positives.</summary>
-    public int[]? PositivePerRow { get; }
+    public int[]? PositivePerRow { get; private set; }
     /// <summary>Whether this is the diagonal of a square matrix.</summary>
-    public bool IsDiagonal { get; }
+    public bool IsDiagonal { get; private set; }
 
-    private PositiveMask(int rows, int cols, bool[] positives)
+    private readonly int[] _perRow;
+    private readonly bool _fromLabels; // made by FromLabels, so owned by its caller and refillable
+
+    private PositiveMask(int rows, int cols, bool[] positives, bool fromLabels = false)
     {
         if (rows < 1 || cols < 1) throw new ArgumentException($"a score matrix needs at least one row and column, got {rows}×{cols}");
         if (positives.Length != rows * cols) throw new ArgumentException($"mask has {positives.Length} flags for a {rows}×{cols} matrix");
         Rows = rows; Columns = cols; Positives = positives;
         Negatives = new bool[positives.Length];
+        _perRow = new int[rows];
+        _fromLabels = fromLabels;
+        Analyse();
+    }
+
+    // Fills Negatives, PositivePerRow and IsDiagonal from Positives, and checks both kinds of entry are present.
+    private void Analyse()
+    {
+        var positives = Positives;
         int nPos = 0;
         for (int i = 0; i < positives.Length; i++) { Negatives[i] = !positives[i]; if (positives[i]) nPos++; }
         if (nPos == 0) throw new ArgumentException("the positive mask selects no entry");
         if (nPos == positives.Length) throw new ArgumentException("the positive mask leaves no negative entry");
-        var perRow = new int[rows];
-        bool single = true, diagonal = rows == cols;
-        for (int r = 0; r < rows && single; r++)
+        bool single = true, diagonal = Rows == Columns;
+        for (int r = 0; r < Rows && single; r++)
         {
             int count = 0;
-            for (int c = 0; c < cols; c++)
-                if (positives[r * cols + c]) { count++; perRow[r] = c; }
+            for (int c = 0; c < Columns; c++)
+                if (positives[r * Columns + c]) { count++; _perRow[r] = c; }
             single = count == 1;
-            diagonal &= single && perRow[r] == r;
+            diagonal &= single && _perRow[r] == r;
         }
-        PositivePerRow = single ? perRow : null;
+        PositivePerRow = single ? _perRow : null;
         IsDiagonal = diagonal && single;
     }
 
@@ -61,15 +72,28 @@ public sealed class PositiveMask
     }
 
     /// <summary>Row i's positive at column labels[i] of an N×classes matrix.</summary>
-    public static PositiveMask FromLabels(int[] labels, int classes)
+    public static PositiveMask FromLabels(int[] labels, int classes) => FromLabels(labels, classes, reuse: null);
+
+    /// <summary>
+    /// As <see cref="FromLabels(int[], int)"/>, refilling <paramref name="reuse"/> in place when it is a mask of the same
+    /// shape that this method made (a training loop's steady state then allocates nothing); otherwise a new mask. The
+    /// refilled mask changes under anyone still holding it: pass only a mask no live computation reads.
+    /// </summary>
+    public static PositiveMask FromLabels(int[] labels, int classes, PositiveMask? reuse)
     {
-        var m = new bool[labels.Length * classes];
+        ArgumentNullException.ThrowIfNull(labels);
         for (int i = 0; i < labels.Length; i++)
-        {
             if (labels[i] < 0 || labels[i] >= classes) throw new ArgumentOutOfRangeException(nameof(labels), $"label {labels[i]} at row {i} is outside [0, {classes})");
-            m[i * classes + labels[i]] = true;
+        if (reuse is { _fromLabels: true } && reuse.Rows == labels.Length && reuse.Columns == classes)
+        {
+            Array.Clear(reuse.Positives);
+            for (int i = 0; i < labels.Length; i++) reuse.Positives[i * classes + labels[i]] = true;
+            reuse.Analyse();
+            return reuse;
         }
-        return new PositiveMask(labels.Length, classes, m);
+        var m = new bool[labels.Length * classes];
+        for (int i = 0; i < labels.Length; i++) m[i * classes + labels[i]] = true;
+        return new PositiveMask(labels.Length, classes, m, fromLabels: true);
     }
 
     /// <summary>Any pattern of positives, one flag per entry (row-major).</summary>

@@ -40,6 +40,10 @@ public class CoreTests
         GradCheck.Check(x => x[0] * x[1] + x[0] / (x[1].Square() + 1f), [R(1, 4, 3), R(2, 1, 3)]);
         GradCheck.Check(x => x[0] - x[1], [R(1, 4, 3), R(2, 4, 1)]);
         GradCheck.Check(x => x[0] * x[1], [R(1, 4, 3), R(2, 3)]);
+        GradCheck.Check(x => 2.5f / (x[0].Square() + 1f), [R(3, 4, 3)]);
+        // c / a gives exactly the values of a tensor filled with c divided by a (the VIM kernel relies on it).
+        var a = R(4, 5, 2).Square() + 0.5f;
+        Assert.Equal((Tensor.Full(2.5f, 1, 1) / a).ToArray(), (2.5f / a).ToArray());
     }
 
     [Fact]

@@ -23,7 +23,8 @@ public static class ReproductionFigures
             if (pts.Length == 0) continue;
             var line = plot.Add.Scatter(pts.Select(p => p.X).ToArray(), pts.Select(p => p.Y).ToArray(), Figures.Color(s.Color));
             line.LineWidth = 2; line.MarkerSize = 7; line.LegendText = s.Label;
-            if (s.Dashed) line.LinePattern = LinePattern.Dashed;
+            // Open markers too: Skia's SVG backend drops dash patterns ("Unsupported path effect"), the markers stay.
+            if (s.Dashed) { line.LinePattern = LinePattern.Dashed; line.MarkerShape = MarkerShape.OpenCircle; }
             xs.AddRange(pts.Select(p => p.X)); ys.AddRange(pts.Select(p => p.Y));
         }
         int c = series.Count;

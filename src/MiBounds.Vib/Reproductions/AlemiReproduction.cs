@@ -199,6 +199,7 @@ public sealed class AlemiReproduction(ReproductionSettings settings, RunSchedule
         md.AppendLine($"- Table 1's baselines use our parameters (dropout 0.5, label smoothing {Smoothing.ToString(inv)}, confidence penalty {Penalty.ToString(inv)}); the paper's rows for them come from Pereyra et al. 2017 settings we could not confirm.");
         md.AppendLine($"- Ten-image targeted attack: {ReproductionSettings.Describe(Settings.TargetedAttack)}. The accuracy sweep: {ReproductionSettings.Describe(Settings.SweepAttack)} — fewer iterations than the original attack to fit the CPU budget, so its accuracies are upper bounds on the full attack's.");
         md.AppendLine("- The attack's success is judged on the same stochastic 12-sample pass that gives its gradient; the reported accuracies re-classify the examples with fresh noise.");
+        md.AppendLine("- Read Figure 4(b) with that in mind: with confidence κ = 0 a C&W adversary sits on the decision boundary, so fresh noise flips many back to the true class. Part of VIB's accuracy under attack is this effect rather than robustness (even β = 1e-9, whose encoder is almost deterministic, keeps about a quarter of the images); a margin (`--cw-confidence`) or an attack on the averaged prediction with its noise fixed would separate the two.");
         md.AppendLine("- Not reproduced: the paper's ImageNet experiments.");
         Save(md);
     }

@@ -35,7 +35,7 @@ public sealed partial class Tensor
     {
         var output = NewOutputOverwritten(a._shape);
         TensorPrimitives.Divide(c, a.Values, output.Data);
-        if (RecordOp(output, ScalarDivideBackward, a) is { } node) node.F0 = c;
+        RecordOp(output, ScalarDivideBackward, a); // the backward needs only the output and the input
         return output;
     }
 

@@ -166,6 +166,7 @@ public sealed partial class Tensor
 
     private static void SliceBackward(GradNode node, Tensor g)
     {
+        if (g.Size == 0) return; // an empty slice (or a zero-size axis) passes back nothing, and length below would divide by 0
         int outer = node.I0, n = node.I1, start = node.I2, inner = node.I3, length = g.Size / (outer * inner);
         var d = GradBuffer(node[0]);
         for (int o = 0; o < outer; o++)

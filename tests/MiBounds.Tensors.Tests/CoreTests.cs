@@ -47,6 +47,21 @@ public class CoreTests
     }
 
     [Fact]
+    public void SlicesPassGradientsBackIncludingEmptyOnes()
+    {
+        GradCheck.Check(x => x[0].Slice(1, 1, 2), [R(5, 3, 4)]);
+        var a = Tensor.Parameter(R(6, 3, 4), "a");
+        var loss = a.Slice(1, 0, 2).Sum() + a.Slice(1, 2, 0).Sum(); // an empty slice contributes nothing
+        loss.Backward();
+        var grad = a.Grad!.ToArray();
+        for (int i = 0; i < grad.Length; i++) Assert.Equal(i % 4 < 2 ? 1f : 0f, grad[i]);
+        // No rows at all (outer = 0): the backward has nothing to pass and must not divide by the empty size.
+        var none = Tensor.Parameter(Tensor.Zeros(0, 4), "none");
+        (none.Slice(1, 1, 2).Sum() + a.Sum()).Backward();
+        Assert.Equal(0, none.Grad?.Size ?? 0);
+    }
+
+    [Fact]
     public void ReductionsMatchFiniteDifferences()
     {
         GradCheck.Check(x => x[0].LogSumExp(1), [R(1, 4, 5)]);

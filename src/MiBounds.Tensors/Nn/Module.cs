@@ -93,6 +93,31 @@ public abstract class Module
         return new ModeScope(previous);
     }
 
+    /// <summary>
+    /// Holds this module's parameters constant (<see cref="Tensor.RequiresGrad"/> false) until the returned scope is
+    /// disposed, which gives each back its flag. Inside it a backward pass reaches the module's input but computes no
+    /// parameter gradient (an attack's gradient with respect to the images skips the weight products), and the
+    /// parameters' accumulated gradients stay untouched. Optimizers cannot be built over frozen parameters.
+    /// </summary>
+    public IDisposable FreezeParameters()
+    {
+        var frozen = Parameters().Where(p => p.RequiresGrad).ToArray();
+        foreach (var p in frozen) p.RequiresGrad = false;
+        return new FreezeScope(frozen);
+    }
+
+    private sealed class FreezeScope(Tensor[] frozen) : IDisposable
+    {
+        private Tensor[]? _frozen = frozen;
+
+        public void Dispose()
+        {
+            if (_frozen is null) return;
+            foreach (var p in _frozen) p.RequiresGrad = true;
+            _frozen = null;
+        }
+    }
+
     private sealed class ModeScope((Module Module, bool Training)[] previous) : IDisposable
     {
         private (Module Module, bool Training)[]? _previous = previous;

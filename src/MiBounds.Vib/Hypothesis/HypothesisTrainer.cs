@@ -252,9 +252,13 @@ public sealed class HypothesisTrainer : EpochTrainer<HypothesisEpochRecord>
     /// <summary>Accuracy of the prediction rule (arg-max over hypotheses, or over logits) in evaluation mode.</summary>
     public double TestAccuracy(ImageDataset test) => InEvalMode(() => AdversarialAttacks.Accuracy(Classifier.LogProbabilities, test.Images, test.Labels));
 
-    /// <summary>Runs <paramref name="body"/> with the model in evaluation mode (batch-norm running statistics).</summary>
+    /// <summary>
+    /// Runs <paramref name="body"/> with the model in evaluation mode (batch-norm running statistics) and its parameters
+    /// frozen (attacks differentiate to the images only); both are put back after.
+    /// </summary>
     public T InEvalMode<T>(Func<T> body)
     {
+        using var frozen = Module.FreezeParameters();
         bool wasTraining = Module.Training;
         Module.Eval();
         try { return body(); }

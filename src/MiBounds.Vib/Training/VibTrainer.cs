@@ -174,11 +174,15 @@ public sealed class VibTrainer : EpochTrainer<EpochRecord>
         finally { _explicitBatch = null; }
     }
 
-    /// <summary>Runs <paramref name="body"/> with the Polyak-averaged weights in evaluation mode (the mode is put back after).</summary>
+    /// <summary>
+    /// Runs <paramref name="body"/> with the Polyak-averaged weights in evaluation mode, parameters frozen (attacks
+    /// differentiate to the images only); the mode and the trained weights are put back after.
+    /// </summary>
     public T WithAveragedWeights<T>(Func<T> body)
     {
         bool training = Network.Training;
         using var _ = _average.Apply();
+        using var frozen = Network.FreezeParameters();
         Network.Eval();
         try { return body(); }
         finally { Network.Train(training); }
@@ -196,9 +200,11 @@ public sealed class VibTrainer : EpochTrainer<EpochRecord>
         using var _ = Tensor.NoGrad();
         int n = set.Count, correct1 = 0, correctMany = 0, samples = Network.IsStochastic ? Config.EvalSamples : 1;
         double klSum = 0, baSum = 0;
+        var workspace = new TensorWorkspace(); // one batch's tensors at a time
         for (int start = 0; start < n; start += batch)
         {
             int len = Math.Min(batch, n - start);
+            using var scope = workspace.Enter();
             var x = set.Images.Slice(0, start, len);
             var y = set.Labels.AsSpan(start, len);
             var code = Network.EncodeGaussian(x, _rng);

@@ -34,8 +34,11 @@ public static class AdversarialAttacks
             var noise = Tensor.RandomUniform(rng, x.Shape, -eps, eps);
             x = (x + noise).Clamp(ImageDataset.PixelMin, ImageDataset.PixelMax);
         }
+        // Each step's graph lives in a workspace (its buffers reused by the next step); x and clean live outside it.
+        var workspace = new TensorWorkspace();
         for (int s = 0; s < spec.Steps; s++)
         {
+            using var scope = workspace.Enter();
             var grad = LossGradient(model, x, labels);
             var xs = x.Data; var g = grad.Values; var c = clean.Values;
             for (int i = 0; i < xs.Length; i++)
@@ -62,11 +65,13 @@ public static class AdversarialAttacks
     public static double Accuracy(Func<Tensor, Tensor> model, Tensor images, int[] labels, int batch = 500)
     {
         int correct = 0, n = labels.Length;
+        var workspace = new TensorWorkspace(); // one batch's tensors at a time
         using (Tensor.NoGrad())
         {
             for (int start = 0; start < n; start += batch)
             {
                 int len = Math.Min(batch, n - start);
+                using var scope = workspace.Enter();
                 var pred = model(images.Slice(0, start, len)).ArgMaxRows();
                 for (int i = 0; i < len; i++) if (pred[i] == labels[start + i]) correct++;
             }
@@ -78,13 +83,14 @@ public static class AdversarialAttacks
     public static double AdversarialAccuracy(Func<Tensor, Tensor> model, Tensor images, int[] labels, AttackSpec spec, Rng rng, int batch = 100)
     {
         int correct = 0, n = labels.Length;
+        var workspace = new TensorWorkspace();
         for (int start = 0; start < n; start += batch)
         {
             int len = Math.Min(batch, n - start);
             var y = labels[start..(start + len)];
             var adv = Perturb(model, images.Slice(0, start, len).Detach(), y, spec, rng);
             int[] pred;
-            using (Tensor.NoGrad()) pred = model(adv).ArgMaxRows();
+            using (Tensor.NoGrad()) using (workspace.Enter()) pred = model(adv).ArgMaxRows();
             for (int i = 0; i < len; i++) if (pred[i] == y[i]) correct++;
         }
         return (double)correct / n;

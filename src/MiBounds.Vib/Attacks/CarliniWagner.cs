@@ -77,6 +77,7 @@ public static class CarliniWagner
         var best = (float[])clean.Clone();
         float kappa = (float)options.Confidence;
         int classes = -1;
+        var workspace = new TensorWorkspace();
 
         for (int search = 0; search < options.BinarySearchSteps; search++)
         {
@@ -87,6 +88,7 @@ public static class CarliniWagner
             double previous = double.PositiveInfinity;
             for (int it = 0; it < options.Iterations; it++)
             {
+                using var scope = workspace.Enter(); // the iteration's graph; delta and Adam's state live outside it
                 adam.ZeroGrad();
                 var x = (w0Tensor + delta).Tanh() * half + mid;
                 var z = model(x);

@@ -41,11 +41,13 @@ public static class Probes
         var forward = (IForward)model;
         var adam = new Adam(model.Parameters(), (float)settings.LearningRate);
         var order = Enumerable.Range(0, n).ToArray();
+        var workspace = new TensorWorkspace();
         for (int epoch = 0; epoch < settings.Epochs; epoch++)
         {
             rng.Shuffle(order.AsSpan());
             for (int start = 0; start + batch <= n; start += batch)
             {
+                using var scope = workspace.Enter(); // the step's graph; the probe's parameters and Adam's state live outside it
                 var idx = order[start..(start + batch)];
                 var loss = Tensor.CrossEntropy(forward.Forward(train.GatherRows(idx)), idx.Select(i => trainY[i]).ToArray());
                 adam.ZeroGrad();

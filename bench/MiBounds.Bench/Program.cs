@@ -27,7 +27,7 @@ internal static class Program
 internal static class BenchCommands
 {
     public static IEnumerable<Command> Create() =>
-        [.. GemmCommandList.Create(), .. StepsCommandList.Create(), .. EngineCommandList.Create(), .. KernelCommandList.Create(), .. ModelCommandList.Create()];
+        [.. GemmCommandList.Create(), .. StepsCommandList.Create(), .. EngineCommandList.Create(), .. KernelCommandList.Create(), .. ModelCommandList.Create(), .. EvalCommandList.Create()];
 
     // The measurements parse their own options (described in the command's text): every token after the name goes to them.
     public static Command PassThrough(string name, string description, Func<string[], int> run) =>

@@ -121,6 +121,8 @@ public sealed class Adam : Optimizer
         Beta1 = beta1; Beta2 = beta2; Epsilon = epsilon; WeightDecay = weightDecay;
         _m = Parameters.Select(p => Tensor.ZerosLike(p)).ToArray();
         _v = Parameters.Select(p => Tensor.ZerosLike(p)).ToArray();
+        _blocks = new ParameterBlocks(Parameters);
+        _update = new UpdateWork(this);
     }
 
     // One Adam update, SIMD over Vector<float> with a scalar tail; each lane does the same IEEE operations as the scalar loop.
@@ -189,15 +191,29 @@ public sealed class Adam : Optimizer
     {
         StepCount++;
         float bc1 = 1f - MathF.Pow(Beta1, StepCount), bc2 = 1f - MathF.Pow(Beta2, StepCount);
-        float stepSize = LearningRate / bc1;
-        float invSqrtBc2 = 1f / MathF.Sqrt(bc2);
-        for (int i = 0; i < Parameters.Count; i++)
+        _update.StepSize = LearningRate / bc1;
+        _update.InvSqrtBc2 = 1f / MathF.Sqrt(bc2);
+        _update.Decay = 1f - LearningRate * WeightDecay;
+        _blocks.Run(_update);
+    }
+
+    private readonly ParameterBlocks _blocks;
+    private readonly UpdateWork _update;
+
+    private sealed class UpdateWork(Adam owner) : IPartWork
+    {
+        public float StepSize, InvSqrtBc2, Decay;
+
+        public void RunPart(int part)
         {
-            var p = Parameters[i];
-            if (p.Grad is null) continue;
-            var g = p.Grad.Values; var m = _m[i].Data; var v = _v[i].Data; var w = p.Data;
-            if (WeightDecay != 0) TensorPrimitives.Multiply(w, 1f - LearningRate * WeightDecay, w);
-            AdamUpdate(w, g, m, v, Beta1, Beta2, Epsilon, stepSize, invSqrtBc2);
+            var o = owner;
+            var (i, start, length) = o._blocks[part];
+            var p = o.Parameters[i];
+            if (p.Grad is null) return;
+            var w = p.Data.Slice(start, length);
+            if (o.WeightDecay != 0) TensorPrimitives.Multiply(w, Decay, w);
+            AdamUpdate(w, p.Grad.Values.Slice(start, length), o._m[i].Data.Slice(start, length), o._v[i].Data.Slice(start, length),
+                o.Beta1, o.Beta2, o.Epsilon, StepSize, InvSqrtBc2);
         }
     }
 }

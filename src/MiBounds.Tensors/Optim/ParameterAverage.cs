@@ -32,15 +32,31 @@ public sealed class ParameterAverage
         _avg = _params.Select(p => p.Clone()).ToArray();
         _backup = _params.Select(p => Tensor.ZerosLike(p)).ToArray();
         Decay = decay; Warmup = warmup;
+        _blocks = new ParameterBlocks(_params);
+        _fold = new FoldWork(this);
     }
 
     /// <summary>Folds the current parameter values into the averages (call after each optimizer step).</summary>
     public void Update()
     {
         if (_swapped) throw new InvalidOperationException("ParameterAverage.Update inside Apply(): the parameters hold the averages");
-        float d = UpdateCount == 0 ? 0f : Warmup ? MathF.Min(Decay, (1f + UpdateCount) / (10f + UpdateCount)) : Decay;
+        _fold.Decay = UpdateCount == 0 ? 0f : Warmup ? MathF.Min(Decay, (1f + UpdateCount) / (10f + UpdateCount)) : Decay;
         UpdateCount++;
-        for (int i = 0; i < _params.Length; i++) Fold(_avg[i].Data, _params[i].Values, d);
+        _blocks.Run(_fold);
+    }
+
+    private readonly ParameterBlocks _blocks;
+    private readonly FoldWork _fold;
+
+    private sealed class FoldWork(ParameterAverage owner) : IPartWork
+    {
+        public float Decay;
+
+        public void RunPart(int part)
+        {
+            var (i, start, length) = owner._blocks[part];
+            Fold(owner._avg[i].Data.Slice(start, length), owner._params[i].Values.Slice(start, length), Decay);
+        }
     }
 
     // avg = d·avg + (1 − d)·p = p + d·(avg − p), in one pass over both arrays (was a subtract pass and a multiply-add pass,

@@ -55,3 +55,18 @@ public sealed class ResultsJsonTests
         Assert.Equal(0.123456789, JsonDocument.Parse(json).RootElement[0].GetProperty("accuracy").GetDouble()); // full precision
     }
 }
+
+public sealed class JsonFilesTests
+{
+    [Fact]
+    public void ConfigurationsRoundTripAndBadFilesNameTheFileAndWhatWasExpected()
+    {
+        var config = new MiBounds.Vib.Training.TrainConfig { Beta = 1e-4, Bottleneck = 7 };
+        Assert.Equal(config, MiBounds.Vib.Training.TrainConfig.FromJson(config.ToJson(), "run.json"));
+        var bad = Assert.Throws<MiBounds.Vib.Data.DataException>(() => DimConfig.FromJson("{\"Epochs\": \"many\"}", "dim/run.json"));
+        Assert.StartsWith("dim/run.json: not a DIM run configuration (", bad.Message);
+        var empty = Assert.Throws<MiBounds.Vib.Data.DataException>(() => HypothesisConfig.FromJson("null", "h/run.json"));
+        Assert.Equal("h/run.json: null where a hypothesis run configuration was expected", empty.Message);
+        Assert.Throws<MiBounds.Vib.Data.DataException>(() => MiBounds.Vib.Reproductions.GuessFirst.FromJson("[1, 2]", "results.json"));
+    }
+}

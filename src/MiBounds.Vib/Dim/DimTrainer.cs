@@ -57,11 +57,7 @@ public sealed record DimConfig
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     /// <summary>Reads a config written by <see cref="ToJson"/>; <paramref name="source"/> names it in errors.</summary>
-    public static DimConfig FromJson(string json, string source)
-    {
-        try { return JsonSerializer.Deserialize<DimConfig>(json, Json) ?? throw new DataException($"{source}: empty run configuration"); }
-        catch (JsonException e) { throw new DataException($"{source}: not a DIM run configuration ({e.Message})", e); }
-    }
+    public static DimConfig FromJson(string json, string source) => JsonFiles.Read<DimConfig>(json, source, "a DIM run configuration", Json);
 }
 
 /// <summary>One DIM training epoch: mean loss and mean bound values (nats; NaN for an objective not trained).</summary>

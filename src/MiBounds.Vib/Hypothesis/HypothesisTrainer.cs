@@ -58,11 +58,7 @@ public sealed record HypothesisConfig
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     /// <summary>Reads a config written by <see cref="ToJson"/>; <paramref name="source"/> names it in errors.</summary>
-    public static HypothesisConfig FromJson(string json, string source)
-    {
-        try { return JsonSerializer.Deserialize<HypothesisConfig>(json, Json) ?? throw new DataException($"{source}: empty run configuration"); }
-        catch (JsonException e) { throw new DataException($"{source}: not a hypothesis run configuration ({e.Message})", e); }
-    }
+    public static HypothesisConfig FromJson(string json, string source) => JsonFiles.Read<HypothesisConfig>(json, source, "a hypothesis run configuration", Json);
 }
 
 /// <summary>One epoch: mean loss, mean bound value and regularizer (nats), test accuracy.</summary>

@@ -303,9 +303,5 @@ public static class DimReproduction
     public static string ToJson(DimReproductionResults r) => MiBounds.Data.JsonOutput.Serialize(r); // NaN (a cell not measured) as null
 
     /// <summary>Reads results written by <see cref="ToJson"/>.</summary>
-    public static DimReproductionResults FromJson(string json, string source)
-    {
-        try { return MiBounds.Data.JsonOutput.Deserialize<DimReproductionResults>(json); }
-        catch (JsonException e) { throw new DataException($"{source}: not dim reproduction results ({e.Message})", e); }
-    }
+    public static DimReproductionResults FromJson(string json, string source) => JsonFiles.Read<DimReproductionResults>(json, source, "dim reproduction results");
 }

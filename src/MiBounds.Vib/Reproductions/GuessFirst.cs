@@ -336,9 +336,5 @@ public static class GuessFirst
     public static string ToJson(GuessFirstResults r) => MiBounds.Data.JsonOutput.Serialize(r); // NaN (a cell not measured) as null
 
     /// <summary>Reads results written by <see cref="ToJson"/>.</summary>
-    public static GuessFirstResults FromJson(string json, string source)
-    {
-        try { return MiBounds.Data.JsonOutput.Deserialize<GuessFirstResults>(json); }
-        catch (JsonException e) { throw new DataException($"{source}: not guess-first results ({e.Message})", e); }
-    }
+    public static GuessFirstResults FromJson(string json, string source) => JsonFiles.Read<GuessFirstResults>(json, source, "guess-first results");
 }

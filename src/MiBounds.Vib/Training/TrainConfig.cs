@@ -76,9 +76,5 @@ public sealed record TrainConfig
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     /// <summary>Reads a config written by <see cref="ToJson"/>; <paramref name="source"/> names it in errors.</summary>
-    public static TrainConfig FromJson(string json, string source)
-    {
-        try { return JsonSerializer.Deserialize<TrainConfig>(json, Json) ?? throw new DataException($"{source}: empty run configuration"); }
-        catch (JsonException e) { throw new DataException($"{source}: not a run configuration ({e.Message})", e); }
-    }
+    public static TrainConfig FromJson(string json, string source) => JsonFiles.Read<TrainConfig>(json, source, "a run configuration", Json);
 }

@@ -41,6 +41,31 @@ public class PooleReproductionTests
         Assert.False(claim.Holds);
     }
 
+    private static MiBounds.Toy.Reports.SummaryRecord Level(string critic, string estimator, double mi, double mean, double variance) => new()
+    {
+        Task = "gaussian", Critic = critic, Bound = estimator, Estimator = estimator, Mi = mi, Mean = mean, Bias = mean - mi, Variance = variance,
+    };
+
+    [Fact]
+    public void StaircaseClaimsHoldOnThePapersPatternAndFailOtherwise()
+    {
+        List<MiBounds.Toy.Reports.SummaryRecord> Rows(double nceTop, double nwjTopVariance) =>
+        [
+            Level("concat", "infonce", 2, 1.9, 0.01), Level("concat", "infonce", 10, nceTop, 0.01),
+            Level("concat", "nwj", 2, 2.0, 0.05), Level("concat", "nwj", 10, 9.0, nwjTopVariance),
+            Level("concat", "tuba", 2, 2.0, 0.05), Level("concat", "tuba", 10, 9.0, 3.0),
+            Level("concat", "alpha0.01", 2, 2.0, 0.05), Level("concat", "alpha0.01", 10, 8.0, 0.5),
+        ];
+        var paper = PooleCommand.StaircaseClaims(Rows(nceTop: 4.1, nwjTopVariance: 4.0));
+        Assert.Equal(5, paper.Count);
+        Assert.All(paper, c => Assert.True(c.Holds, c.Claim + ": " + c.Numbers));
+        // InfoNCE above log 64 = 4.16, and an NWJ whose variance does not grow: those claims must fail.
+        var broken = PooleCommand.StaircaseClaims(Rows(nceTop: 4.6, nwjTopVariance: 0.06));
+        Assert.False(broken.Single(c => c.Claim.Contains("below log K")).Holds);
+        Assert.False(broken.Single(c => c.Claim.Contains("NWJ's variance grows")).Holds);
+        Assert.False(broken.Single(c => c.Claim.Contains("Iα (α=0.01) has less bias")).Holds);
+    }
+
     [Fact]
     public void EmaStartsAtTheFirstValueAndSkipsNonFinite()
     {

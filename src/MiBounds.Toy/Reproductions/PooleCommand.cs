@@ -5,6 +5,9 @@ using System.Text;
 using MiBounds.Commands;
 using MiBounds.Data;
 using MiBounds.Tensors;
+using MiBounds.Toy.Reports;
+using SweepReport = MiBounds.Toy.Reports.Report;
+using MiBounds.Toy.Sweep;
 using static MiBounds.Commands.CommandOptions;
 
 namespace MiBounds.Toy.Reproductions;
@@ -28,6 +31,10 @@ public sealed record PooleResults
     public List<string> Staircase { get; init; } = [];
     /// <summary>The sweep folder the staircase figures came from.</summary>
     public string? SweepFolder { get; init; }
+    /// <summary>The staircase runs' statistics per MI level (the sweep's summary.json rows), for the table and claims.</summary>
+    public List<SummaryRecord> StaircaseLevels { get; init; } = [];
+    /// <summary>Staircase runs that stopped before their last step (diverged), by "task-critic-estimator" id.</summary>
+    public List<string> StaircaseStopped { get; init; } = [];
 }
 
 /// <summary>`reproduce poole`: the rest of Poole et al. (2019) as a report (docs/reproductions/poole.md).</summary>
@@ -115,7 +122,11 @@ public static class PooleCommand
             var (config, runs) = PooleStaircase.Load(sweepDir!);
             var names = PooleStaircase.Figures(config, runs, dir);
             log.WriteLine($"staircase: {names.Count} figures from {sweepDir}");
-            results = results with { Staircase = names, SweepFolder = sweepDir };
+            results = results with
+            {
+                Staircase = names, SweepFolder = sweepDir, StaircaseLevels = SweepReport.Summarize(config, runs),
+                StaircaseStopped = runs.Where(x => x.Status != RunStatus.Done).Select(x => x.Spec.Id).ToList(),
+            };
         }
         return results;
     }
@@ -184,6 +195,71 @@ public static class PooleCommand
             if (tuba is not null && nce10 is not null)
                 list.Add(($"at {hi:G} nats some α has a lower MSE than both NWJ/TUBA and InfoNCE", alphas.Any(r => r.Mse < Math.Min(tuba.Mse, nce10.Mse)),
                     string.Create(c, $"MSE TUBA {tuba.Mse:G3}, InfoNCE {nce10.Mse:G3}, best Iα {alphas.Min(r => r.Mse):G3} (α={alphas.MinBy(r => r.Mse)!.Alpha:G})")));
+        }
+        return list;
+    }
+
+    // The paper's Figure 2 as numbers: mean and standard deviation of each run's last estimates per level, and its claims.
+    private static void StaircaseTables(PooleResults r, StringBuilder sb)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var levels = r.StaircaseLevels.Select(x => x.Mi).Distinct().OrderBy(x => x).ToList();
+        sb.AppendLine();
+        sb.AppendLine("Mean ± standard deviation of each run's estimates over the last 1000 steps of each level (nats; the true MI heads each column):");
+        sb.AppendLine();
+        sb.Append("| task | critic | estimator |").Append(string.Concat(levels.Select(l => string.Create(c, $" {l:G} |")))).AppendLine();
+        sb.Append("|---|---|---|").Append(string.Concat(levels.Select(_ => "---|"))).AppendLine();
+        foreach (var g in r.StaircaseLevels.GroupBy(x => (x.Task, x.Critic, x.Estimator)))
+        {
+            bool stopped = r.StaircaseStopped.Contains($"{g.Key.Task}-{g.Key.Critic}-{g.Key.Estimator}");
+            sb.Append($"| {g.Key.Task} | {g.Key.Critic} | {SweepReport.DisplayName(MiBounds.Bounds.BoundSpec.Parse(g.Key.Estimator))}{(stopped ? " (diverged)" : "")} |");
+            foreach (var l in levels)
+                sb.Append(g.FirstOrDefault(x => x.Mi == l) is { } x ? $" {Nats(x.Mean)} ± {Nats(Math.Sqrt(x.Variance))} |" : " – |");
+            sb.AppendLine();
+        }
+        sb.AppendLine();
+        sb.AppendLine("The paper's claims on the Gaussian task (both critics), checked on these numbers:");
+        sb.AppendLine();
+        sb.AppendLine("| claim (paper) | holds here | our numbers |");
+        sb.AppendLine("|---|---|---|");
+        foreach (var (claim, holds, numbers) in StaircaseClaims(r.StaircaseLevels)) sb.AppendLine($"| {claim} | {(holds ? "yes" : "**no**")} | {numbers} |");
+        if (r.StaircaseStopped.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine($"Stopped early (the objective became infinite or NaN; their rows hold the levels they reached): {string.Join(", ", r.StaircaseStopped)}.");
+        }
+    }
+
+    // Two decimals, or three significant digits once a diverging estimate runs into the thousands.
+    private static string Nats(double v) => (Math.Abs(v) < 1e4 ? v.ToString("F2", CultureInfo.InvariantCulture) : v.ToString("G3", CultureInfo.InvariantCulture));
+
+    /// <summary>Figure 2's claims on the Gaussian task: InfoNCE under log K with low variance, NWJ/TUBA variance growing with MI, Iα between.</summary>
+    public static List<(string Claim, bool Holds, string Numbers)> StaircaseClaims(IReadOnlyList<SummaryRecord> rows)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var list = new List<(string, bool, string)>();
+        foreach (var critic in rows.Where(x => x.Task == "gaussian").Select(x => x.Critic).Distinct())
+        {
+            var g = rows.Where(x => x.Task == "gaussian" && x.Critic == critic).ToList();
+            double top = g.Max(x => x.Mi), bottom = g.Min(x => x.Mi);
+            SummaryRecord? At(string estimator, double mi) => g.FirstOrDefault(x => x.Estimator == estimator && x.Mi == mi);
+            if (g.Where(x => x.Estimator == "infonce").ToList() is { Count: > 0 } nce)
+            {
+                double logK = Math.Log(64);
+                list.Add(($"{critic}: InfoNCE stays below log K = {logK:F2}", nce.All(x => x.Mean <= logK + 0.05),
+                    string.Join(", ", nce.Select(x => string.Create(c, $"{x.Mean:F2} at {x.Mi:G}")))));
+            }
+            if (At("infonce", top) is { } n10 && At("nwj", top) is { } w10 && At("tuba", top) is { } t10)
+                list.Add((string.Create(c, $"{critic}: at {top:G} nats InfoNCE has a lower variance than NWJ and TUBA"), n10.Variance < Math.Min(w10.Variance, t10.Variance),
+                    string.Create(c, $"variance InfoNCE {n10.Variance:G3}, NWJ {w10.Variance:G3}, TUBA {t10.Variance:G3}")));
+            foreach (var e in new[] { "nwj", "tuba" })
+                if (At(e, top) is { } hi && At(e, bottom) is { } lo)
+                    list.Add((string.Create(c, $"{critic}: {SweepReport.DisplayName(MiBounds.Bounds.BoundSpec.Parse(e))}'s variance grows with the MI"), hi.Variance > 4 * lo.Variance,
+                        string.Create(c, $"variance {lo.Variance:G3} at {bottom:G} nats, {hi.Variance:G3} at {top:G}")));
+            if (At("alpha0.01", top) is { } a && At("infonce", top) is { } n && At("nwj", top) is { } w)
+                list.Add((string.Create(c, $"{critic}: at {top:G} nats Iα (α=0.01) has less bias than InfoNCE and less variance than NWJ"),
+                    Math.Abs(a.Bias) < Math.Abs(n.Bias) && a.Variance < w.Variance,
+                    string.Create(c, $"bias Iα {a.Bias:F2} vs InfoNCE {n.Bias:F2}; variance Iα {a.Variance:G3} vs NWJ {w.Variance:G3}")));
         }
         return list;
     }
@@ -272,6 +348,7 @@ public static class PooleCommand
             sb.AppendLine($"From the sweep folder `{r.SweepFolder}` (its sweep.json holds the protocol).");
             sb.AppendLine();
             foreach (var name in r.Staircase) sb.AppendLine($"![{name}](poole/{name}.png)");
+            if (r.StaircaseLevels.Count > 0) StaircaseTables(r, sb);
         }
         sb.AppendLine();
         sb.AppendLine("## Not done");

@@ -99,10 +99,11 @@ public static class StaircaseFigure
         }
         if (run.Status != RunStatus.Done)
         {
-            var note = plot.Add.Text($"{run.Status.ToString().ToLowerInvariant()} at step {est.Length}", config.TotalSteps * 0.02, config.Levels.Max() * 1.2 + 1.5);
+            // Lower right, clear of the legends (upper left) and of the staircase (which climbs to the upper right).
+            var note = plot.Add.Text($"{(run.Status == RunStatus.Failed ? "failed" : "stopped")} at step {est.Length}", config.TotalSteps * 0.98, Math.Min(-1, config.Levels.Min() - 1) + 0.3);
             note.LabelFontColor = new Color(0xbb, 0, 0);
             note.LabelFontSize = Figures.LegendFontSize;
-            note.LabelAlignment = Alignment.UpperLeft;
+            note.LabelAlignment = Alignment.LowerRight;
         }
         plot.Legend.Alignment = Alignment.UpperLeft;
         plot.Legend.FontSize = 12;

@@ -56,12 +56,14 @@ public class PooleReproductionTests
             Level("concat", "tuba", 2, 2.0, 0.05), Level("concat", "tuba", 10, 9.0, 3.0),
             Level("concat", "alpha0.01", 2, 2.0, 0.05), Level("concat", "alpha0.01", 10, 8.0, 0.5),
         ];
-        var paper = PooleCommand.StaircaseClaims(Rows(nceTop: 4.1, nwjTopVariance: 4.0));
+        var paper = PooleCommand.StaircaseClaims(Rows(nceTop: 4.1, nwjTopVariance: 4.0), batch: 64);
         Assert.Equal(5, paper.Count);
         Assert.All(paper, c => Assert.True(c.Holds, c.Claim + ": " + c.Numbers));
         // InfoNCE above log 64 = 4.16, and an NWJ whose variance does not grow: those claims must fail.
-        var broken = PooleCommand.StaircaseClaims(Rows(nceTop: 4.6, nwjTopVariance: 0.06));
+        var broken = PooleCommand.StaircaseClaims(Rows(nceTop: 4.6, nwjTopVariance: 0.06), batch: 64);
         Assert.False(broken.Single(c => c.Claim.Contains("below log K")).Holds);
+        // The ceiling is the sweep's own log K: at K = 128 (log K = 4.85) the same 4.6 is below it.
+        Assert.True(PooleCommand.StaircaseClaims(Rows(nceTop: 4.6, nwjTopVariance: 4.0), batch: 128).Single(c => c.Claim.Contains("below log K")).Holds);
         Assert.False(broken.Single(c => c.Claim.Contains("NWJ's variance grows")).Holds);
         Assert.False(broken.Single(c => c.Claim.Contains("Iα (α=0.01) has less bias")).Holds);
     }

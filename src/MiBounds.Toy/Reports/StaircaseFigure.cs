@@ -26,7 +26,7 @@ public static class StaircaseFigure
         var (rows, columns) = Grid(runs.Count);
         if (runs.Count == 0) return new Multiplot(Figures.NewPlot("no runs", XLabel, YLabel));
         Multiplot? multiplot = null;
-        double yMin = Math.Min(-1, config.Levels.Min() - 1), yMax = config.Levels.Max() * 1.2 + 2;
+        var (yMin, yMax) = YLimits(config);
         for (int p = 0; p < runs.Count; p++)
         {
             bool bottom = p + columns >= runs.Count, left = p % columns == 0;
@@ -42,6 +42,9 @@ public static class StaircaseFigure
         multiplot.SharedAxes.ShareY(multiplot.GetPlots());
         return multiplot;
     }
+
+    // Every panel's y range: below zero (diverging estimates) up to a margin above the highest level.
+    private static (double Min, double Max) YLimits(SweepConfig config) => (Math.Min(-1, config.Levels.Min() - 1), config.Levels.Max() * 1.2 + 2);
 
     /// <summary>The figure's size in pixels: 1200 wide (1500 for five columns), 380 px per row plus the header.</summary>
     public static (int Width, int Height) Size(int panels)
@@ -100,7 +103,7 @@ public static class StaircaseFigure
         if (run.Status != RunStatus.Done)
         {
             // Lower right, clear of the legends (upper left) and of the staircase (which climbs to the upper right).
-            var note = plot.Add.Text($"{(run.Status == RunStatus.Failed ? "failed" : "stopped")} at step {est.Length}", config.TotalSteps * 0.98, Math.Min(-1, config.Levels.Min() - 1) + 0.3);
+            var note = plot.Add.Text($"{(run.Status == RunStatus.Failed ? "failed" : "stopped")} at step {est.Length}", config.TotalSteps * 0.98, YLimits(config).Min + 0.3);
             note.LabelFontColor = new Color(0xbb, 0, 0);
             note.LabelFontSize = Figures.LegendFontSize;
             note.LabelAlignment = Alignment.LowerRight;

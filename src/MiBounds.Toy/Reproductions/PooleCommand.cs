@@ -33,6 +33,8 @@ public sealed record PooleResults
     public string? SweepFolder { get; init; }
     /// <summary>The staircase runs' statistics per MI level (the sweep's summary.json rows), for the table and claims.</summary>
     public List<SummaryRecord> StaircaseLevels { get; init; } = [];
+    /// <summary>The staircase sweep's batch size K (InfoNCE's ceiling is log K).</summary>
+    public int StaircaseBatch { get; init; }
     /// <summary>Staircase runs that stopped before their last step (diverged), by "task-critic-estimator" id.</summary>
     public List<string> StaircaseStopped { get; init; } = [];
 }
@@ -124,7 +126,7 @@ public static class PooleCommand
             log.WriteLine($"staircase: {names.Count} figures from {sweepDir}");
             results = results with
             {
-                Staircase = names, SweepFolder = sweepDir, StaircaseLevels = SweepReport.Summarize(config, runs),
+                Staircase = names, SweepFolder = sweepDir, StaircaseLevels = SweepReport.Summarize(config, runs), StaircaseBatch = config.Batch,
                 StaircaseStopped = runs.Where(x => x.Status != RunStatus.Done).Select(x => x.Spec.Id).ToList(),
             };
         }
@@ -222,7 +224,7 @@ public static class PooleCommand
         sb.AppendLine();
         sb.AppendLine("| claim (paper) | holds here | our numbers |");
         sb.AppendLine("|---|---|---|");
-        foreach (var (claim, holds, numbers) in StaircaseClaims(r.StaircaseLevels)) sb.AppendLine($"| {claim} | {(holds ? "yes" : "**no**")} | {numbers} |");
+        foreach (var (claim, holds, numbers) in StaircaseClaims(r.StaircaseLevels, r.StaircaseBatch)) sb.AppendLine($"| {claim} | {(holds ? "yes" : "**no**")} | {numbers} |");
         if (r.StaircaseStopped.Count > 0)
         {
             sb.AppendLine();
@@ -233,8 +235,8 @@ public static class PooleCommand
     // Two decimals, or three significant digits once a diverging estimate runs into the thousands.
     private static string Nats(double v) => (Math.Abs(v) < 1e4 ? v.ToString("F2", CultureInfo.InvariantCulture) : v.ToString("G3", CultureInfo.InvariantCulture));
 
-    /// <summary>Figure 2's claims on the Gaussian task: InfoNCE under log K with low variance, NWJ/TUBA variance growing with MI, Iα between.</summary>
-    public static List<(string Claim, bool Holds, string Numbers)> StaircaseClaims(IReadOnlyList<SummaryRecord> rows)
+    /// <summary>Figure 2's claims on the Gaussian task at batch size <paramref name="batch"/>: InfoNCE under log K with low variance, NWJ/TUBA variance growing with MI, Iα between.</summary>
+    public static List<(string Claim, bool Holds, string Numbers)> StaircaseClaims(IReadOnlyList<SummaryRecord> rows, int batch)
     {
         var c = CultureInfo.InvariantCulture;
         var list = new List<(string, bool, string)>();
@@ -245,7 +247,7 @@ public static class PooleCommand
             SummaryRecord? At(string estimator, double mi) => g.FirstOrDefault(x => x.Estimator == estimator && x.Mi == mi);
             if (g.Where(x => x.Estimator == "infonce").ToList() is { Count: > 0 } nce)
             {
-                double logK = Math.Log(64);
+                double logK = Math.Log(batch);
                 list.Add(($"{critic}: InfoNCE stays below log K = {logK:F2}", nce.All(x => x.Mean <= logK + 0.05),
                     string.Join(", ", nce.Select(x => string.Create(c, $"{x.Mean:F2} at {x.Mi:G}")))));
             }

@@ -58,6 +58,13 @@ internal static class KernelCommands
             var x = P(7, 100, 32, 14, 14); var w = P(8, 64, 32, 4, 4); var b = P(9, 64);
             Add("conv hyp.conv2 f+b", () => Tensor.Conv2d(x, w, b, 2, 1), 3 * 2.0 * 100 * 49 * 64 * 512, [x, w, b]);
         }
+        // Forward only (nothing requires a gradient): im2col, the product and the layout copy.
+        {
+            var x = R(7, 100, 32, 14, 14); var w = R(8, 64, 32, 4, 4); var b = R(9, 64);
+            cases.Add(("conv hyp.conv2 fwd", () => { using var _ = ws.Enter(); Tensor.Conv2d(x, w, b, 2, 1); }, 2.0 * 100 * 49 * 64 * 512));
+            var xd = R(1, 64, 64, 14, 14); var wd = R(2, 128, 64, 5, 5); var bd = R(3, 128);
+            cases.Add(("conv dim.conv2 fwd", () => { using var _ = ws.Enter(); Tensor.Conv2d(xd, wd, bd, 2, 2); }, 2.0 * 64 * 49 * 128 * 1600));
+        }
         // Batch-norm: DIM bn2 [64, 128, 7, 7], hypothesis bn1 [100, 32, 14, 14], DIM bn_fc [64, 1024].
         foreach (var (name, shape, seed) in new[] { ("bn dim.bn2 f+b", new[] { 64, 128, 7, 7 }, 10), ("bn hyp.bn1 f+b", new[] { 100, 32, 14, 14 }, 11), ("bn dim.bn_fc f+b", new[] { 64, 1024 }, 12) })
         {

@@ -27,106 +27,181 @@ public sealed partial class Tensor
             throw new ArgumentException($"Conv2d: kernel {kh}×{kw} does not fit input {ShapeString(input._shape)} with padding {padding}");
         var geo = new ConvGeometry(n, c, h, w, o, kh, kw, ho, wo, stride, padding);
 
-        int rows = geo.ColRows, cols = geo.ColCols;
-        float[] colBuf = ArrayPool<float>.Shared.Rent(rows * cols);
-        float[] tmp = ArrayPool<float>.Shared.Rent(o * cols);
         var output = NewOutputOverwritten(n, o, ho, wo);
-        try
+        unsafe
         {
-            Im2Col(input._data, colBuf, geo);
-            Gemm.Multiply(false, false, o, cols, rows, weight.Values, rows, colBuf.AsSpan(0, rows * cols), cols, tmp.AsSpan(0, o * cols), cols, accumulate: false);
-            // tmp is [O, N·L]; the output is [N, O, L].
-            int l = ho * wo;
-            var dst = output._data;
-            for (int b = 0; b < n; b++)
-                for (int oc = 0; oc < o; oc++)
-                {
-                    var src = tmp.AsSpan(oc * cols + b * l, l);
-                    var d = dst.AsSpan((b * o + oc) * l, l);
-                    if (bias is null) src.CopyTo(d);
-                    else TensorPrimitives.Add(src, bias._data[oc], d);
-                }
+            fixed (float* px = input._data, pw = weight._data, py = output._data, pb = bias is null ? null : bias._data)
+                ConvChunks.Run(new ConvChunks.Args { Geo = geo, X = px, W = pw, Y = py, Bias = pb, Forward = true });
         }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(tmp);
-        }
-        // Closure-free: the geometry and the im2col buffer ride in a pooled state object that the node returns.
-        var state = ConvState.Rent(geo, colBuf);
-        var node = bias is null ? RecordOp(output, ConvBackward, [input, weight], ConvState.Release) : RecordOp(output, ConvBackward, [input, weight, bias], ConvState.Release);
-        if (node is null) ConvState.Return(state);
-        else node.O0 = state;
+        var node = bias is null ? RecordOp(output, ConvBackward, [input, weight]) : RecordOp(output, ConvBackward, [input, weight, bias]);
+        if (node is not null) node.O0 = ConvState.Box(geo);
         return output;
     }
 
-    /// <summary>What a convolution's backward pass needs besides its inputs: the geometry and the im2col columns (pooled).</summary>
-    private sealed class ConvState
+    /// <summary>The geometry a convolution's backward pass needs, boxed once per distinct shape (a step allocates nothing).</summary>
+    private static class ConvState
     {
-        private static readonly Stack<ConvState> Pool = new();
-        public ConvGeometry Geo;
-        public float[] Cols = [];
+        private static readonly Dictionary<ConvGeometry, object> Boxes = [];
 
-        public static ConvState Rent(ConvGeometry geo, float[] cols)
+        public static object Box(ConvGeometry geo)
         {
-            ConvState? s;
-            lock (Pool) s = Pool.Count > 0 ? Pool.Pop() : null;
-            s ??= new ConvState();
-            s.Geo = geo; s.Cols = cols;
-            return s;
+            lock (Boxes)
+            {
+                if (!Boxes.TryGetValue(geo, out var box)) Boxes[geo] = box = geo;
+                return box;
+            }
         }
-
-        /// <summary>Returns the columns to the array pool and the state to its pool.</summary>
-        public static void Return(ConvState s)
-        {
-            ArrayPool<float>.Shared.Return(s.Cols);
-            s.Cols = [];
-            lock (Pool) Pool.Push(s);
-        }
-
-        public static readonly Action<GradNode> Release = static node =>
-        {
-            if (node.O0 is ConvState s) Return(s);
-            node.O0 = null;
-        };
     }
 
-    private static void ConvBackward(GradNode node, Tensor g)
+    private static unsafe void ConvBackward(GradNode node, Tensor g)
     {
         Tensor input = node[0], weight = node[1];
         var bias = node.Count > 2 ? node[2] : null;
-        var state = (ConvState)node.O0!;
-        var geo = state.Geo;
-        float[] colBuf = state.Cols;
-        int n = geo.N, o = geo.O, l = geo.Ho * geo.Wo, rows = geo.ColRows, cols = geo.ColCols;
-        float[] gt = ArrayPool<float>.Shared.Rent(o * cols);
-        try
+        var geo = (ConvGeometry)node.O0!;
+        bool needW = weight.RequiresGrad, needX = input.RequiresGrad, needB = bias is not null && bias.RequiresGrad;
+        if (!needW && !needX && !needB) return;
+        var dW = needW ? GradBuffer(weight) : default;
+        var dx = needX ? GradBuffer(input) : default;
+        var db = needB ? GradBuffer(bias!) : default;
+        fixed (float* px = input._data, pw = weight._data, pg = g._data, pdW = dW, pdx = dx, pdb = db)
+            ConvChunks.Run(new ConvChunks.Args { Geo = geo, X = px, W = pw, Y = pg, DW = pdW, DX = pdx, DBias = pdb });
+    }
+
+    /// <summary>
+    /// A convolution over the batch in chunks of <see cref="ConvGeometry.ChunkImages"/> images, each chunk's im2col columns
+    /// built in a buffer that stays in cache (the whole batch's columns, 10–20 MB for the image models, would go through
+    /// memory several times), and rebuilt in the backward pass rather than kept. The chunks form at most
+    /// <see cref="MaxGroups"/> contiguous groups, fixed by the shape, which run in parallel; within a group, and in the
+    /// final sum of the groups' weight and bias gradients, the order is fixed, so results do not depend on the threads.
+    /// </summary>
+    private sealed unsafe class ConvChunks : IPartWork
+    {
+        private const int MaxGroups = 4;
+        private static readonly Stack<ConvChunks> Pool = new();
+
+        /// <summary>Forward: X, W, Y (output), Bias (or null). Backward: X, W, Y (the output's gradient), DW, DX, DBias (each null if not needed).</summary>
+        public struct Args
         {
-            var gv = g._data;
-            for (int b = 0; b < n; b++)
-                for (int oc = 0; oc < o; oc++)
-                    gv.AsSpan((b * o + oc) * l, l).CopyTo(gt.AsSpan(oc * cols + b * l, l));
-            var gts = gt.AsSpan(0, o * cols);
-            if (bias is not null && bias.RequiresGrad)
+            public ConvGeometry Geo;
+            public float* X, W, Y, Bias, DW, DX, DBias;
+            public bool Forward;
+        }
+
+        private Args _a;
+        private int _chunk, _chunks, _groups, _perGroup;
+        private float[] _dwParts = [];
+        private double[] _dbParts = [];
+
+        public static void Run(in Args a)
+        {
+            ConvChunks? w;
+            lock (Pool) w = Pool.Count > 0 ? Pool.Pop() : null;
+            w ??= new ConvChunks();
+            var geo = a.Geo;
+            w._a = a;
+            w._chunk = geo.ChunkImages;
+            w._chunks = (geo.N + w._chunk - 1) / w._chunk;
+            w._groups = Math.Min(MaxGroups, w._chunks);
+            w._perGroup = (w._chunks + w._groups - 1) / w._groups;
+            w._groups = (w._chunks + w._perGroup - 1) / w._perGroup;
+            int wSize = geo.O * geo.ColRows;
+            bool partial = !a.Forward && w._groups > 1;
+            if (partial && a.DW != null) w._dwParts = ArrayPool<float>.Shared.Rent(w._groups * wSize);
+            if (!a.Forward && a.DBias != null) w._dbParts = ArrayPool<double>.Shared.Rent(w._groups * geo.O);
+            try
             {
-                var db = GradBuffer(bias);
-                for (int oc = 0; oc < o; oc++) db[oc] += (float)SumDouble(gts.Slice(oc * cols, cols));
+                // One group (a small batch) runs here, so its products and im2col may still use every thread.
+                if (w._groups == 1) w.RunPart(0);
+                else PartRunner.Run(w, w._groups, Engine.MaxThreads);
+                if (!a.Forward && a.DBias != null)
+                    for (int oc = 0; oc < geo.O; oc++)
+                    {
+                        double sum = 0;
+                        for (int gi = 0; gi < w._groups; gi++) sum += w._dbParts[gi * geo.O + oc];
+                        a.DBias[oc] += (float)sum;
+                    }
+                if (partial && a.DW != null)
+                    fixed (float* parts = w._dwParts)
+                        for (int gi = 0; gi < w._groups; gi++)
+                        {
+                            var dst = new Span<float>(a.DW, wSize);
+                            TensorPrimitives.Add(dst, new ReadOnlySpan<float>(parts + (long)gi * wSize, wSize), dst);
+                        }
             }
-            if (weight.RequiresGrad)
-                Gemm.Multiply(false, true, o, rows, cols, gts, cols, colBuf.AsSpan(0, rows * cols), cols, GradBuffer(weight), rows, accumulate: true);
-            if (input.RequiresGrad)
+            finally
             {
-                float[] dcol = ArrayPool<float>.Shared.Rent(rows * cols);
-                try
-                {
-                    Gemm.Multiply(true, false, rows, cols, o, weight.Values, rows, gts, cols, dcol.AsSpan(0, rows * cols), cols, accumulate: false);
-                    Col2ImAdd(dcol, GradBuffer(input), geo);
-                }
-                finally { ArrayPool<float>.Shared.Return(dcol); }
+                if (w._dwParts.Length > 0) ArrayPool<float>.Shared.Return(w._dwParts);
+                if (w._dbParts.Length > 0) ArrayPool<double>.Shared.Return(w._dbParts);
+                w._dwParts = []; w._dbParts = []; w._a = default;
+                lock (Pool) Pool.Push(w);
             }
         }
-        finally
+
+        public void RunPart(int group)
         {
-            ArrayPool<float>.Shared.Return(gt);
+            var geo = _a.Geo;
+            int o = geo.O, rows = geo.ColRows, l = geo.Ho * geo.Wo, cap = _chunk * l;
+            float[] colBuf = ArrayPool<float>.Shared.Rent(rows * cap);
+            float[] tmp = ArrayPool<float>.Shared.Rent(o * cap);
+            float[] dcol = ArrayPool<float>.Shared.Rent(!_a.Forward && _a.DX != null ? rows * cap : 0);
+            try
+            {
+                fixed (float* pcol = colBuf, ptmp = tmp, pdcol = dcol, pparts = _dwParts)
+                {
+                    var weight = new ReadOnlySpan<float>(_a.W, o * rows);
+                    // With one group the weight gradient accumulates in place; otherwise into this group's own slice.
+                    float* dW = _groups > 1 ? pparts + (long)group * o * rows : _a.DW;
+                    int first = group * _perGroup, last = Math.Min(_chunks, first + _perGroup);
+                    if (!_a.Forward && _a.DBias != null) _dbParts.AsSpan(group * o, o).Clear();
+                    for (int ci = first; ci < last; ci++)
+                    {
+                        int b0 = ci * _chunk;
+                        var part = geo with { N = Math.Min(_chunk, geo.N - b0) };
+                        int cols = part.ColCols;
+                        var colSpan = new Span<float>(pcol, rows * cols);
+                        var tmpSpan = new Span<float>(ptmp, o * cols);
+                        float* x = _a.X + (long)b0 * geo.ImageSize;
+                        // The output (or its gradient) is [N, O, L]; the product's side is [O, chunk·L].
+                        float* y = _a.Y + (long)b0 * o * l;
+                        if (_a.Forward)
+                        {
+                            Im2Col(x, pcol, part);
+                            Gemm.Multiply(false, false, o, cols, rows, weight, rows, colSpan, cols, tmpSpan, cols, accumulate: false);
+                            for (int b = 0; b < part.N; b++)
+                                for (int oc = 0; oc < o; oc++)
+                                {
+                                    var src = tmpSpan.Slice(oc * cols + b * l, l);
+                                    var d = new Span<float>(y + (b * o + oc) * l, l);
+                                    if (_a.Bias == null) src.CopyTo(d);
+                                    else TensorPrimitives.Add(src, _a.Bias[oc], d);
+                                }
+                            continue;
+                        }
+                        for (int b = 0; b < part.N; b++)
+                            for (int oc = 0; oc < o; oc++)
+                                new ReadOnlySpan<float>(y + (b * o + oc) * l, l).CopyTo(tmpSpan.Slice(oc * cols + b * l, l));
+                        if (_a.DBias != null)
+                            for (int oc = 0; oc < o; oc++) _dbParts[group * o + oc] += SumDouble(tmpSpan.Slice(oc * cols, cols));
+                        if (_a.DW != null)
+                        {
+                            Im2Col(x, pcol, part);
+                            bool overwrite = _groups > 1 && ci == first;
+                            Gemm.Multiply(false, true, o, rows, cols, tmpSpan, cols, colSpan, cols, new Span<float>(dW, o * rows), rows, accumulate: !overwrite);
+                        }
+                        if (_a.DX != null)
+                        {
+                            Gemm.Multiply(true, false, rows, cols, o, weight, rows, tmpSpan, cols, new Span<float>(pdcol, rows * cols), cols, accumulate: false);
+                            Col2ImAdd(pdcol, _a.DX + (long)b0 * geo.ImageSize, part);
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(colBuf);
+                ArrayPool<float>.Shared.Return(tmp);
+                ArrayPool<float>.Shared.Return(dcol);
+            }
         }
     }
 
@@ -134,48 +209,60 @@ public sealed partial class Tensor
     {
         public int ColRows => C * Kh * Kw;
         public int ColCols => N * Ho * Wo;
+        public int ImageSize => C * H * W;
+
+        /// <summary>
+        /// Images per im2col chunk: about 128 K column entries (512 KB, within a core's L2), but at least 256 product
+        /// columns so the products keep their efficiency. Fixed by the shape, so results do not depend on threads.
+        /// </summary>
+        public int ChunkImages
+        {
+            get
+            {
+                int l = Ho * Wo;
+                int byCache = (1 << 17) / Math.Max(1, ColRows * l), byWidth = (256 + l - 1) / l;
+                return Math.Clamp(Math.Max(byCache, byWidth), 1, Math.Max(1, N));
+            }
+        }
     }
 
     // cols[(c·kh + i)·kw + j, b·L + oy·Wo + ox] = x[b, c, oy·s − p + i, ox·s − p + j] (0 outside).
-    private static void Im2Col(float[] x, float[] cols, ConvGeometry g)
+    private static unsafe void Im2Col(float* x, float* cols, ConvGeometry g)
     {
         int rows = g.ColRows;
         long work = (long)rows * g.ColCols;
         int threads = Engine.MaxThreads;
         if (work < (1 << 16) || threads <= 1)
-        {
             for (int r = 0; r < rows; r++) Im2ColRow(x, cols, g, r);
-            return;
-        }
-        unsafe { ConvParts.Run(ConvParts.Kind.Im2Col, x, cols, null, g, rows, threads); }
+        else ConvParts.Run(ConvParts.Kind.Im2Col, x, cols, g, rows, threads);
     }
 
     /// <summary>
     /// Im2Col rows or Col2Im channels split into contiguous ranges for <see cref="PartRunner"/> (the engine's own workers,
     /// as the products use, not the thread pool); each range writes only its own rows or channels, so the result does
-    /// not depend on the split. Pooled, so a call allocates nothing.
+    /// not depend on the split. Pooled, so a call allocates nothing. The pointers are pinned by the caller for the run.
     /// </summary>
     private sealed unsafe class ConvParts : IPartWork
     {
         public enum Kind { Im2Col, Col2Im }
         private static readonly Stack<ConvParts> Pool = new();
         private Kind _kind;
-        private float[] _x = null!, _cols = null!;
-        private float* _dx;
+        private float* _x, _cols;
         private ConvGeometry _g;
         private int _count, _per;
 
-        public static void Run(Kind kind, float[] x, float[] cols, float* dx, ConvGeometry g, int count, int threads)
+        /// <summary>Im2Col: <paramref name="x"/> is read, <paramref name="cols"/> written; Col2Im: cols is read, x accumulated.</summary>
+        public static void Run(Kind kind, float* x, float* cols, ConvGeometry g, int count, int threads)
         {
             ConvParts? w;
             lock (Pool) w = Pool.Count > 0 ? Pool.Pop() : null;
             w ??= new ConvParts();
             int parts = Math.Min(count, 4 * threads);
-            w._kind = kind; w._x = x; w._cols = cols; w._dx = dx; w._g = g; w._count = count; w._per = (count + parts - 1) / parts;
+            w._kind = kind; w._x = x; w._cols = cols; w._g = g; w._count = count; w._per = (count + parts - 1) / parts;
             try { PartRunner.Run(w, (count + w._per - 1) / w._per, threads); }
             finally
             {
-                w._x = null!; w._cols = null!; w._dx = null;
+                w._x = null; w._cols = null;
                 lock (Pool) Pool.Push(w);
             }
         }
@@ -185,106 +272,88 @@ public sealed partial class Tensor
             int start = part * _per, end = Math.Min(_count, start + _per);
             for (int i = start; i < end; i++)
                 if (_kind == Kind.Im2Col) Im2ColRow(_x, _cols, _g, i);
-                else Col2ImChannel(_cols, _dx, _g, i);
+                else Col2ImChannel(_cols, _x, _g, i);
         }
     }
 
-    /// <summary>The output columns ox whose input column ox·stride − padding + j lies inside the image: [lo, hi).</summary>
-    private static (int Lo, int Hi) StridedRange(ConvGeometry g, int j)
+    /// <summary>
+    /// The outputs o in [0, outSize) whose input o·stride − padding + offset lies inside [0, inSize): [lo, hi) (empty when
+    /// lo = hi). Computed once per kernel tap, so the copy loops below run without bounds tests.
+    /// </summary>
+    private static (int Lo, int Hi) InsideRange(int outSize, int inSize, int stride, int padding, int offset)
     {
-        int lo = 0, hi = g.Wo;
-        while (lo < hi && lo * g.Stride - g.Padding + j < 0) lo++;
-        while (hi > lo && (hi - 1) * g.Stride - g.Padding + j >= g.W) hi--;
+        int lo = 0, hi = outSize;
+        while (lo < hi && lo * stride - padding + offset < 0) lo++;
+        while (hi > lo && (hi - 1) * stride - padding + offset >= inSize) hi--;
         return (lo, hi);
     }
 
-    private static void Im2ColRow(float[] x, float[] cols, ConvGeometry g, int r)
+    private static unsafe void Im2ColRow(float* x, float* cols, ConvGeometry g, int r)
     {
         int j = r % g.Kw, i = (r / g.Kw) % g.Kh, c = r / (g.Kw * g.Kh);
-        int l = g.Ho * g.Wo, ncols = g.ColCols;
-        var dstRow = cols.AsSpan(r * ncols, ncols);
+        int l = g.Ho * g.Wo, wo = g.Wo, s = g.Stride, plane = g.H * g.W;
+        var (yLo, yHi) = InsideRange(g.Ho, g.H, s, g.Padding, i);
+        var (xLo, xHi) = InsideRange(g.Wo, g.W, s, g.Padding, j);
+        float* dstRow = cols + (long)r * g.ColCols;
         for (int b = 0; b < g.N; b++)
         {
-            int xBase = (b * g.C + c) * g.H * g.W;
-            for (int oy = 0; oy < g.Ho; oy++)
+            float* dst = dstRow + (long)b * l;
+            if (yLo > 0) new Span<float>(dst, yLo * wo).Clear();
+            if (yHi < g.Ho) new Span<float>(dst + yHi * wo, (g.Ho - yHi) * wo).Clear();
+            float* image = x + (long)(b * g.C + c) * plane;
+            for (int oy = yLo; oy < yHi; oy++)
             {
-                var dst = dstRow.Slice(b * l + oy * g.Wo, g.Wo);
-                int iy = oy * g.Stride - g.Padding + i;
-                if (iy < 0 || iy >= g.H) { dst.Clear(); continue; }
-                int rowBase = xBase + iy * g.W;
-                if (g.Stride == 1)
-                {
-                    // ix = ox − p + j, valid for ox in [lo, hi).
-                    int lo = Math.Max(0, g.Padding - j), hi = Math.Min(g.Wo, g.W + g.Padding - j);
-                    if (hi <= lo) { dst.Clear(); continue; }
-                    dst.Slice(0, lo).Clear();
-                    x.AsSpan(rowBase + lo - g.Padding + j, hi - lo).CopyTo(dst.Slice(lo, hi - lo));
-                    dst.Slice(hi).Clear();
-                }
-                else
-                {
-                    // ix = ox·s − p + j is inside [0, W) for ox in [lo, hi): zero the edges, gather the middle without tests.
-                    var (lo, hi) = StridedRange(g, j);
-                    dst.Slice(0, lo).Clear();
-                    int s = g.Stride, src = rowBase - g.Padding + j;
-                    for (int ox = lo; ox < hi; ox++) dst[ox] = x[src + ox * s];
-                    dst.Slice(hi).Clear();
-                }
+                float* d = dst + oy * wo;
+                // Input row oy·s − p + i, shifted so that src[ox·s] is column ox·s − p + j.
+                float* src = image + (oy * s - g.Padding + i) * g.W - g.Padding + j;
+                for (int ox = 0; ox < xLo; ox++) d[ox] = 0;
+                if (s == 1) new ReadOnlySpan<float>(src + xLo, xHi - xLo).CopyTo(new Span<float>(d + xLo, xHi - xLo));
+                else for (int ox = xLo; ox < xHi; ox++) d[ox] = src[ox * s];
+                for (int ox = xHi; ox < wo; ox++) d[ox] = 0;
             }
         }
     }
 
     // The adjoint of Im2Col: dx[b, c, iy, ix] += Σ cols entries that read it. Parallel over channels (each owns its slice of dx).
-    private static void Col2ImAdd(float[] cols, Span<float> dx, ConvGeometry g)
+    private static unsafe void Col2ImAdd(float* cols, float* dx, ConvGeometry g)
     {
-        if (dx.Length != g.N * g.C * g.H * g.W) throw new InvalidOperationException("internal: Col2Im size mismatch");
-        unsafe
-        {
-            fixed (float* pdx = dx)
-            {
-                long work = (long)g.ColRows * g.ColCols;
-                int threads = Engine.MaxThreads;
-                if (work < (1 << 16) || threads <= 1 || g.C == 1)
-                    for (int c = 0; c < g.C; c++) Col2ImChannel(cols, pdx, g, c);
-                else ConvParts.Run(ConvParts.Kind.Col2Im, [], cols, pdx, g, g.C, threads);
-            }
-        }
+        long work = (long)g.ColRows * g.ColCols;
+        int threads = Engine.MaxThreads;
+        if (work < (1 << 16) || threads <= 1 || g.C == 1)
+            for (int c = 0; c < g.C; c++) Col2ImChannel(cols, dx, g, c);
+        else ConvParts.Run(ConvParts.Kind.Col2Im, dx, cols, g, g.C, threads);
     }
 
-    private static unsafe void Col2ImChannel(float[] cols, float* dx, ConvGeometry g, int c)
+    private static unsafe void Col2ImChannel(float* cols, float* dx, ConvGeometry g, int c)
     {
-        int l = g.Ho * g.Wo, ncols = g.ColCols;
+        int l = g.Ho * g.Wo, wo = g.Wo, s = g.Stride, plane = g.H * g.W;
+        long ncols = g.ColCols;
         for (int i = 0; i < g.Kh; i++)
+        {
+            var (yLo, yHi) = InsideRange(g.Ho, g.H, s, g.Padding, i);
             for (int j = 0; j < g.Kw; j++)
             {
-                int r = (c * g.Kh + i) * g.Kw + j;
+                var (xLo, xHi) = InsideRange(g.Wo, g.W, s, g.Padding, j);
+                if (xHi <= xLo) continue;
+                float* srcRow = cols + ((c * g.Kh + i) * g.Kw + j) * ncols;
                 for (int b = 0; b < g.N; b++)
                 {
-                    float* xBase = dx + (long)(b * g.C + c) * g.H * g.W;
-                    int srcBase = r * ncols + b * l;
-                    for (int oy = 0; oy < g.Ho; oy++)
+                    float* image = dx + (long)(b * g.C + c) * plane;
+                    float* srcB = srcRow + (long)b * l;
+                    for (int oy = yLo; oy < yHi; oy++)
                     {
-                        int iy = oy * g.Stride - g.Padding + i;
-                        if (iy < 0 || iy >= g.H) continue;
-                        float* row = xBase + iy * g.W;
-                        int s = srcBase + oy * g.Wo;
-                        if (g.Stride == 1)
+                        float* src = srcB + oy * wo;
+                        float* d = image + (oy * s - g.Padding + i) * g.W - g.Padding + j;
+                        if (s == 1)
                         {
-                            int lo = Math.Max(0, g.Padding - j), hi = Math.Min(g.Wo, g.W + g.Padding - j);
-                            if (hi <= lo) continue;
-                            var d = new Span<float>(row + lo - g.Padding + j, hi - lo);
-                            TensorPrimitives.Add(d, cols.AsSpan(s + lo, hi - lo), d);
+                            var span = new Span<float>(d + xLo, xHi - xLo);
+                            TensorPrimitives.Add(span, new ReadOnlySpan<float>(src + xLo, xHi - xLo), span);
                         }
-                        else
-                        {
-                            var (lo, hi) = StridedRange(g, j);
-                            float* dst = row - g.Padding + j;
-                            int st = g.Stride;
-                            for (int ox = lo; ox < hi; ox++) dst[ox * st] += cols[s + ox];
-                        }
+                        else for (int ox = xLo; ox < xHi; ox++) d[ox * s] += src[ox];
                     }
                 }
             }
+        }
     }
 
     /// <summary>2×2 max pooling with stride 2 over an NCHW tensor (odd trailing rows/columns are dropped, as in PyTorch). Gradient goes to the first maximal element of each window.</summary>

@@ -54,6 +54,53 @@ public class LayerOpTests
                     }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Conv2dOverSeveralImageChunksMatchesDirectSums(int threads)
+    {
+        // 64 channels × 5×5 taps × 49 outputs: the batch is im2col-ed in chunks of 6 images (6, 6, 1 for 13), so the
+        // forward pass, the weight and bias sums over chunks and the per-chunk input gradient are all exercised.
+        const int n = 13, c = 64, h = 14, o = 3, k = 5, s = 2, p = 2, ho = 7;
+        var x = R(1, n, c, h, h); var w = R(2, o, c, k, k); var b = R(3, o); var r = R(4, n, o, ho, ho);
+        foreach (var t in new[] { x, w, b }) t.RequiresGrad = true;
+        using (Engine.LimitThreads(threads)) (Tensor.Conv2d(x, w, b, s, p) * r).Sum().Backward();
+        var y = Tensor.Conv2d(x, w, b, s, p).ToArray();
+        float[] xs = x.ToArray(), ws = w.ToArray(), rs = r.ToArray();
+        var dW = new double[w.Size]; var dx = new double[x.Size]; var db = new double[o];
+        for (int bi = 0; bi < n; bi++)
+            for (int oc = 0; oc < o; oc++)
+                for (int oy = 0; oy < ho; oy++)
+                    for (int ox = 0; ox < ho; ox++)
+                    {
+                        int yi = ((bi * o + oc) * ho + oy) * ho + ox;
+                        double acc = b[oc], g = rs[yi];
+                        db[oc] += g;
+                        for (int ci = 0; ci < c; ci++)
+                            for (int i = 0; i < k; i++)
+                                for (int j = 0; j < k; j++)
+                                {
+                                    int iy = oy * s - p + i, ix = ox * s - p + j;
+                                    if (iy < 0 || iy >= h || ix < 0 || ix >= h) continue;
+                                    int xi = ((bi * c + ci) * h + iy) * h + ix, wi = ((oc * c + ci) * k + i) * k + j;
+                                    acc += xs[xi] * ws[wi];
+                                    dW[wi] += g * xs[xi];
+                                    dx[xi] += g * ws[wi];
+                                }
+                        Assert.True(Math.Abs(acc - y[yi]) <= 1e-4 * (1 + Math.Abs(acc)), $"y[{yi}]: {y[yi]} vs {acc}");
+                    }
+        AssertClose(dW, w.Grad!.ToArray());
+        AssertClose(dx, x.Grad!.ToArray());
+        AssertClose(db, b.Grad!.ToArray());
+
+        static void AssertClose(double[] expected, float[] actual)
+        {
+            Assert.Equal(expected.Length, actual.Length);
+            for (int i = 0; i < expected.Length; i++)
+                Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-3 * (1 + Math.Abs(expected[i])), $"[{i}]: {actual[i]} vs {expected[i]}");
+        }
+    }
+
     [Fact]
     public void Conv2dLargeEnoughToRunInParallelMatchesSerial()
     {

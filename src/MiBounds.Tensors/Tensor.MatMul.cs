@@ -75,18 +75,38 @@ public sealed partial class Tensor
     {
         if (x.Rank != 2 || weight.Rank != 2 || x._shape[1] != weight._shape[1])
             throw new ArgumentException($"Linear: input {ShapeString(x._shape)} does not fit weight {ShapeString(weight._shape)} (expected [N, {(weight.Rank == 2 ? weight._shape[1] : -1)}])");
-        int n = x._shape[0], din = x._shape[1], dout = weight._shape[0];
+        return LinearCore(x, weight, 0, bias);
+    }
+
+    /// <summary>
+    /// Affine map over a window of W's input columns: x·W[:, start, start + in)ᵀ + bias for x [N, in] and W [out, ≥ start + in].
+    /// The same values and gradients as <c>Linear(x, weight.Slice(1, start, in), bias)</c>, without copying the window
+    /// forward or its gradient back (the products read and write W's rows in place): for a layer whose input is split,
+    /// such as a concatenation computed in parts.
+    /// </summary>
+    public static Tensor LinearOverColumns(Tensor x, Tensor weight, int start, Tensor? bias)
+    {
+        if (x.Rank != 2 || weight.Rank != 2)
+            throw new ArgumentException($"LinearOverColumns: input {ShapeString(x._shape)} and weight {ShapeString(weight._shape)} must be matrices");
+        if (start < 0 || start + x._shape[1] > weight._shape[1])
+            throw new ArgumentOutOfRangeException(nameof(start), $"LinearOverColumns: columns [{start}, {start + x._shape[1]}) of input {ShapeString(x._shape)} are outside weight {ShapeString(weight._shape)}");
+        return LinearCore(x, weight, start, bias);
+    }
+
+    private static Tensor LinearCore(Tensor x, Tensor weight, int start, Tensor? bias)
+    {
+        int n = x._shape[0], din = x._shape[1], dout = weight._shape[0], ldw = weight._shape[1];
         if (bias is not null && (bias.Rank != 1 || bias._shape[0] != dout))
             throw new ArgumentException($"Linear: bias {ShapeString(bias._shape)} does not fit weight {ShapeString(weight._shape)}");
         var output = NewOutputOverwritten(n, dout); // bias rows or the product (accumulate: false) write every element
         var o = output.Data;
         if (bias is not null)
             for (int r = 0; r < n; r++) bias.Values.CopyTo(o.Slice(r * dout, dout));
-        Gemm.Multiply(false, true, n, dout, din, x.Values, din, weight.Values, din, o, dout, accumulate: bias is not null);
+        Gemm.Multiply(false, true, n, dout, din, x.Values, din, weight.Values[start..], ldw, o, dout, accumulate: bias is not null);
         var node = bias is null ? RecordOp(output, LinearBackward, x, weight) : RecordOp(output, LinearBackward, [x, weight, bias]);
         if (node is not null)
         {
-            node.I0 = n; node.I1 = din; node.I2 = dout;
+            node.I0 = n; node.I1 = din; node.I2 = dout; node.I3 = start;
         }
         return output;
     }
@@ -95,10 +115,10 @@ public sealed partial class Tensor
     {
         Tensor x = node[0], weight = node[1];
         var bias = node.Count > 2 ? node[2] : null;
-        int n = node.I0, din = node.I1, dout = node.I2;
+        int n = node.I0, din = node.I1, dout = node.I2, start = node.I3, ldw = weight._shape[1];
         var gv = g.Values;
-        if (x.RequiresGrad) Gemm.Multiply(false, false, n, din, dout, gv, dout, weight.Values, din, GradBuffer(x), din, accumulate: true);
-        if (weight.RequiresGrad) Gemm.Multiply(true, false, dout, din, n, gv, dout, x.Values, din, GradBuffer(weight), din, accumulate: true);
+        if (x.RequiresGrad) Gemm.Multiply(false, false, n, din, dout, gv, dout, weight.Values[start..], ldw, GradBuffer(x), din, accumulate: true);
+        if (weight.RequiresGrad) Gemm.Multiply(true, false, dout, din, n, gv, dout, x.Values, din, GradBuffer(weight)[start..], ldw, accumulate: true);
         if (bias is not null && bias.RequiresGrad)
         {
             var db = GradBuffer(bias);

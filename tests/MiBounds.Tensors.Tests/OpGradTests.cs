@@ -80,6 +80,46 @@ public class OpGradTests
     }
 
     [Fact]
+    public void LinearOverColumnsMatchesFiniteDifferences()
+    {
+        // x [5, 3] through columns [2, 5) of a [4, 7] weight: the other columns get no gradient.
+        GradCheck.Check(x => Tensor.LinearOverColumns(x[0], x[1], 2, x[2]), [R(1, 5, 3), R(2, 4, 7), R(3, 4)]);
+        GradCheck.Check(x => Tensor.LinearOverColumns(x[0], x[1], 0, null), [R(4, 5, 3), R(5, 4, 7)]);
+    }
+
+    [Theory]
+    [InlineData(0, 70)]
+    [InlineData(30, 70)]
+    [InlineData(20, 270)]
+    public void LinearOverColumnsIsBitwiseLinearOfTheSlice(int start, int width)
+    {
+        // Large enough for the products' blocked and parallel paths (300 input columns > one 256-wide k block).
+        const int rows = 40, outputs = 33, total = 300;
+        var x = R(6, rows, width); var b = R(7, outputs); var up = R(8, rows, outputs);
+        var w1 = R(9, outputs, total); var w2 = R(9, outputs, total);
+        foreach (var t in new[] { x, b, w1, w2 }) t.RequiresGrad = true;
+        var direct = Tensor.LinearOverColumns(x, w1, start, b);
+        (direct * up).Sum().Backward();
+        float[] directValues = direct.ToArray(), dxDirect = x.Grad!.ToArray(), dbDirect = b.Grad!.ToArray();
+        x.Grad = null; b.Grad = null;
+        var sliced = Tensor.Linear(x, w2.Slice(1, start, width), b);
+        (sliced * up).Sum().Backward();
+        Assert.Equal(sliced.ToArray(), directValues);
+        Assert.Equal(x.Grad!.ToArray(), dxDirect);
+        Assert.Equal(b.Grad!.ToArray(), dbDirect);
+        Assert.Equal(w2.Grad!.ToArray(), w1.Grad!.ToArray());
+    }
+
+    [Fact]
+    public void LinearOverColumnsRefusesAWindowOutsideTheWeight()
+    {
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => Tensor.LinearOverColumns(R(1, 2, 3), R(2, 4, 5), 3, null));
+        Assert.Contains("[3, 6)", ex.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Tensor.LinearOverColumns(R(1, 2, 3), R(2, 4, 5), -1, null));
+        Assert.Throws<ArgumentException>(() => Tensor.LinearOverColumns(R(1, 2, 3), R(2, 4, 5), 0, R(3, 5)));
+    }
+
+    [Fact]
     public void Reductions()
     {
         GradCheck.Check(x => x[0].Sum(), [R(1, 3, 4)]);

@@ -104,7 +104,7 @@ public sealed class HypothesisNetwork : Module, IImageClassifier
     {
         var h = Trunk.Forward(images);
         int n = h.Dim(0), f = Trunk.Features, width = _fc1.OutFeatures;
-        var u = Tensor.Linear(h, _fc1.Weight.Slice(1, 0, f), null);                        // [N, 512]
+        var u = Tensor.LinearOverColumns(h, _fc1.Weight, 0, null);                         // [N, 512]
         var v = _fc1.Weight.Slice(1, f, Classes).Transpose() + _fc1.Bias!.Reshape(1, width); // [C, 512]: W e_k + b
         var first = (u.Reshape(n, 1, width) + v.Reshape(1, Classes, width)).Reshape(n * Classes, width).Relu();
         var representation = _fc2.Forward(first).Relu();

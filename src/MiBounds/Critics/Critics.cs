@@ -72,10 +72,8 @@ public sealed class ConcatCritic : Module, ICritic
             // block, without a [K², H] broadcast copy.
             return FusedPairwise.ConcatReluMlpScores(x, y, Network.Weights, Network.Biases);
         }
-        var wx = first.Weight.Slice(1, 0, _dimX);
-        var wy = first.Weight.Slice(1, _dimX, _dimY);
-        var u = Tensor.Linear(x, wx, null);          // [K, H]: x_j's part
-        var v = Tensor.Linear(y, wy, first.Bias);    // [K, H]: y_i's part plus bias
+        var u = Tensor.LinearOverColumns(x, first.Weight, 0, null);            // [K, H]: x_j's part
+        var v = Tensor.LinearOverColumns(y, first.Weight, _dimX, first.Bias);  // [K, H]: y_i's part plus bias
         int hidden = first.OutFeatures;
         var h = (v.Reshape(k, 1, hidden) + u.Reshape(1, k, hidden)).Reshape(k * k, hidden); // row i*K + j
         h = Network.Activation.Apply(h);

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace MiBounds.Tensors;
 
@@ -229,12 +230,16 @@ public sealed partial class Tensor
     // cols[(c·kh + i)·kw + j, b·L + oy·Wo + ox] = x[b, c, oy·s − p + i, ox·s − p + j] (0 outside).
     private static unsafe void Im2Col(float* x, float* cols, ConvGeometry g)
     {
-        int rows = g.ColRows;
-        long work = (long)rows * g.ColCols;
+        // Narrow images (a row within one vector, as the image models' 14×14 second convolutions) go a (channel, kernel
+        // row) at a time: each input row is loaded once and permuted into its kw output segments.
+        bool narrow = Vector512.IsHardwareAccelerated && g.W <= 16 && g.Wo <= 8 && g.Kw <= 16;
+        var kind = narrow ? ConvParts.Kind.Im2ColNarrow : ConvParts.Kind.Im2Col;
+        int units = narrow ? g.C * g.Kh : g.ColRows;
+        long work = (long)g.ColRows * g.ColCols;
         int threads = Engine.MaxThreads;
         if (work < (1 << 16) || threads <= 1)
-            for (int r = 0; r < rows; r++) Im2ColRow(x, cols, g, r);
-        else ConvParts.Run(ConvParts.Kind.Im2Col, x, cols, g, rows, threads);
+            for (int u = 0; u < units; u++) ConvParts.RunUnit(kind, x, cols, g, u);
+        else ConvParts.Run(kind, x, cols, g, units, threads);
     }
 
     /// <summary>
@@ -244,7 +249,7 @@ public sealed partial class Tensor
     /// </summary>
     private sealed unsafe class ConvParts : IPartWork
     {
-        public enum Kind { Im2Col, Col2Im }
+        public enum Kind { Im2Col, Im2ColNarrow, Col2Im }
         private static readonly Stack<ConvParts> Pool = new();
         private Kind _kind;
         private float* _x, _cols;
@@ -270,9 +275,15 @@ public sealed partial class Tensor
         public void RunPart(int part)
         {
             int start = part * _per, end = Math.Min(_count, start + _per);
-            for (int i = start; i < end; i++)
-                if (_kind == Kind.Im2Col) Im2ColRow(_x, _cols, _g, i);
-                else Col2ImChannel(_cols, _x, _g, i);
+            for (int i = start; i < end; i++) RunUnit(_kind, _x, _cols, _g, i);
+        }
+
+        /// <summary>One row of the columns (Im2Col), one (channel, kernel row) (Im2ColNarrow) or one channel (Col2Im).</summary>
+        public static void RunUnit(Kind kind, float* x, float* cols, ConvGeometry g, int unit)
+        {
+            if (kind == Kind.Im2Col) Im2ColRow(x, cols, g, unit);
+            else if (kind == Kind.Im2ColNarrow) Im2ColNarrowRows(x, cols, g, unit / g.Kh, unit % g.Kh);
+            else Col2ImChannel(cols, x, g, unit);
         }
     }
 
@@ -310,6 +321,59 @@ public sealed partial class Tensor
                 if (s == 1) new ReadOnlySpan<float>(src + xLo, xHi - xLo).CopyTo(new Span<float>(d + xLo, xHi - xLo));
                 else for (int ox = xLo; ox < xHi; ox++) d[ox] = src[ox * s];
                 for (int ox = xHi; ox < wo; ox++) d[ox] = 0;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The kw rows of the columns for channel c and kernel row i, for images of width ≤ 16 and Wo ≤ 8: each input row is
+    /// loaded once (lanes ≥ W zeroed) and permuted into the kw segments; a permutation index outside the row (the padding)
+    /// gives 0. Segments are stored 8 lanes wide, the lanes past Wo landing in the row's next segment, which is written
+    /// (or cleared) after it; a row's last segment is stored lane by lane, since the next row may belong to another thread.
+    /// </summary>
+    private static unsafe void Im2ColNarrowRows(float* x, float* cols, ConvGeometry g, int c, int i)
+    {
+        int l = g.Ho * g.Wo, wo = g.Wo, s = g.Stride, p = g.Padding, kw = g.Kw, plane = g.H * g.W;
+        long ncols = g.ColCols;
+        var (yLo, yHi) = InsideRange(g.Ho, g.H, s, p, i);
+        float* end = x + (long)g.N * g.ImageSize;
+        var lane = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        var inRow = Vector512.LessThan(lane, Vector512.Create(g.W)).AsSingle();
+        // Lane ox reads column ox·s − p + j; lanes past Wo read nothing.
+        var baseIndex = Vector512.ConditionalSelect(Vector512.LessThan(lane, Vector512.Create(wo)), lane * s - Vector512.Create(p), Vector512.Create(1 << 20));
+        float* rows0 = cols + (long)(c * g.Kh + i) * kw * ncols;
+        float* buffer = stackalloc float[16];
+        for (int b = 0; b < g.N; b++)
+        {
+            float* image = x + (long)b * g.ImageSize + (long)c * plane;
+            long segment0 = (long)b * l;
+            for (int oy = yLo; oy < yHi; oy++)
+            {
+                float* src = image + (oy * s - p + i) * g.W;
+                Vector512<float> row;
+                if (src + 16 <= end) row = Vector512.ConditionalSelect(inRow, Vector512.Load(src), Vector512<float>.Zero);
+                else
+                {
+                    new Span<float>(buffer, 16).Clear();
+                    new ReadOnlySpan<float>(src, g.W).CopyTo(new Span<float>(buffer, 16));
+                    row = Vector512.Load(buffer);
+                }
+                long at = segment0 + oy * wo;
+                bool wide = at + 8 <= ncols;
+                for (int j = 0; j < kw; j++)
+                {
+                    var v = Vector512.Shuffle(row, baseIndex + Vector512.Create(j));
+                    float* d = rows0 + j * ncols + at;
+                    if (wide) v.GetLower().Store(d);
+                    else for (int ox = 0; ox < wo; ox++) d[ox] = v[ox];
+                }
+            }
+            // Rows of the kernel tap outside the image, cleared after the segments so that no spill lands on them.
+            for (int j = 0; j < kw; j++)
+            {
+                float* d = rows0 + j * ncols + segment0;
+                if (yLo > 0) new Span<float>(d, yLo * wo).Clear();
+                if (yHi < g.Ho) new Span<float>(d + yHi * wo, (g.Ho - yHi) * wo).Clear();
             }
         }
     }

@@ -89,7 +89,7 @@ public sealed partial class Tensor
         }
 
         private Args _a;
-        private int _chunk, _chunks, _groups, _perGroup;
+        private int _chunk, _chunks, _groups;
         private float[] _dwParts = [];
         private double[] _dbParts = [];
 
@@ -103,8 +103,6 @@ public sealed partial class Tensor
             w._chunk = geo.ChunkImages;
             w._chunks = (geo.N + w._chunk - 1) / w._chunk;
             w._groups = Math.Min(MaxGroups, w._chunks);
-            w._perGroup = (w._chunks + w._groups - 1) / w._groups;
-            w._groups = (w._chunks + w._perGroup - 1) / w._perGroup;
             int wSize = geo.O * geo.ColRows;
             bool partial = !a.Forward && w._groups > 1;
             if (partial && a.DW != null) w._dwParts = ArrayPool<float>.Shared.Rent(w._groups * wSize);
@@ -152,7 +150,8 @@ public sealed partial class Tensor
                     var weight = new ReadOnlySpan<float>(_a.W, o * rows);
                     // With one group the weight gradient accumulates in place; otherwise into this group's own slice.
                     float* dW = _groups > 1 ? pparts + (long)group * o * rows : _a.DW;
-                    int first = group * _perGroup, last = Math.Min(_chunks, first + _perGroup);
+                    // Chunks spread evenly: group g takes [g·chunks/G, (g+1)·chunks/G).
+                    int first = (int)((long)group * _chunks / _groups), last = (int)((long)(group + 1) * _chunks / _groups);
                     if (!_a.Forward && _a.DBias != null) _dbParts.AsSpan(group * o, o).Clear();
                     for (int ci = first; ci < last; ci++)
                     {
@@ -212,16 +211,23 @@ public sealed partial class Tensor
         public int ColCols => N * Ho * Wo;
         public int ImageSize => C * H * W;
 
+        /// <summary>An input row fits one Vector512 and an output row half of one: im2col and col2im permute whole rows.</summary>
+        public bool IsNarrow => Vector512.IsHardwareAccelerated && W <= 16 && Wo <= 8 && Kw <= 16;
+
         /// <summary>
-        /// Images per im2col chunk: about 128 K column entries (512 KB, within a core's L2), but at least 256 product
-        /// columns so the products keep their efficiency. Fixed by the shape, so results do not depend on threads.
+        /// Images per im2col chunk: about 128 K column entries (512 KB, within a core's L2), but at least 128 product
+        /// columns (and up to 256 where that is more) so the products keep their efficiency. Fixed by the shape, so
+        /// results do not depend on threads.
         /// </summary>
         public int ChunkImages
         {
             get
             {
                 int l = Ho * Wo;
-                int byCache = (1 << 17) / Math.Max(1, ColRows * l), byWidth = (256 + l - 1) / l;
+                // At least 128 product columns, and, where L allows, at most 256: the weight gradient's product then sums
+                // a chunk in one k block of the matrix product.
+                int byCache = (1 << 17) / Math.Max(1, ColRows * l), byWidth = Math.Max(1, 256 / l);
+                if (byWidth * l < 128) byWidth = (128 + l - 1) / l;
                 return Math.Clamp(Math.Max(byCache, byWidth), 1, Math.Max(1, N));
             }
         }
@@ -232,7 +238,7 @@ public sealed partial class Tensor
     {
         // Narrow images (a row within one vector, as the image models' 14×14 second convolutions) go a (channel, kernel
         // row) at a time: each input row is loaded once and permuted into its kw output segments.
-        bool narrow = Vector512.IsHardwareAccelerated && g.W <= 16 && g.Wo <= 8 && g.Kw <= 16;
+        bool narrow = g.IsNarrow;
         var kind = narrow ? ConvParts.Kind.Im2ColNarrow : ConvParts.Kind.Im2Col;
         int units = narrow ? g.C * g.Kh : g.ColRows;
         long work = (long)g.ColRows * g.ColCols;
@@ -249,7 +255,7 @@ public sealed partial class Tensor
     /// </summary>
     private sealed unsafe class ConvParts : IPartWork
     {
-        public enum Kind { Im2Col, Im2ColNarrow, Col2Im }
+        public enum Kind { Im2Col, Im2ColNarrow, Col2Im, Col2ImNarrow }
         private static readonly Stack<ConvParts> Pool = new();
         private Kind _kind;
         private float* _x, _cols;
@@ -278,11 +284,12 @@ public sealed partial class Tensor
             for (int i = start; i < end; i++) RunUnit(_kind, _x, _cols, _g, i);
         }
 
-        /// <summary>One row of the columns (Im2Col), one (channel, kernel row) (Im2ColNarrow) or one channel (Col2Im).</summary>
+        /// <summary>One row of the columns (Im2Col), one (channel, kernel row) (Im2ColNarrow) or one channel (Col2Im, Col2ImNarrow).</summary>
         public static void RunUnit(Kind kind, float* x, float* cols, ConvGeometry g, int unit)
         {
             if (kind == Kind.Im2Col) Im2ColRow(x, cols, g, unit);
             else if (kind == Kind.Im2ColNarrow) Im2ColNarrowRows(x, cols, g, unit / g.Kh, unit % g.Kh);
+            else if (kind == Kind.Col2ImNarrow) Col2ImNarrowChannel(cols, x, g, unit);
             else Col2ImChannel(cols, x, g, unit);
         }
     }
@@ -383,9 +390,73 @@ public sealed partial class Tensor
     {
         long work = (long)g.ColRows * g.ColCols;
         int threads = Engine.MaxThreads;
+        var kind = g.IsNarrow ? ConvParts.Kind.Col2ImNarrow : ConvParts.Kind.Col2Im;
         if (work < (1 << 16) || threads <= 1 || g.C == 1)
-            for (int c = 0; c < g.C; c++) Col2ImChannel(cols, dx, g, c);
-        else ConvParts.Run(ConvParts.Kind.Col2Im, dx, cols, g, g.C, threads);
+            for (int c = 0; c < g.C; c++) ConvParts.RunUnit(kind, dx, cols, g, c);
+        else ConvParts.Run(kind, dx, cols, g, g.C, threads);
+    }
+
+    /// <summary>
+    /// Col2Im of channel c for narrow images (see <see cref="Im2ColNarrowRows"/>): per kernel row and output row, the input
+    /// row is loaded once and each tap's segment, permuted back to input columns, added in tap order (the order of
+    /// <see cref="Col2ImChannel"/>, so the sums are the same); lanes past the row add 0 to the next row of the same plane,
+    /// and a plane's last rows, whose next lanes may be another channel's, go through a buffer.
+    /// </summary>
+    private static unsafe void Col2ImNarrowChannel(float* cols, float* dx, ConvGeometry g, int c)
+    {
+        int l = g.Ho * g.Wo, wo = g.Wo, s = g.Stride, p = g.Padding, kw = g.Kw, plane = g.H * g.W;
+        long ncols = g.ColCols;
+        // Input column ix takes tap j's output ox = (ix + p − j) / s when that divides and lies in [0, Wo).
+        int* inverse = stackalloc int[16 * kw];
+        for (int j = 0; j < kw; j++)
+            for (int ix = 0; ix < 16; ix++)
+            {
+                int t = ix + p - j;
+                inverse[j * 16 + ix] = ix < g.W && t >= 0 && t % s == 0 && t / s < wo ? t / s : 1 << 20;
+            }
+        float* buffer = stackalloc float[16];
+        float* segment = stackalloc float[8];
+        for (int i = 0; i < g.Kh; i++)
+        {
+            var (yLo, yHi) = InsideRange(g.Ho, g.H, s, p, i);
+            float* rows0 = cols + (long)(c * g.Kh + i) * kw * ncols;
+            for (int b = 0; b < g.N; b++)
+            {
+                float* image = dx + (long)b * g.ImageSize + (long)c * plane;
+                long segment0 = (long)b * l;
+                for (int oy = yLo; oy < yHi; oy++)
+                {
+                    int iy = oy * s - p + i;
+                    float* d = image + iy * g.W;
+                    bool inPlane = iy * g.W + 16 <= plane;
+                    if (!inPlane)
+                    {
+                        new Span<float>(buffer, 16).Clear();
+                        new ReadOnlySpan<float>(d, g.W).CopyTo(new Span<float>(buffer, 16));
+                    }
+                    var row = Vector512.Load(inPlane ? d : buffer);
+                    long at = segment0 + oy * wo;
+                    bool wide = at + 8 <= ncols;
+                    for (int j = 0; j < kw; j++)
+                    {
+                        float* src = rows0 + j * ncols + at;
+                        if (!wide)
+                        {
+                            new Span<float>(segment, 8).Clear();
+                            new ReadOnlySpan<float>(src, wo).CopyTo(new Span<float>(segment, 8));
+                        }
+                        var seg = Vector512.Create(Vector256.Load(wide ? src : segment), Vector256<float>.Zero);
+                        row += Vector512.Shuffle(seg, Vector512.Load(inverse + j * 16));
+                    }
+                    if (inPlane) row.Store(d);
+                    else
+                    {
+                        row.Store(buffer);
+                        new ReadOnlySpan<float>(buffer, g.W).CopyTo(new Span<float>(d, g.W));
+                    }
+                }
+            }
+        }
     }
 
     private static unsafe void Col2ImChannel(float* cols, float* dx, ConvGeometry g, int c)

@@ -59,7 +59,7 @@ public class LayerOpTests
     [InlineData(2)]
     public void Conv2dOverSeveralImageChunksMatchesDirectSums(int threads)
     {
-        // 64 channels × 5×5 taps × 49 outputs: the batch is im2col-ed in chunks of 6 images (6, 6, 1 for 13), so the
+        // 64 channels × 5×5 taps × 49 outputs: the batch is im2col-ed in chunks of 5 images (5, 5, 3 for 13), so the
         // forward pass, the weight and bias sums over chunks and the per-chunk input gradient are all exercised.
         const int n = 13, c = 64, h = 14, o = 3, k = 5, s = 2, p = 2, ho = 7;
         var x = R(1, n, c, h, h); var w = R(2, o, c, k, k); var b = R(3, o); var r = R(4, n, o, ho, ho);

@@ -254,17 +254,22 @@ public static class DimReproduction
         sb.AppendLine("- Variant `ours` (kept as an option): conv1 without batch-norm, MLP projections (256 wide) with a 1/√width temperature, and the local bound averaged over per-location K×K matrices.");
         sb.AppendLine("- The bound the training logs show for the js runs is the value of the JS-trained critic as an MI bound, NWJ(S + 1) (the convention of docs/bounds): 1 + mean S[i,i] − mean e^S[i,j] over negatives. The JS objective pushes scores far apart, and where one negative score exceeds ≈ 709 its e^S is beyond double range, so that batch's value, and its epoch's mean, is −∞. That is the bound's value (astronomically negative), not a failure: training uses the JS objective, which stays finite.");
         sb.AppendLine();
-        int last = r.Probes.Where(p => p.Model.StartsWith("DIM", StringComparison.Ordinal)).Select(p => p.Epoch).DefaultIfEmpty(0).Max();
         var cols = new[] { ("linear", "conv"), ("linear", "fc"), ("linear", "code"), ("mlp", "conv"), ("mlp", "fc"), ("mlp", "code") };
-        sb.AppendLine($"## Probe accuracy (%) on the test set, encoders after {last} epochs");
-        sb.AppendLine();
-        sb.Append("| encoder |").Append(string.Concat(cols.Select(x => $" {x.Item1} {x.Item2} |"))).AppendLine();
-        sb.Append("|---|").Append(string.Concat(cols.Select(_ => "---|"))).AppendLine();
         var names = r.Probes.Select(p => p.Model).Distinct().OrderBy(m => m switch { "pixels" => 0, "random" => 1, "supervised" => 3, _ => 2 }).ToList();
+        int LatestEpoch(string model) => r.Probes.Where(p => p.Model == model).Max(p => p.Epoch);
+        var trainedEpochs = names.Where(m => m != "pixels" && m != "random").Select(LatestEpoch).Distinct().Order().ToList();
+        // A run still in progress leaves encoders at different epochs: the table then says each one's, and the claims
+        // compare models at an epoch both have reached.
+        sb.AppendLine(trainedEpochs.Count <= 1
+            ? $"## Probe accuracy (%) on the test set, encoders after {trainedEpochs.DefaultIfEmpty(0).Single()} epochs"
+            : $"## Probe accuracy (%) on the test set, each encoder at its latest probed epoch (runs in progress: epochs {string.Join(", ", trainedEpochs)})");
+        sb.AppendLine();
+        sb.Append("| encoder | epoch |").Append(string.Concat(cols.Select(x => $" {x.Item1} {x.Item2} |"))).AppendLine();
+        sb.Append("|---|---|").Append(string.Concat(cols.Select(_ => "---|"))).AppendLine();
         foreach (var m in names)
         {
-            int epoch = r.Probes.Where(p => p.Model == m).Max(p => p.Epoch);
-            sb.Append($"| {m} |");
+            int epoch = LatestEpoch(m);
+            sb.Append($"| {m} | {epoch} |");
             foreach (var (probe, f) in cols)
             {
                 var cell = r.Probes.LastOrDefault(p => p.Model == m && p.Epoch == epoch && p.Probe == probe && (p.Features == f || m == "pixels" && f == "conv" && p.Features == "pixels"));
@@ -277,13 +282,24 @@ public static class DimReproduction
         sb.AppendLine();
         sb.AppendLine("## The paper's claims on our data");
         sb.AppendLine();
-        double? Acc(string model, string probe, string f) => r.Probes.Where(p => p.Model == model && p.Probe == probe && p.Features == f).OrderBy(p => p.Epoch).LastOrDefault()?.Accuracy;
+        double? Acc(string model, string probe, string f, int? epoch = null) => r.Probes
+            .Where(p => p.Model == model && p.Probe == probe && p.Features == f && (epoch is null || p.Epoch == epoch))
+            .OrderBy(p => p.Epoch).LastOrDefault()?.Accuracy;
+        // The latest epoch at which every one of the models has a linear probe of its code (null if there is none).
+        int? CommonEpoch(params string[] models) => models
+            .Select(m => r.Probes.Where(p => p.Model == m && p.Probe == "linear" && p.Features == "code").Select(p => p.Epoch).ToHashSet())
+            .Aggregate((a, b) => { a.IntersectWith(b); return a; }) is { Count: > 0 } both ? both.Max() : null;
+        string At(int epoch) => trainedEpochs.Count > 1 ? $", both at epoch {epoch}" : "";
         foreach (var est in new[] { "js", "infonce", "dv" })
-            if (Acc($"DIM(L) {est}", "linear", "code") is double l && Acc($"DIM(G) {est}", "linear", "code") is double g)
-                sb.AppendLine(string.Create(c, $"- DIM(L) gives better codes than DIM(G) with {est}: {(l > g ? "holds" : "**does not hold**")} (linear probe on the code: {100 * l:F1}% vs {100 * g:F1}%)"));
-        var local = new[] { "js", "infonce", "dv" }.Select(e => (e, a: Acc($"DIM(L) {e}", "linear", "code"))).Where(x => x.a is not null).ToList();
-        if (local.Count == 3)
-            sb.AppendLine(string.Create(c, $"- InfoNCE is the best local estimator: {(local.MaxBy(x => x.a)!.e == "infonce" ? "holds" : "**does not hold**")} ({string.Join(", ", local.Select(x => $"{x.e} {100 * x.a:F1}%"))})"));
+            if (CommonEpoch($"DIM(L) {est}", $"DIM(G) {est}") is int e
+                && Acc($"DIM(L) {est}", "linear", "code", e) is double l && Acc($"DIM(G) {est}", "linear", "code", e) is double g)
+                sb.AppendLine(string.Create(c, $"- DIM(L) gives better codes than DIM(G) with {est}: {(l > g ? "holds" : "**does not hold**")} (linear probe on the code: {100 * l:F1}% vs {100 * g:F1}%{At(e)})"));
+        string[] localModels = ["DIM(L) js", "DIM(L) infonce", "DIM(L) dv"];
+        if (CommonEpoch(localModels) is int le)
+        {
+            var local = localModels.Select(m => (e: m[7..], a: Acc(m, "linear", "code", le)!.Value)).ToList();
+            sb.AppendLine(string.Create(c, $"- InfoNCE is the best local estimator: {(local.MaxBy(x => x.a).e == "infonce" ? "holds" : "**does not hold**")} ({string.Join(", ", local.Select(x => $"{x.e} {100 * x.a:F1}%"))}{(trainedEpochs.Count > 1 ? $", all at epoch {le}" : "")})"));
+        }
         if (Acc("random", "linear", "code") is double rnd)
             foreach (var m in names.Where(n => n.StartsWith("DIM", StringComparison.Ordinal)))
                 if (Acc(m, "linear", "code") is double a && a <= rnd) sb.AppendLine(string.Create(c, $"- {m}'s code is **not** better than a random encoder's ({100 * a:F1}% vs {100 * rnd:F1}%)"));

@@ -87,6 +87,7 @@ internal static class KernelCommands
             var adam = new Adam(ps, 1e-4f);
             var avg = polyak ? new ParameterAverage(ps) : null;
             cases.Add((name + " (zero excluded)", () => { adam.Step(); avg?.Update(); }, 0));
+            cases.Add(("zero grad " + name.Split(' ')[^2] + " " + name.Split(' ')[^1], adam.ZeroGrad, 0));
         }
         // DIM's local objective on [64, 49·64] scores, one op.
         {

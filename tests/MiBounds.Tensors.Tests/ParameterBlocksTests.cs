@@ -30,6 +30,22 @@ public sealed class ParameterBlocksTests
         return (average ? polyak.Averages : ps).Select(p => p.Values.ToArray()).ToArray();
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void ZeroGradClearsEveryBlockOfEveryGradientAndSkipsMissingOnes(int threads)
+    {
+        var ps = Parameters(5);
+        var adam = new Adam(ps, 1e-2f);
+        var rng = new Rng(9);
+        ps[0].Grad = Tensor.RandomNormal(rng, ps[0].Shape);
+        ps[2].Grad = Tensor.RandomNormal(rng, ps[2].Shape); // ps[1] has no gradient
+        using (Engine.LimitThreads(threads)) adam.ZeroGrad();
+        Assert.All(ps[0].Grad!.ToArray(), v => Assert.Equal(0f, v));
+        Assert.All(ps[2].Grad!.ToArray(), v => Assert.Equal(0f, v));
+        Assert.Null(ps[1].Grad);
+    }
+
     [Fact]
     public void AdamAndPolyakGiveTheSameValuesOnOneThreadAndOnSeveral()
     {

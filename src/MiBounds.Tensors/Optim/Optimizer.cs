@@ -22,16 +22,28 @@ public abstract class Optimizer
             if (!p.RequiresGrad) throw new ArgumentException($"parameter {p.Name ?? "(unnamed)"} does not require gradients");
         if (!(learningRate > 0) || !float.IsFinite(learningRate)) throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "must be positive and finite");
         LearningRate = learningRate;
+        Blocks = new ParameterBlocks(Parameters);
+        _zero = new ZeroWork(this);
     }
+
+    /// <summary>The parameters cut into blocks for elementwise passes over the engine's threads.</summary>
+    private protected ParameterBlocks Blocks { get; }
+
+    private readonly ZeroWork _zero;
 
     /// <summary>Applies one update from the accumulated gradients (parameters without a gradient are skipped).</summary>
     public abstract void Step();
 
-    /// <summary>Zeroes every parameter's gradient.</summary>
-    public void ZeroGrad()
+    /// <summary>Zeroes every parameter's gradient (split over the engine's threads when the parameters are large).</summary>
+    public void ZeroGrad() => Blocks.Run(_zero);
+
+    private sealed class ZeroWork(Optimizer owner) : IPartWork
     {
-        var parameters = Parameters;
-        for (int i = 0; i < parameters.Count; i++) parameters[i].ZeroGrad(); // no enumerator: this runs every step
+        public void RunPart(int part)
+        {
+            var (i, start, length) = owner.Blocks[part];
+            owner.Parameters[i].Grad?.Data.Slice(start, length).Clear();
+        }
     }
 
     // ---------- checkpoint state ----------
@@ -121,7 +133,6 @@ public sealed class Adam : Optimizer
         Beta1 = beta1; Beta2 = beta2; Epsilon = epsilon; WeightDecay = weightDecay;
         _m = Parameters.Select(p => Tensor.ZerosLike(p)).ToArray();
         _v = Parameters.Select(p => Tensor.ZerosLike(p)).ToArray();
-        _blocks = new ParameterBlocks(Parameters);
         _update = new UpdateWork(this);
     }
 
@@ -194,10 +205,9 @@ public sealed class Adam : Optimizer
         _update.StepSize = LearningRate / bc1;
         _update.InvSqrtBc2 = 1f / MathF.Sqrt(bc2);
         _update.Decay = 1f - LearningRate * WeightDecay;
-        _blocks.Run(_update);
+        Blocks.Run(_update);
     }
 
-    private readonly ParameterBlocks _blocks;
     private readonly UpdateWork _update;
 
     private sealed class UpdateWork(Adam owner) : IPartWork
@@ -207,7 +217,7 @@ public sealed class Adam : Optimizer
         public void RunPart(int part)
         {
             var o = owner;
-            var (i, start, length) = o._blocks[part];
+            var (i, start, length) = o.Blocks[part];
             var p = o.Parameters[i];
             if (p.Grad is null) return;
             var w = p.Data.Slice(start, length);

@@ -9,7 +9,8 @@ public sealed partial class Tensor
     /// <summary>
     /// 2-D convolution (cross-correlation, as PyTorch's conv2d) of an NCHW input [N, C, H, W] with a weight
     /// [O, C, kh, kw] and an optional bias [O]; output [N, O, Ho, Wo] with Ho = (H + 2·padding − kh) / stride + 1.
-    /// Implemented as im2col followed by one matrix product over the whole batch.
+    /// Implemented as im2col and a matrix product over chunks of images whose columns stay in cache (see
+    /// <c>ConvChunks</c>); the same values at any thread count.
     /// </summary>
     public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0)
     {

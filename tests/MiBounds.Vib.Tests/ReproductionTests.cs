@@ -72,6 +72,63 @@ public class ReproductionTests
         finally { if (Directory.Exists(root)) Directory.Delete(root, recursive: true); }
     }
 
+    /// <summary>A one-run reproduction whose analysis counts how often it is computed.</summary>
+    private sealed class CountingReproduction(ReproductionSettings settings, RunScheduler scheduler, PlannedRun run)
+        : Reproduction(settings, scheduler, _ => { })
+    {
+        public int Computed;
+        public override string Command => "test";
+        public override IReadOnlyList<PlannedRun> Plan() => [run];
+        protected override void Analyse(PlannedRun r, Lazy<VibTrainer> trainer) =>
+            Cached<int[]>(r, "analysis.json", _ => true, () => [++Computed, trainer.Value.EpochsDone], "count");
+        public override void WriteReport() { }
+    }
+
+    [Fact]
+    public void AnAnalysisIsComputedAgainWhenItsRunHasTrainedFurther()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "repro-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var scheduler = new RunScheduler(root, Synthetic.Data(train: 40, test: 20), _ => { }, CancellationToken.None);
+            var settings = new ReproductionSettings { Root = root, Report = Path.Combine(root, "r.md"), Betas = [1e-3] };
+            var run = PlannedRun.Of(Tiny(ModelKind.Deterministic));
+            var oneEpoch = new CountingReproduction(settings, scheduler, run);
+            Assert.True(oneEpoch.Run());
+            Assert.True(oneEpoch.Run());
+            Assert.Equal(1, oneEpoch.Computed);                     // the same model: the cached analysis stands
+            var twoEpochs = new CountingReproduction(settings, scheduler, run with { Config = run.Config with { Epochs = 2 } });
+            Assert.True(twoEpochs.Run());
+            Assert.Equal(1, twoEpochs.Computed);                    // trained further: analysed again, on the 2-epoch model
+            Assert.Equal([1, 2], ReproductionAnalyses.Read<int[]>(run.Folder(root), "analysis.json")!);
+            File.Delete(Path.Combine(run.Folder(root), "analysis.json.epochs"));
+            Assert.True(twoEpochs.Run());
+            Assert.Equal(2, twoEpochs.Computed);                    // no record of the model it saw: recomputed
+        }
+        finally { if (Directory.Exists(root)) Directory.Delete(root, recursive: true); }
+    }
+
+    [Fact]
+    public void ADivergingRunIsKeptAndNamedAndTheOthersGoOn()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "repro-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var lines = new List<string>();
+            var scheduler = new RunScheduler(root, Synthetic.Data(train: 40, test: 20), lines.Add, CancellationToken.None);
+            var wild = PlannedRun.Of(Tiny(ModelKind.Deterministic) with { LearningRate = 1e30, Epochs = 3 });
+            Assert.True(scheduler.Train(wild));                      // diverges, but the caller goes on
+            Assert.Contains("the loss became", scheduler.Divergence(wild));
+            Assert.Contains(lines, l => l.Contains("the reproduction goes on"));
+            Assert.True(scheduler.Train(wild));                      // not trained again into the same divergence
+            Assert.Contains(lines, l => l.Contains("it diverged in an earlier run"));
+            var fine = PlannedRun.Of(Tiny(ModelKind.Vib) with { Beta = 1e-3 });
+            Assert.True(scheduler.Train(fine));
+            Assert.Null(scheduler.Divergence(fine));
+        }
+        finally { if (Directory.Exists(root)) Directory.Delete(root, recursive: true); }
+    }
+
     [Fact]
     public void ReportsAreWrittenWithoutAnyRun()
     {

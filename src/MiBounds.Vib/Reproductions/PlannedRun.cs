@@ -57,12 +57,40 @@ public sealed class RunScheduler(string root, ImageData data, Action<string> log
         var trainer = new VibTrainer(run.Config, Data, dir, cancellation);
         if (hasCheckpoint) trainer.Resume();
         if (trainer.EpochsDone >= run.Config.Epochs) { log($"{run.Name}: finished ({trainer.EpochsDone} epochs)"); return true; }
+        string divergedFile = Path.Combine(dir, DivergedFile);
+        if (File.Exists(divergedFile))
+        {
+            // Training again from the same checkpoint and seed would diverge at the same step.
+            log($"{run.Name}: kept at epoch {trainer.EpochsDone}: it diverged in an earlier run ({File.ReadAllText(divergedFile).Trim()}); delete {divergedFile} to train it again");
+            return true;
+        }
         log(hasCheckpoint ? $"{run.Name}: resuming after epoch {trainer.EpochsDone}" : $"{run.Name}: training {run.Config.Epochs} epochs");
-        var fit = trainer.Train(onEpoch: e => log(string.Create(CultureInfo.InvariantCulture,
-            $"  {run.Name} epoch {e.Epoch}/{run.Config.Epochs} {e.Seconds:F0}s test err {100 * (1 - e.TestAcc1):F2}% (1) {100 * (1 - e.TestAcc12):F2}% (12)")));
+        FitResult fit;
+        try
+        {
+            fit = trainer.Train(onEpoch: e => log(string.Create(CultureInfo.InvariantCulture,
+                $"  {run.Name} epoch {e.Epoch}/{run.Config.Epochs} {e.Seconds:F0}s test err {100 * (1 - e.TestAcc1):F2}% (1) {100 * (1 - e.TestAcc12):F2}% (12)")));
+        }
+        catch (DataException e) when (e.InnerException is NonFiniteObjectiveException)
+        {
+            // One diverging run does not end the reproduction: it stays at its last checkpoint, and the report says so.
+            AtomicFile.WriteAllText(divergedFile, e.Message + "\n");
+            log($"{run.Name}: {e.Message}; kept at its last checkpoint (epoch {trainer.EpochsDone}), the reproduction goes on");
+            return true;
+        }
         if (fit.Reason == StopReason.Interrupted) return false;
         if (run.Config.Bottleneck == 2) RunFigures.Embedding(trainer, Path.Combine(dir, RunFigures.EmbeddingFile));
         return true;
+    }
+
+    /// <summary>The file a run's folder holds once its training diverged: the divergence's message.</summary>
+    public const string DivergedFile = "diverged.txt";
+
+    /// <summary>Why the run stopped short of its budget when its training diverged, or null.</summary>
+    public string? Divergence(PlannedRun run)
+    {
+        string path = Path.Combine(run.Folder(Root), DivergedFile);
+        return File.Exists(path) ? File.ReadAllText(path).Trim() : null;
     }
 
     /// <summary>The trained run restored from its checkpoint (averaged weights applied by the analyses), or null if it has none.</summary>

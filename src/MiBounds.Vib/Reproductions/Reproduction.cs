@@ -43,14 +43,20 @@ public abstract class Reproduction(ReproductionSettings settings, RunScheduler s
         return true;
     }
 
-    /// <summary>Runs <paramref name="compute"/> unless the run folder holds <paramref name="file"/> accepted by <paramref name="valid"/>.</summary>
+    /// <summary>
+    /// Runs <paramref name="compute"/> unless the run folder holds <paramref name="file"/> accepted by <paramref name="valid"/>
+    /// and computed on the model as it is now: beside the file, <c>FILE.epochs</c> records the epochs the run had trained,
+    /// so a run trained further (a larger --epochs) is analysed again; a file without that record is recomputed.
+    /// </summary>
     protected void Cached<T>(PlannedRun run, string file, Func<T, bool> valid, Func<T> compute, string what) where T : class
     {
-        string dir = run.Folder(Settings.Root);
-        if (ReproductionAnalyses.Read(dir, file, valid) is not null) return;
-        Log($"{run.Name}: {what}");
+        string dir = run.Folder(Settings.Root), epochsFile = Path.Combine(dir, file + ".epochs");
+        string epochs = (Last(run)?.Epoch ?? 0).ToString(CultureInfo.InvariantCulture);
+        if (ReproductionAnalyses.Read(dir, file, valid) is not null && File.Exists(epochsFile) && File.ReadAllText(epochsFile).Trim() == epochs) return;
+        Log($"{run.Name}: {what} (model after {epochs} epochs)");
         var watch = System.Diagnostics.Stopwatch.StartNew();
         ReproductionAnalyses.Write(dir, file, compute());
+        AtomicFile.WriteAllText(epochsFile, epochs + "\n");
         Log(string.Create(CultureInfo.InvariantCulture, $"{run.Name}: {what} done in {watch.Elapsed.TotalSeconds:F0}s"));
     }
 
@@ -81,9 +87,15 @@ public abstract class Reproduction(ReproductionSettings settings, RunScheduler s
         {
             var e = s?.Last;
             double secs = s is null || s.Results.Epochs.Count == 0 ? double.NaN : s.Results.Epochs.Select(x => x.Seconds).Order().ElementAt(s.Results.Epochs.Count / 2);
-            md.AppendLine($"| {r.Name} | {(e is null ? "not started" : e.Epoch.ToString(inv))} | {Fmt.Err(e?.TestAcc1 ?? double.NaN)} | {Fmt.Err(e?.TestAcc12 ?? double.NaN)} | {Fmt.Err(e?.TrainAcc1 ?? double.NaN)} | {Fmt.Num(secs, "F1")} |");
+            bool diverged = Scheduler.Divergence(r) is not null;
+            string epochs = e is null ? (diverged ? "none (diverged)" : "not started") : e.Epoch.ToString(inv) + (diverged ? " (then diverged)" : "");
+            md.AppendLine($"| {r.Name} | {epochs} | {Fmt.Err(e?.TestAcc1 ?? double.NaN)} | {Fmt.Err(e?.TestAcc12 ?? double.NaN)} | {Fmt.Err(e?.TrainAcc1 ?? double.NaN)} | {Fmt.Num(secs, "F1")} |");
         }
         md.AppendLine();
+        foreach (var r in runs)
+            if (Scheduler.Divergence(r) is { } message)
+                md.AppendLine($"- {r.Name} diverged while training further ({message}); its table rows and analyses use its last checkpoint.");
+        if (runs.Any(r => Scheduler.Divergence(r) is not null)) md.AppendLine();
     }
 
     /// <summary>A claim of the paper and whether it holds on our numbers (never tuned: a claim that fails is reported as failing).</summary>

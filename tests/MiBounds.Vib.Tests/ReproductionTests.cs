@@ -122,6 +122,9 @@ public class ReproductionTests
             Assert.Contains(lines, l => l.Contains("the reproduction goes on"));
             Assert.True(scheduler.Train(wild));                      // not trained again into the same divergence
             Assert.Contains(lines, l => l.Contains("it diverged in an earlier run"));
+            var analysed = new CountingReproduction(new ReproductionSettings { Root = root, Report = Path.Combine(root, "r.md"), Betas = [1e-3] }, scheduler, wild);
+            Assert.True(analysed.Run());
+            Assert.Equal(0, analysed.Computed);                     // no checkpoint before the divergence: nothing to analyse
             var fine = PlannedRun.Of(Tiny(ModelKind.Vib) with { Beta = 1e-3 });
             Assert.True(scheduler.Train(fine));
             Assert.Null(scheduler.Divergence(fine));

@@ -93,11 +93,14 @@ public sealed class RunScheduler(string root, ImageData data, Action<string> log
         return File.Exists(path) ? File.ReadAllText(path).Trim() : null;
     }
 
+    /// <summary>Whether the run's folder holds a checkpoint (a model to analyse).</summary>
+    public bool HasCheckpoint(PlannedRun run) => File.Exists(Path.Combine(run.Folder(Root), TrainingCheckpoint.FileName));
+
     /// <summary>The trained run restored from its checkpoint (averaged weights applied by the analyses), or null if it has none.</summary>
     public VibTrainer? Load(PlannedRun run)
     {
         string dir = run.Folder(Root);
-        if (!File.Exists(Path.Combine(dir, TrainingCheckpoint.FileName))) return null;
+        if (!HasCheckpoint(run)) return null;
         var trainer = new VibTrainer(run.Config, Data, dir);
         trainer.Resume();
         return trainer;

@@ -37,6 +37,7 @@ public abstract class Reproduction(ReproductionSettings settings, RunScheduler s
         foreach (var run in Plan())
         {
             if (Scheduler.Cancelled || !Scheduler.Train(run)) return false;
+            if (!Scheduler.HasCheckpoint(run)) continue; // diverged before its first checkpoint: no model to analyse
             Analyse(run, new Lazy<VibTrainer>(() => Scheduler.Load(run)!));
             if (Scheduler.Cancelled) return false;
         }

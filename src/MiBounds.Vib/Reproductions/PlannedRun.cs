@@ -46,7 +46,7 @@ public sealed class RunScheduler(string root, ImageData data, Action<string> log
         string dir = run.Folder(Root);
         Directory.CreateDirectory(dir);
         string runFile = Path.Combine(dir, "run.json");
-        bool hasCheckpoint = File.Exists(Path.Combine(dir, TrainingCheckpoint.FileName));
+        bool hasCheckpoint = HasCheckpoint(run);
         if (File.Exists(runFile) && hasCheckpoint)
         {
             var saved = TrainConfig.FromJson(File.ReadAllText(runFile), runFile);

@@ -71,7 +71,7 @@ public abstract class Reproduction(ReproductionSettings settings, RunScheduler s
     protected void Header(StringBuilder md, string title, string paper)
     {
         var runs = Plan();
-        var summaries = runs.Select(r => (r, s: Scheduler.Summary(r))).ToList();
+        var summaries = runs.Select(r => (r, s: Scheduler.Summary(r), diverged: Scheduler.Divergence(r))).ToList();
         double seconds = summaries.Sum(p => p.s?.Results.Epochs.Sum(e => e.Seconds) ?? 0);
         int finished = summaries.Count(p => p.s?.Last is { } l && l.Epoch >= p.r.Config.Epochs);
         var inv = CultureInfo.InvariantCulture;
@@ -84,19 +84,18 @@ public abstract class Reproduction(ReproductionSettings settings, RunScheduler s
         md.AppendLine($"- Command: `{Settings.CommandLine(Command)}`");
         md.AppendLine();
         md.AppendLine("| run | epochs | test err (1) | test err (12) | train err (1) | s/epoch |").AppendLine("|---|---|---|---|---|---|");
-        foreach (var (r, s) in summaries)
+        foreach (var (r, s, divergence) in summaries)
         {
             var e = s?.Last;
             double secs = s is null || s.Results.Epochs.Count == 0 ? double.NaN : s.Results.Epochs.Select(x => x.Seconds).Order().ElementAt(s.Results.Epochs.Count / 2);
-            bool diverged = Scheduler.Divergence(r) is not null;
+            bool diverged = divergence is not null;
             string epochs = e is null ? (diverged ? "none (diverged)" : "not started") : e.Epoch.ToString(inv) + (diverged ? " (then diverged)" : "");
             md.AppendLine($"| {r.Name} | {epochs} | {Fmt.Err(e?.TestAcc1 ?? double.NaN)} | {Fmt.Err(e?.TestAcc12 ?? double.NaN)} | {Fmt.Err(e?.TrainAcc1 ?? double.NaN)} | {Fmt.Num(secs, "F1")} |");
         }
         md.AppendLine();
-        foreach (var r in runs)
-            if (Scheduler.Divergence(r) is { } message)
-                md.AppendLine($"- {r.Name} diverged while training further ({message}); its table rows and analyses use its last checkpoint.");
-        if (runs.Any(r => Scheduler.Divergence(r) is not null)) md.AppendLine();
+        foreach (var (r, _, message) in summaries.Where(p => p.diverged is not null))
+            md.AppendLine($"- {r.Name} diverged while training further ({message}); its table rows and analyses use its last checkpoint.");
+        if (summaries.Any(p => p.diverged is not null)) md.AppendLine();
     }
 
     /// <summary>A claim of the paper and whether it holds on our numbers (never tuned: a claim that fails is reported as failing).</summary>

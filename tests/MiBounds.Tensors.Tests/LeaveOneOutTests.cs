@@ -1,9 +1,12 @@
+using MiBounds.TestSupport;
+
 namespace MiBounds.Tensors.Tests;
 
 /// <summary>
 /// The leave-one-out log-mean-exp op against a direct double-precision evaluation (values and gradients, including rows
 /// at ±80 and ties), finite differences, and its pooled work arrays.
 /// </summary>
+[Collection(AllocationMeasurements.Name)]
 public class LeaveOneOutTests
 {
     // Direct: loo[i, j] = log mean_{k≠j} e^{x[i,k]} and d loo[i, j] / d x[i, k] = softmax over k ≠ j, in double.

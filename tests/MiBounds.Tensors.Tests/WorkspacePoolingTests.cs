@@ -1,5 +1,6 @@
 using MiBounds.Tensors.Nn;
 using MiBounds.Tensors.Optim;
+using MiBounds.TestSupport;
 
 namespace MiBounds.Tensors.Tests;
 
@@ -7,6 +8,7 @@ namespace MiBounds.Tensors.Tests;
 /// A workspace also pools tensor objects and graph nodes: reused across scopes, never while live, and the closure-free
 /// ops give the same gradients in a workspace (with reused nodes) as without one.
 /// </summary>
+[Collection(AllocationMeasurements.Name)]
 public class WorkspacePoolingTests
 {
     private static readonly ReferenceEqualityComparer ByReference = ReferenceEqualityComparer.Instance;

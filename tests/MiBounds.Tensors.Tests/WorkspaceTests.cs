@@ -1,9 +1,11 @@
 using MiBounds.Tensors.Nn;
 using MiBounds.Tensors.Optim;
+using MiBounds.TestSupport;
 
 namespace MiBounds.Tensors.Tests;
 
 /// <summary>Pooled storage: results identical to plain runs, buffers returned, far fewer bytes allocated.</summary>
+[Collection(AllocationMeasurements.Name)]
 public class WorkspaceTests
 {
     private static (Mlp, Adam, Tensor, Tensor) Setup()

@@ -3,6 +3,7 @@ using MiBounds.Critics;
 using MiBounds.Tensors;
 using MiBounds.Tensors.Nn;
 using MiBounds.Training;
+using MiBounds.TestSupport;
 
 namespace MiBounds.Tests;
 
@@ -10,6 +11,7 @@ namespace MiBounds.Tests;
 /// A warm <see cref="MiTrainer.Step"/> runs in a pooled workspace and allocates (almost) no managed memory, so long
 /// runs never start the GC. Byte counts of the calling thread are deterministic, so the thresholds are not timings.
 /// </summary>
+[Collection(AllocationMeasurements.Name)]
 public class TrainerAllocationTests
 {
     private const int K = 16, Dim = 3;

@@ -3,6 +3,7 @@ using MiBounds.Training;
 using MiBounds.Vib.Dim;
 using MiBounds.Vib.Data;
 using MiBounds.Vib.Commands;
+using MiBounds.TestSupport;
 
 namespace MiBounds.Vib.Tests;
 
@@ -355,11 +356,7 @@ public class DimTests
         Assert.Throws<ArgumentException>(() => DimNetwork.LocalBound(Tensor.Zeros(3, 6), "nwj"));
 }
 
-/// <summary>Runs alone: other test classes running at the same time churn the shared array pool this step rents from.</summary>
-[CollectionDefinition(nameof(DimAllocationTests), DisableParallelization = true)]
-public class DimAllocationCollection;
-
-[Collection(nameof(DimAllocationTests))]
+[Collection(AllocationMeasurements.Name)]
 public class DimAllocationTests
 {
     [Theory]

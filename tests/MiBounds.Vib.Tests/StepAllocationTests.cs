@@ -3,10 +3,12 @@ using MiBounds.Vib.Data;
 using MiBounds.Vib.Hypothesis;
 using MiBounds.Vib.Models;
 using MiBounds.Vib.Training;
+using MiBounds.TestSupport;
 
 namespace MiBounds.Vib.Tests;
 
 /// <summary>A warm training step of each image model allocates nothing on the stepping thread (issue: 0 B per step).</summary>
+[Collection(AllocationMeasurements.Name)]
 public class StepAllocationTests
 {
     // This thread's allocations per step, the least of three windows of ten (a pool may grow once in the first).

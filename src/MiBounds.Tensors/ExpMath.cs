@@ -90,8 +90,37 @@ internal static class ExpMath
         TensorPrimitives.Abs(t, t);
         TensorPrimitives.Negate(t, t);
         TensorPrimitives.Exp(t, t);
-        TensorPrimitives.Add(t, 1f, t);
-        TensorPrimitives.Log(t, t);
+        LogOnePlus(t);
+    }
+
+    /// <summary>
+    /// t = log(1 + t) in place for t ≥ 0, to a few float ulps even where 1 + t rounds (log(1 + t) in float is 0 for
+    /// t &lt; 2⁻²⁴, so softplus(x) was 0 below x ≈ −16.6, and its relative error grows as t shrinks). Every element goes
+    /// through the same vector arithmetic, the tail included, so a value never depends on its position or a span's split.
+    /// </summary>
+    public static void LogOnePlus(Span<float> t)
+    {
+        int i = 0;
+        ref float r = ref MemoryMarshal.GetReference(t);
+        for (; i <= t.Length - 8; i += 8) LogOnePlus(Vector256.LoadUnsafe(ref r, (nuint)i)).StoreUnsafe(ref r, (nuint)i);
+        if (i == t.Length) return;
+        Span<float> tail = stackalloc float[8];
+        tail.Clear();
+        t[i..].CopyTo(tail);
+        LogOnePlus(Vector256.Create<float>(tail)).CopyTo(tail);
+        tail[..(t.Length - i)].CopyTo(t[i..]);
+    }
+
+    /// <summary>log(1 + u) for one u ≥ 0, the same arithmetic as the span version.</summary>
+    public static float LogOnePlus(float u) => LogOnePlus(Vector256.Create(u)).ToScalar();
+
+    // Goldberg's log1p: with w = 1 + u rounded, log(w)·u/(w − 1) cancels the rounding of w; u itself where w rounds to 1.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> LogOnePlus(Vector256<float> u)
+    {
+        var w = u + Vector256<float>.One;
+        var d = w - Vector256<float>.One;
+        return Vector256.ConditionalSelect(Vector256.Equals(d, Vector256<float>.Zero), u, Vector256.Log(w) * (u / d));
     }
 
     /// <summary>dst = exp(x − shift) (float, vectorized); returns Σ dst in double.</summary>

@@ -233,7 +233,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>Stable log(1 + eˣ) for one value.</summary>
-    public static float SoftplusScalar(float x) => x > 0 ? x + MathF.Log(1f + MathF.Exp(-x)) : MathF.Log(1f + MathF.Exp(x));
+    public static float SoftplusScalar(float x) => MathF.Max(x, 0f) + ExpMath.LogOnePlus(MathF.Exp(-MathF.Abs(x)));
 
     /// <summary>Logistic sigmoid.</summary>
     public Tensor Sigmoid() => Unary(this, (x, y) => TensorPrimitives.Sigmoid(x, y),

@@ -79,6 +79,30 @@ public class VectorReductionTests
         GradCheck.Check(x => x[0].Softplus(), [Tensor.RandomNormal(new Rng(8), [19], 0f, 3f)]);
     }
 
+    // log(1 + u) in double without the formula under test: its Taylor series where u is small, else Math.Log.
+    private static double LogOnePlusReference(double u) => u < 1e-4 ? u - u * u / 2 + u * u * u / 3 - u * u * u * u / 4 : Math.Log(1 + u);
+
+    [Fact]
+    public void SoftplusAndLogAddExpKeepTheirRelativeAccuracyFarBelowZero()
+    {
+        // softplus(x) ≈ eˣ for x ≪ 0. In float, log(1 + eˣ) is 0 below x ≈ −16.6 (1 + eˣ rounds to 1): the VIB's K = 2
+        // encoder, whose σ = softplus(·), diverged on log σ = −∞. 101 values: vector lanes and a tail.
+        var xs = Enumerable.Range(0, 101).Select(i => -87f + 0.87f * i).ToArray();
+        var sp = Tensor.FromArray(xs).Softplus();
+        var lae = Tensor.LogAddExp(Tensor.FromArray(xs), Tensor.Zeros(1)); // log(eˣ + e⁰) = softplus(x)
+        for (int i = 0; i < xs.Length; i++)
+        {
+            double expected = LogOnePlusReference(Math.Exp(xs[i]));
+            double tolerance = 6e-7 * expected; // a few float ulps, relative
+            Assert.True(Math.Abs(sp[i] - expected) <= tolerance, $"softplus({xs[i]}): {sp[i]} vs {expected}");
+            Assert.True(Math.Abs(lae[i] - expected) <= tolerance, $"logaddexp({xs[i]}, 0): {lae[i]} vs {expected}");
+            Assert.True(Math.Abs(Tensor.SoftplusScalar(xs[i]) - expected) <= tolerance, $"SoftplusScalar({xs[i]}): {Tensor.SoftplusScalar(xs[i])} vs {expected}");
+        }
+        // Below float's normal range eˣ is subnormal: still positive, never 0 or NaN, until eˣ itself rounds to 0.
+        Assert.True(Tensor.FromArray([-100f]).Softplus().Item() is > 0 and < 1e-40f);
+        Assert.Equal(0f, Tensor.FromArray([-200f]).Softplus().Item());
+    }
+
     [Fact]
     public void LogAddExpMatchesDoubleEvaluationWithBroadcastingAndExtremes()
     {

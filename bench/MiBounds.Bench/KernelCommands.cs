@@ -65,8 +65,8 @@ internal static class KernelCommands
             var xd = R(1, 64, 64, 14, 14); var wd = R(2, 128, 64, 5, 5); var bd = R(3, 128);
             cases.Add(("conv dim.conv2 fwd", () => { using var _ = ws.Enter(); Tensor.Conv2d(xd, wd, bd, 2, 2); }, 2.0 * 64 * 49 * 128 * 1600));
         }
-        // Batch-norm: DIM bn2 [64, 128, 7, 7], hypothesis bn1 [100, 32, 14, 14], DIM bn_fc [64, 1024].
-        foreach (var (name, shape, seed) in new[] { ("bn dim.bn2 f+b", new[] { 64, 128, 7, 7 }, 10), ("bn hyp.bn1 f+b", new[] { 100, 32, 14, 14 }, 11), ("bn dim.bn_fc f+b", new[] { 64, 1024 }, 12) })
+        // Batch-norm: DIM bn2 [64, 128, 7, 7], hypothesis bn1 [100, 32, 14, 14], DIM bn_fc [64, 1024], the authors' DIM local critic [64, 512, 7, 7].
+        foreach (var (name, shape, seed) in new[] { ("bn dim.bn2 f+b", new[] { 64, 128, 7, 7 }, 10), ("bn hyp.bn1 f+b", new[] { 100, 32, 14, 14 }, 11), ("bn dim.bn_fc f+b", new[] { 64, 1024 }, 12), ("bn dim.mi f+b", new[] { 64, 512, 7, 7 }, 13) })
         {
             var x = P(seed, shape); int c = shape[1];
             var gamma = P(seed + 1, c); var beta = P(seed + 2, c);

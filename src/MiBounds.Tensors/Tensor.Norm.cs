@@ -33,82 +33,20 @@ public sealed partial class Tensor
         CheckC(gamma, "gamma"); CheckC(beta, "beta"); CheckC(runningMean, "running mean"); CheckC(runningVar, "running variance");
         if ((runningMean is null) != (runningVar is null)) throw new ArgumentException("BatchNorm: give both running statistics or neither");
         if (!(epsilon > 0)) throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "BatchNorm: epsilon must be positive");
-        int m = n * inner;
+        if (training)
+        {
+            if (n * inner <= 1) throw new ArgumentException($"BatchNorm: training needs more than one value per channel, input is {ShapeString(x._shape)}");
+            if (momentum is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "BatchNorm: momentum must be in [0, 1]");
+        }
+        else if (runningMean is null) throw new ArgumentException("BatchNorm: evaluation mode needs the running statistics");
         // Per-channel statistics live in pooled arrays that the recorded node returns (nothing allocated per call).
         var mean = ArrayPool<float>.Shared.Rent(c);
         var invStd = ArrayPool<float>.Shared.Rent(c);
-        var xv = x._data;
-        if (training)
-        {
-            if (m <= 1) throw new ArgumentException($"BatchNorm: training needs more than one value per channel, input is {ShapeString(x._shape)}");
-            if (momentum is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "BatchNorm: momentum must be in [0, 1]");
-            var sum = ArrayPool<double>.Shared.Rent(c);
-            var ss = ArrayPool<double>.Shared.Rent(c);
-            try
-            {
-                ChannelSums(xv, n, c, inner, mean, sum, ss);
-                for (int ch = 0; ch < c; ch++)
-                {
-                    double var = ss[ch] / m;
-                    invStd[ch] = (float)(1.0 / Math.Sqrt(var + epsilon));
-                    if (runningMean is not null)
-                    {
-                        runningMean._data[ch] = (1 - momentum) * runningMean._data[ch] + momentum * mean[ch];
-                        runningVar!._data[ch] = (1 - momentum) * runningVar._data[ch] + momentum * (float)(ss[ch] / (m - 1));
-                    }
-                }
-            }
-            finally
-            {
-                ArrayPool<double>.Shared.Return(sum);
-                ArrayPool<double>.Shared.Return(ss);
-            }
-        }
-        else
-        {
-            if (runningMean is null)
-            {
-                ArrayPool<float>.Shared.Return(mean); ArrayPool<float>.Shared.Return(invStd);
-                throw new ArgumentException("BatchNorm: evaluation mode needs the running statistics");
-            }
-            for (int ch = 0; ch < c; ch++)
-            {
-                mean[ch] = runningMean._data[ch];
-                invStd[ch] = 1f / MathF.Sqrt(runningVar!._data[ch] + epsilon);
-            }
-        }
         var output = NewOutputOverwritten(x._shape);
-        var ov = output._data;
-        if (inner == 1)
-        {
-            // [N, C]: per-channel scale and shift as rows, applied to each row at once.
-            var scale = ArrayPool<float>.Shared.Rent(c);
-            var shift = ArrayPool<float>.Shared.Rent(c);
-            for (int ch = 0; ch < c; ch++)
-            {
-                scale[ch] = invStd[ch] * (gamma?._data[ch] ?? 1f);
-                shift[ch] = (beta?._data[ch] ?? 0f) - mean[ch] * scale[ch];
-            }
-            for (int b = 0; b < n; b++)
-            {
-                var dst = ov.AsSpan(b * c, c);
-                TensorPrimitives.Multiply(xv.AsSpan(b * c, c), scale.AsSpan(0, c), dst);
-                TensorPrimitives.Add(dst, shift.AsSpan(0, c), dst);
-            }
-            ArrayPool<float>.Shared.Return(scale);
-            ArrayPool<float>.Shared.Return(shift);
-        }
-        else
-            for (int b = 0; b < n; b++)
-                for (int ch = 0; ch < c; ch++)
-                {
-                    int off = (b * c + ch) * inner;
-                    float scale = invStd[ch] * (gamma?._data[ch] ?? 1f);
-                    float shift = (beta?._data[ch] ?? 0f) - mean[ch] * scale;
-                    var dst = ov.AsSpan(off, inner);
-                    TensorPrimitives.Multiply(xv.AsSpan(off, inner), scale, dst);
-                    TensorPrimitives.Add(dst, shift, dst);
-                }
+        var pass = BatchNormPass.Rent(x, n, c, inner, mean, invStd, gamma, beta, training);
+        pass.Out = output._data; pass.RunningMean = runningMean?._data; pass.RunningVar = runningVar?._data;
+        pass.Momentum = momentum; pass.Epsilon = epsilon;
+        pass.Run();
         GradNode? node = (gamma, beta) switch
         {
             (not null, not null) => RecordOp(output, BatchNormBackward, [x, gamma, beta], ReturnBatchNormState),
@@ -132,129 +70,255 @@ public sealed partial class Tensor
         node.O0 = node.O1 = null;
     }
 
-    /// <summary>
-    /// Per-channel mean (float, into <paramref name="mean"/>), Σx and Σ(x − mean)² (double) over the batch and spatial axes:
-    /// vectorized float partial sums per contiguous run (a row of [N, C] or a channel plane of [N, C, H, W]), added in double.
-    /// </summary>
-    private static void ChannelSums(float[] xv, int n, int c, int inner, float[] mean, double[] sum, double[] ss)
-    {
-        Array.Clear(sum, 0, c);
-        Array.Clear(ss, 0, c);
-        int m = n * inner;
-        if (inner == 1)
-        {
-            // [N, C]: walk rows (contiguous over channels), accumulating each channel in double.
-            for (int b = 0; b < n; b++)
-            {
-                var row = xv.AsSpan(b * c, c);
-                for (int ch = 0; ch < c; ch++) sum[ch] += row[ch];
-            }
-            for (int ch = 0; ch < c; ch++) mean[ch] = (float)(sum[ch] / m);
-            for (int b = 0; b < n; b++)
-            {
-                var row = xv.AsSpan(b * c, c);
-                for (int ch = 0; ch < c; ch++) { double d = row[ch] - (double)mean[ch]; ss[ch] += d * d; }
-            }
-            return;
-        }
-        var tmp = ArrayPool<float>.Shared.Rent(inner);
-        try
-        {
-            for (int b = 0; b < n; b++)
-                for (int ch = 0; ch < c; ch++) sum[ch] += TensorPrimitives.Sum(xv.AsSpan((b * c + ch) * inner, inner));
-            for (int ch = 0; ch < c; ch++) mean[ch] = (float)(sum[ch] / m);
-            var t = tmp.AsSpan(0, inner);
-            for (int b = 0; b < n; b++)
-                for (int ch = 0; ch < c; ch++)
-                {
-                    TensorPrimitives.Subtract(xv.AsSpan((b * c + ch) * inner, inner), mean[ch], t);
-                    ss[ch] += TensorPrimitives.SumOfSquares(t);
-                }
-        }
-        finally { ArrayPool<float>.Shared.Return(tmp); }
-    }
-
     private static void BatchNormBackward(GradNode node, Tensor g)
     {
         var x = node[0];
         var gamma = node.B1 ? node[1] : null;
         var beta = node.I0 == 1 ? node[node.B1 ? 2 : 1] : null;
-        var mean = (float[])node.O0!; var invStd = (float[])node.O1!;
-        bool training = node.B0;
-        int n = x._shape[0], c = x._shape[1], inner = x.Rank == 4 ? x._shape[2] * x._shape[3] : 1, m = n * inner;
-        var gv = g._data; var xv = x._data;
-        Span<float> dGamma = gamma is not null && gamma.RequiresGrad ? GradBuffer(gamma) : default;
-        Span<float> dBeta = beta is not null && beta.RequiresGrad ? GradBuffer(beta) : default;
-        Span<float> dx = x.RequiresGrad ? GradBuffer(x) : default;
-        var sg = ArrayPool<double>.Shared.Rent(c);
-        var sgx = ArrayPool<double>.Shared.Rent(c);
-        var tmp = ArrayPool<float>.Shared.Rent(Math.Max(inner, c));
-        try
+        int n = x._shape[0], c = x._shape[1], inner = x.Rank == 4 ? x._shape[2] * x._shape[3] : 1;
+        var pass = BatchNormPass.Rent(x, n, c, inner, (float[])node.O0!, (float[])node.O1!, gamma, beta, node.B0);
+        pass.G = g._data;
+        if (gamma is not null && gamma.RequiresGrad) { GradBuffer(gamma); pass.DGamma = gamma.Grad!._data; }
+        if (beta is not null && beta.RequiresGrad) { GradBuffer(beta); pass.DBeta = beta.Grad!._data; }
+        if (x.RequiresGrad) { GradBuffer(x); pass.Dx = x.Grad!._data; }
+        pass.Run();
+    }
+
+    /// <summary>
+    /// One batch-norm pass (forward, or backward when <see cref="G"/> is set), split into ranges of channels that run on
+    /// the engine's threads. Every channel's sums run over the batch in the same order whatever the split, so the values
+    /// do not depend on the thread count.
+    /// </summary>
+    private sealed class BatchNormPass : IPartWork
+    {
+        private static readonly Stack<BatchNormPass> Pool = new();
+
+        // Below this many values a pass runs on the calling thread: posting to a worker costs more than it saves.
+        private const int ParallelValues = 1 << 16;
+
+        public float[] X = [], Mean = [], InvStd = [];
+        public float[]? Gamma, Beta, Out, RunningMean, RunningVar, G, DGamma, DBeta, Dx;
+        public int N, C, Inner, Parts;
+        public bool Training;
+        public float Momentum, Epsilon;
+
+        public static BatchNormPass Rent(Tensor x, int n, int c, int inner, float[] mean, float[] invStd, Tensor? gamma, Tensor? beta, bool training)
         {
-            // Σ g and Σ g·x̂ per channel.
-            Array.Clear(sg, 0, c); Array.Clear(sgx, 0, c);
-            if (inner == 1)
-                for (int b = 0; b < n; b++)
-                {
-                    var gr = gv.AsSpan(b * c, c); var xr = xv.AsSpan(b * c, c);
-                    for (int ch = 0; ch < c; ch++)
-                    {
-                        float gg = gr[ch];
-                        sg[ch] += gg;
-                        sgx[ch] += gg * ((xr[ch] - mean[ch]) * invStd[ch]);
-                    }
-                }
-            else
+            BatchNormPass? p;
+            lock (Pool) p = Pool.Count > 0 ? Pool.Pop() : null;
+            p ??= new BatchNormPass();
+            p.X = x._data; p.N = n; p.C = c; p.Inner = inner; p.Mean = mean; p.InvStd = invStd;
+            p.Gamma = gamma?._data; p.Beta = beta?._data; p.Training = training;
+            return p;
+        }
+
+        public void Run()
+        {
+            try
             {
-                var t = tmp.AsSpan(0, inner);
-                for (int b = 0; b < n; b++)
-                    for (int ch = 0; ch < c; ch++)
-                    {
-                        int off = (b * c + ch) * inner;
-                        var gs = gv.AsSpan(off, inner);
-                        sg[ch] += TensorPrimitives.Sum(gs);
-                        TensorPrimitives.Subtract(xv.AsSpan(off, inner), mean[ch], t);
-                        sgx[ch] += TensorPrimitives.Dot(gs, t) * invStd[ch];
-                    }
+                int threads = Engine.MaxThreads;
+                Parts = threads > 1 && C > 1 && (long)N * C * Inner >= ParallelValues ? Math.Min(C, 2 * threads) : 1;
+                if (Parts == 1) RunPart(0);
+                else PartRunner.Run(this, Parts, threads);
             }
-            for (int ch = 0; ch < c; ch++)
+            finally
             {
-                if (!dGamma.IsEmpty) dGamma[ch] += (float)sgx[ch];
-                if (!dBeta.IsEmpty) dBeta[ch] += (float)sg[ch];
-            }
-            if (dx.IsEmpty) return;
-            // Training: dx = γ·istd·(g − mean(g) − x̂·mean(g·x̂)) = a·g + b·(x − μ) + c per channel; evaluation: dx = γ·istd·g.
-            for (int b = 0; b < n; b++)
-            {
-                if (inner == 1)
-                {
-                    var gr = gv.AsSpan(b * c, c); var xr = xv.AsSpan(b * c, c); var dr = dx.Slice(b * c, c);
-                    for (int ch = 0; ch < c; ch++)
-                    {
-                        float k1 = (gamma?._data[ch] ?? 1f) * invStd[ch];
-                        if (!training) { dr[ch] += k1 * gr[ch]; continue; }
-                        float mg = (float)(sg[ch] / m), mgx = (float)(sgx[ch] / m);
-                        float xh = (xr[ch] - mean[ch]) * invStd[ch];
-                        dr[ch] += k1 * (gr[ch] - mg - xh * mgx);
-                    }
-                    continue;
-                }
-                for (int ch = 0; ch < c; ch++)
-                {
-                    int off = (b * c + ch) * inner;
-                    float k1 = (gamma?._data[ch] ?? 1f) * invStd[ch];
-                    var gs = gv.AsSpan(off, inner); var ds = dx.Slice(off, inner);
-                    if (!training) { TensorPrimitives.MultiplyAdd(gs, k1, ds, ds); continue; }
-                    float mg = (float)(sg[ch] / m), mgx = (float)(sgx[ch] / m);
-                    BatchNormDx(gs, xv.AsSpan(off, inner), ds, k1, mean[ch], invStd[ch] * mgx, mg);
-                }
+                X = Mean = InvStd = [];
+                Gamma = Beta = Out = RunningMean = RunningVar = G = DGamma = DBeta = Dx = null;
+                lock (Pool) Pool.Push(this);
             }
         }
-        finally
+
+        public void RunPart(int part)
         {
-            ArrayPool<double>.Shared.Return(sg);
-            ArrayPool<double>.Shared.Return(sgx);
-            ArrayPool<float>.Shared.Return(tmp);
+            int from = (int)((long)C * part / Parts), to = (int)((long)C * (part + 1) / Parts);
+            var tmp = ArrayPool<float>.Shared.Rent(Inner);
+            try
+            {
+                if (G is null) Forward(from, to, tmp);
+                else Backward(from, to, tmp);
+            }
+            finally { ArrayPool<float>.Shared.Return(tmp); }
+        }
+
+        private void Forward(int from, int to, float[] tmp)
+        {
+            int n = N, c = C, inner = Inner, width = to - from;
+            var xv = X; var ov = Out!; var mean = Mean; var invStd = InvStd;
+            if (Training)
+            {
+                var sum = ArrayPool<double>.Shared.Rent(width);
+                var ss = ArrayPool<double>.Shared.Rent(width);
+                try
+                {
+                    ChannelSums(from, to, sum, ss, tmp);
+                    int m = n * inner;
+                    for (int ch = from; ch < to; ch++)
+                    {
+                        double var = ss[ch - from] / m;
+                        invStd[ch] = (float)(1.0 / Math.Sqrt(var + Epsilon));
+                        if (RunningMean is { } rm)
+                        {
+                            rm[ch] = (1 - Momentum) * rm[ch] + Momentum * mean[ch];
+                            RunningVar![ch] = (1 - Momentum) * RunningVar[ch] + Momentum * (float)(ss[ch - from] / (m - 1));
+                        }
+                    }
+                }
+                finally
+                {
+                    ArrayPool<double>.Shared.Return(sum);
+                    ArrayPool<double>.Shared.Return(ss);
+                }
+            }
+            else
+                for (int ch = from; ch < to; ch++)
+                {
+                    mean[ch] = RunningMean![ch];
+                    invStd[ch] = 1f / MathF.Sqrt(RunningVar![ch] + Epsilon);
+                }
+            if (inner == 1)
+            {
+                // [N, C]: per-channel scale and shift as rows, applied to each row's channel range at once.
+                var scale = ArrayPool<float>.Shared.Rent(width);
+                var shift = ArrayPool<float>.Shared.Rent(width);
+                for (int ch = from; ch < to; ch++)
+                {
+                    scale[ch - from] = invStd[ch] * (Gamma?[ch] ?? 1f);
+                    shift[ch - from] = (Beta?[ch] ?? 0f) - mean[ch] * scale[ch - from];
+                }
+                for (int b = 0; b < n; b++)
+                {
+                    var dst = ov.AsSpan(b * c + from, width);
+                    TensorPrimitives.Multiply(xv.AsSpan(b * c + from, width), scale.AsSpan(0, width), dst);
+                    TensorPrimitives.Add(dst, shift.AsSpan(0, width), dst);
+                }
+                ArrayPool<float>.Shared.Return(scale);
+                ArrayPool<float>.Shared.Return(shift);
+                return;
+            }
+            for (int b = 0; b < n; b++)
+                for (int ch = from; ch < to; ch++)
+                {
+                    int off = (b * c + ch) * inner;
+                    float scale = invStd[ch] * (Gamma?[ch] ?? 1f);
+                    float shift = (Beta?[ch] ?? 0f) - mean[ch] * scale;
+                    var dst = ov.AsSpan(off, inner);
+                    TensorPrimitives.Multiply(xv.AsSpan(off, inner), scale, dst);
+                    TensorPrimitives.Add(dst, shift, dst);
+                }
+        }
+
+        /// <summary>
+        /// Channels [from, to): mean (float, into <see cref="Mean"/>), Σx and Σ(x − mean)² (double, indexed from 0) over
+        /// the batch and spatial axes: vectorized float partial sums per contiguous run (a row of [N, C] or a channel plane
+        /// of [N, C, H, W]), added in double.
+        /// </summary>
+        private void ChannelSums(int from, int to, double[] sum, double[] ss, float[] tmp)
+        {
+            int n = N, c = C, inner = Inner, m = n * inner;
+            var xv = X; var mean = Mean;
+            Array.Clear(sum, 0, to - from);
+            Array.Clear(ss, 0, to - from);
+            if (inner == 1)
+            {
+                // [N, C]: walk rows (contiguous over channels), accumulating each channel in double.
+                for (int b = 0; b < n; b++)
+                {
+                    var row = xv.AsSpan(b * c, c);
+                    for (int ch = from; ch < to; ch++) sum[ch - from] += row[ch];
+                }
+                for (int ch = from; ch < to; ch++) mean[ch] = (float)(sum[ch - from] / m);
+                for (int b = 0; b < n; b++)
+                {
+                    var row = xv.AsSpan(b * c, c);
+                    for (int ch = from; ch < to; ch++) { double d = row[ch] - (double)mean[ch]; ss[ch - from] += d * d; }
+                }
+                return;
+            }
+            for (int b = 0; b < n; b++)
+                for (int ch = from; ch < to; ch++) sum[ch - from] += TensorPrimitives.Sum(xv.AsSpan((b * c + ch) * inner, inner));
+            for (int ch = from; ch < to; ch++) mean[ch] = (float)(sum[ch - from] / m);
+            var t = tmp.AsSpan(0, inner);
+            for (int b = 0; b < n; b++)
+                for (int ch = from; ch < to; ch++)
+                {
+                    TensorPrimitives.Subtract(xv.AsSpan((b * c + ch) * inner, inner), mean[ch], t);
+                    ss[ch - from] += TensorPrimitives.SumOfSquares(t);
+                }
+        }
+
+        private void Backward(int from, int to, float[] tmp)
+        {
+            int n = N, c = C, inner = Inner, m = n * inner, width = to - from;
+            var gv = G!; var xv = X; var mean = Mean; var invStd = InvStd;
+            var sg = ArrayPool<double>.Shared.Rent(width);
+            var sgx = ArrayPool<double>.Shared.Rent(width);
+            try
+            {
+                // Σ g and Σ g·x̂ per channel.
+                Array.Clear(sg, 0, width); Array.Clear(sgx, 0, width);
+                if (inner == 1)
+                    for (int b = 0; b < n; b++)
+                    {
+                        var gr = gv.AsSpan(b * c, c); var xr = xv.AsSpan(b * c, c);
+                        for (int ch = from; ch < to; ch++)
+                        {
+                            float gg = gr[ch];
+                            sg[ch - from] += gg;
+                            sgx[ch - from] += gg * ((xr[ch] - mean[ch]) * invStd[ch]);
+                        }
+                    }
+                else
+                {
+                    var t = tmp.AsSpan(0, inner);
+                    for (int b = 0; b < n; b++)
+                        for (int ch = from; ch < to; ch++)
+                        {
+                            int off = (b * c + ch) * inner;
+                            var gs = gv.AsSpan(off, inner);
+                            sg[ch - from] += TensorPrimitives.Sum(gs);
+                            TensorPrimitives.Subtract(xv.AsSpan(off, inner), mean[ch], t);
+                            sgx[ch - from] += TensorPrimitives.Dot(gs, t) * invStd[ch];
+                        }
+                }
+                for (int ch = from; ch < to; ch++)
+                {
+                    if (DGamma is { } dGamma) dGamma[ch] += (float)sgx[ch - from];
+                    if (DBeta is { } dBeta) dBeta[ch] += (float)sg[ch - from];
+                }
+                if (Dx is not { } dx) return;
+                // Training: dx = γ·istd·(g − mean(g) − x̂·mean(g·x̂)) = a·g + b·(x − μ) + c per channel; evaluation: dx = γ·istd·g.
+                for (int b = 0; b < n; b++)
+                {
+                    if (inner == 1)
+                    {
+                        var gr = gv.AsSpan(b * c, c); var xr = xv.AsSpan(b * c, c); var dr = dx.AsSpan(b * c, c);
+                        for (int ch = from; ch < to; ch++)
+                        {
+                            float k1 = (Gamma?[ch] ?? 1f) * invStd[ch];
+                            if (!Training) { dr[ch] += k1 * gr[ch]; continue; }
+                            float mg = (float)(sg[ch - from] / m), mgx = (float)(sgx[ch - from] / m);
+                            float xh = (xr[ch] - mean[ch]) * invStd[ch];
+                            dr[ch] += k1 * (gr[ch] - mg - xh * mgx);
+                        }
+                        continue;
+                    }
+                    for (int ch = from; ch < to; ch++)
+                    {
+                        int off = (b * c + ch) * inner;
+                        float k1 = (Gamma?[ch] ?? 1f) * invStd[ch];
+                        var gs = gv.AsSpan(off, inner); var ds = dx.AsSpan(off, inner);
+                        if (!Training) { TensorPrimitives.MultiplyAdd(gs, k1, ds, ds); continue; }
+                        float mg = (float)(sg[ch - from] / m), mgx = (float)(sgx[ch - from] / m);
+                        BatchNormDx(gs, xv.AsSpan(off, inner), ds, k1, mean[ch], invStd[ch] * mgx, mg);
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<double>.Shared.Return(sg);
+                ArrayPool<double>.Shared.Return(sgx);
+            }
         }
     }
 

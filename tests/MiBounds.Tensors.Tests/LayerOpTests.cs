@@ -168,6 +168,30 @@ public class LayerOpTests
         GradCheck.Check(x => Tensor.BatchNorm(x[0], null, null, null, null, training: true), [R(11, 5, 2)], tol: 3e-2);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void BatchNormSplitOverChannelsOnTwoThreadsMatchesOneThreadBitwise(bool training)
+    {
+        // Inputs of ≥ 2¹⁶ values run as channel ranges on the engine's threads; odd channel counts make the ranges uneven.
+        foreach (int[] shape in new[] { new[] { 8, 33, 16, 16 }, new[] { 600, 131 } })
+        {
+            int c = shape[1];
+            var results = new List<float[]>();
+            foreach (int threads in new[] { 1, 2 })
+            {
+                using var _ = Engine.LimitThreads(threads);
+                var x = R(40, shape); var gamma = R(41, c); var beta = R(42, c); var upstream = R(43, shape);
+                var rm = R(44, c); var rv = Tensor.FromArray(Enumerable.Range(0, c).Select(i => 0.5f + i * 0.01f).ToArray());
+                x.RequiresGrad = gamma.RequiresGrad = beta.RequiresGrad = true;
+                var y = Tensor.BatchNorm(x, gamma, beta, rm, rv, training);
+                (y * upstream).Sum().Backward();
+                results.Add([.. y.ToArray(), .. x.Grad!.ToArray(), .. gamma.Grad!.ToArray(), .. beta.Grad!.ToArray(), .. rm.ToArray(), .. rv.ToArray()]);
+            }
+            Assert.Equal(results[0], results[1]);
+        }
+    }
+
     [Fact]
     public void BatchNormNormalizesAndUpdatesRunningStatistics()
     {

@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace MiBounds.Tensors;
 
 public static unsafe partial class Gemm
@@ -38,9 +41,25 @@ public static unsafe partial class Gemm
         if (parts <= 1) { Serial(p); return; }
 
         var split = SplitProduct.Rent(p, splitM, per);
+        // Every part needs all of the operand the split does not cut (op(B) for row parts, op(A) for column parts): the
+        // parts share one packed copy of it rather than each packing it again.
+        long shared = SharedOperand.Size(p, ofB: splitM);
+        if (shared <= SharedPackMax)
+        {
+            var buffer = t_sharedPack is { } existing && existing.Length >= shared + 16 ? existing : t_sharedPack = GC.AllocateUninitializedArray<float>((int)shared + 16, pinned: true);
+            float* packed = (float*)(((nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer)) + 63) & ~(nint)63);
+            split.Shared.Reset(p, ofB: splitM, packed);
+            split.UseShared = true;
+        }
         PartRunner.Run(split, parts, threads);
         SplitProduct.Return(split);
     }
+
+    /// <summary>Largest shared packed operand, in floats (16 MB); beyond it each part packs its own.</summary>
+    private const long SharedPackMax = 1L << 22;
+
+    // The calling thread's buffer for a split product's shared packed operand (pinned, grown as needed, reused).
+    [ThreadStatic] private static float[]? t_sharedPack;
 
     /// <summary>A product cut into row or column parts for <see cref="PartRunner"/>; pooled, so a call allocates nothing.</summary>
     private sealed class SplitProduct : IPartWork
@@ -61,14 +80,20 @@ public static unsafe partial class Gemm
 
         public static void Return(SplitProduct s)
         {
+            s.UseShared = false;
             lock (Pool) Pool.Push(s);
         }
+
+        /// <summary>The operand the parts share, when <see cref="UseShared"/> (else each part packs its own).</summary>
+        public readonly SharedOperand Shared = new();
+        public bool UseShared;
 
         public void RunPart(int part)
         {
             int start = part * _per;
-            if (_splitM) Serial(_p.Rows(start, Math.Min(_per, _p.M - start)));
-            else Serial(_p.Cols(start, Math.Min(_per, _p.N - start)));
+            var shared = UseShared ? Shared : null;
+            if (_splitM) Serial(_p.Rows(start, Math.Min(_per, _p.M - start)), shared);
+            else Serial(_p.Cols(start, Math.Min(_per, _p.N - start)), shared);
         }
     }
 }

@@ -94,10 +94,18 @@ public static unsafe partial class Gemm
 
     // ---------------------------------------------------------------- serial driver
 
-    private static void Serial(in Problem p)
+    /// <summary>
+    /// C (+)= op(A)·op(B) on this thread. With <paramref name="shared"/>, one operand (op(A) for the column parts of a
+    /// split product, op(B) for its row parts) comes from a buffer the parts share: whichever part first needs a block
+    /// packs it there, and the others use it, so the operand is packed once instead of once per part.
+    /// </summary>
+    private static void Serial(in Problem p, SharedOperand? shared = null)
     {
         var buf = t_buffers ??= new Buffers();
         int mr = MR, nr = NR, mcMax = MC;
+        float* packedA = shared is { OfB: false } ? shared.Packed : null, packedB = shared is { OfB: true } ? shared.Packed : null;
+        long mPadded = PaddedRows(p.M);
+        int mBlocks = (p.M + MC - 1) / MC, kBlocks = (p.K + KC - 1) / KC;
         for (int jc = 0; jc < p.N; jc += NC)
         {
             int nc = Math.Min(NC, p.N - jc);
@@ -105,17 +113,73 @@ public static unsafe partial class Gemm
             {
                 int kc = Math.Min(KC, p.K - pc);
                 bool overwrite = !p.Acc && pc == 0;
-                PackB(p, pc, jc, kc, nc, buf.B, nr);
+                float* b = buf.B;
+                if (packedB is null) PackB(p, pc, jc, kc, nc, b, nr);
+                else
+                {
+                    b = packedB + (long)jc * p.K + pc * PaddedCols(nc);
+                    if (shared!.Claim(jc / NC * kBlocks + pc / KC)) { PackB(p, pc, jc, kc, nc, b, nr); shared.Done(jc / NC * kBlocks + pc / KC); }
+                }
                 for (int ic = 0; ic < p.M; ic += mcMax)
                 {
                     int mc = Math.Min(mcMax, p.M - ic);
-                    PackA(p, ic, pc, mc, kc, buf.A, mr);
+                    float* a = buf.A;
+                    if (packedA is null) PackA(p, ic, pc, mc, kc, a, mr);
+                    else
+                    {
+                        a = packedA + pc * mPadded + (long)ic * kc;
+                        if (shared!.Claim(pc / KC * mBlocks + ic / MC)) { PackA(p, ic, pc, mc, kc, a, mr); shared.Done(pc / KC * mBlocks + ic / MC); }
+                    }
                     float* c = p.C + (long)ic * p.Ldc + jc;
-                    if (Use512) Macro512(buf.A, buf.B, mc, nc, kc, c, p.Ldc, overwrite, buf.Tile);
-                    else Macro256(buf.A, buf.B, mc, nc, kc, c, p.Ldc, overwrite, buf.Tile);
+                    if (Use512) Macro512(a, b, mc, nc, kc, c, p.Ldc, overwrite, buf.Tile);
+                    else Macro256(a, b, mc, nc, kc, c, p.Ldc, overwrite, buf.Tile);
                 }
             }
         }
+    }
+
+    // All of op(A) packed: the (pc, ic) block's MR-row panels at pc·M' + ic·kc (M' = m rounded up to MR), the order
+    // Serial visits them. All of op(B): the (jc, pc) block's NR-column panels at jc·K + pc·nc' (nc' = nc rounded up to NR).
+    private static long PaddedRows(int m) => (long)(m + MR - 1) / MR * MR;
+
+    private static long PaddedCols(int n) => (long)(n + NR - 1) / NR * NR;
+
+    /// <summary>
+    /// One operand of a split product, packed whole into a buffer its parts share, block by block as they first need it.
+    /// A block's state goes 0 (not packed) → 1 (a part is packing it) → 2 (packed); a part that finds it at 1 waits for
+    /// the packer, which is running and never waits itself.
+    /// </summary>
+    private sealed class SharedOperand
+    {
+        public float* Packed;
+        public bool OfB;
+        private int[] _state = [];
+
+        /// <summary>Floats of the packed operand (op(B) with <paramref name="ofB"/>, else op(A)).</summary>
+        public static long Size(in Problem p, bool ofB) => ofB
+            ? (long)(p.N - 1) / NC * NC * p.K + PaddedCols(p.N - (p.N - 1) / NC * NC) * p.K
+            : PaddedRows(p.M) * p.K;
+
+        public void Reset(in Problem p, bool ofB, float* packed)
+        {
+            OfB = ofB; Packed = packed;
+            int blocks = (ofB ? (p.N + NC - 1) / NC : (p.M + MC - 1) / MC) * ((p.K + KC - 1) / KC);
+            if (_state.Length < blocks) _state = new int[blocks];
+            Array.Clear(_state, 0, blocks);
+        }
+
+        /// <summary>True when the caller is to pack block <paramref name="block"/> (then call <see cref="Done"/>); false once it is packed.</summary>
+        public bool Claim(int block)
+        {
+            ref int state = ref _state[block];
+            if (Volatile.Read(ref state) == 2) return false;
+            if (Interlocked.CompareExchange(ref state, 1, 0) == 0) return true;
+            var spin = new SpinWait();
+            while (Volatile.Read(ref state) != 2) spin.SpinOnce(sleep1Threshold: -1);
+            return false;
+        }
+
+        public void Done(int block) => Volatile.Write(ref _state[block], 2);
     }
 
     // ---------------------------------------------------------------- packing

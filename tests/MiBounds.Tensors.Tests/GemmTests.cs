@@ -82,6 +82,9 @@ public class GemmTests
         Check(true, false, 24, 2050, 64, accumulate: true, threads: 2, pad: 2, seed: 22);
         Check(false, false, 64, 256, 256, accumulate: true, threads: 2, pad: 0, seed: 23);
         Check(true, true, 9, 9, 2000, accumulate: false, threads: 2, pad: 4, seed: 24);
+        // Column parts sharing op(A) over three MC and two KC blocks; row parts sharing op(B) over two NC blocks.
+        Check(false, true, 260, 1200, 260, accumulate: true, threads: 2, pad: 1, seed: 25);
+        Check(true, false, 640, 2080, 40, accumulate: false, threads: 2, pad: 3, seed: 26);
     }
 
     [Fact]

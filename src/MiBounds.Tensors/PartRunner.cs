@@ -74,7 +74,7 @@ internal static class PartRunner
         public bool TryPost(Job job)
         {
             job.AddRef();
-            if (Interlocked.CompareExchange(ref _job, job, null) is not null)
+            if (Interlocked.CompareExchange(ref _job, job, null) is not null && !TryPostAfterFinishing(job))
             {
                 job.Release();
                 return false;
@@ -82,6 +82,21 @@ internal static class PartRunner
             // The exchange above is a full fence, so either the worker sees the job before it blocks or we see it blocked.
             if (Volatile.Read(ref _blocked) != 0) _signal.Set();
             return true;
+        }
+
+        // The worker counts its last part done before it clears _job, so a caller that posts its next product straight
+        // after the previous one finished can find the worker still holding the old job for a few instructions (and
+        // then ran every part alone). Waits that long for it, not for a worker busy with another caller's parts.
+        private bool TryPostAfterFinishing(Job job)
+        {
+            for (int i = 0; i < 64; i++)
+            {
+                var current = Volatile.Read(ref _job);
+                if (current is null) return Interlocked.CompareExchange(ref _job, job, null) is null;
+                if (!ReferenceEquals(current, job) && !current.Finished) return false; // the same object: already released, pooled and rented again
+                Thread.SpinWait(8);
+            }
+            return false;
         }
 
         private void Loop()
@@ -131,6 +146,9 @@ internal static class PartRunner
         }
 
         public void AddRef() => Interlocked.Increment(ref _refs);
+
+        /// <summary>Whether every part has been claimed (the job's remaining work is at most the parts in progress).</summary>
+        public bool Finished => Volatile.Read(ref _next) >= _parts;
 
         public void RunParts()
         {

@@ -141,7 +141,8 @@ public sealed partial class Tensor
         {
             var geo = _a.Geo;
             int o = geo.O, rows = geo.ColRows, l = geo.Ho * geo.Wo, cap = _chunk * l;
-            float[] colBuf = ArrayPool<float>.Shared.Rent(rows * cap);
+            // The backward rebuilds the columns only for the weight gradient (frozen weights, as in attacks, need none).
+            float[] colBuf = ArrayPool<float>.Shared.Rent(_a.Forward || _a.DW != null ? rows * cap : 0);
             float[] tmp = ArrayPool<float>.Shared.Rent(o * cap);
             float[] dcol = ArrayPool<float>.Shared.Rent(!_a.Forward && _a.DX != null ? rows * cap : 0);
             try
@@ -159,7 +160,7 @@ public sealed partial class Tensor
                         int b0 = ci * _chunk;
                         var part = geo with { N = Math.Min(_chunk, geo.N - b0) };
                         int cols = part.ColCols;
-                        var colSpan = new Span<float>(pcol, rows * cols);
+                        var colSpan = colBuf.Length == 0 ? default : new Span<float>(pcol, rows * cols);
                         var tmpSpan = new Span<float>(ptmp, o * cols);
                         float* x = _a.X + (long)b0 * geo.ImageSize;
                         // The output (or its gradient) is [N, O, L]; the product's side is [O, chunk·L].

@@ -93,6 +93,13 @@ public class LayerOpTests
         AssertClose(dx, x.Grad!.ToArray());
         AssertClose(db, b.Grad!.ToArray());
 
+        // Frozen weights (as in attacks): the input gradient alone, whose backward skips rebuilding the columns.
+        var xAttacked = Tensor.FromArray(xs, n, c, h, h); xAttacked.RequiresGrad = true;
+        var wFrozen = Tensor.FromArray(ws, o, c, k, k);
+        using (Engine.LimitThreads(threads)) (Tensor.Conv2d(xAttacked, wFrozen, null, s, p) * r).Sum().Backward();
+        AssertClose(dx, xAttacked.Grad!.ToArray());
+        Assert.Null(wFrozen.Grad);
+
         static void AssertClose(double[] expected, float[] actual)
         {
             Assert.Equal(expected.Length, actual.Length);

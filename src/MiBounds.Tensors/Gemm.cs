@@ -118,7 +118,8 @@ public static unsafe partial class Gemm
                 else
                 {
                     b = packedB + (long)jc * p.K + pc * PaddedCols(nc);
-                    if (shared!.Claim(jc / NC * kBlocks + pc / KC)) { PackB(p, pc, jc, kc, nc, b, nr); shared.Done(jc / NC * kBlocks + pc / KC); }
+                    int block = jc / NC * kBlocks + pc / KC;
+                    if (shared!.Claim(block)) { PackB(p, pc, jc, kc, nc, b, nr); shared.Done(block); }
                 }
                 for (int ic = 0; ic < p.M; ic += mcMax)
                 {
@@ -128,7 +129,8 @@ public static unsafe partial class Gemm
                     else
                     {
                         a = packedA + pc * mPadded + (long)ic * kc;
-                        if (shared!.Claim(pc / KC * mBlocks + ic / MC)) { PackA(p, ic, pc, mc, kc, a, mr); shared.Done(pc / KC * mBlocks + ic / MC); }
+                        int block = pc / KC * mBlocks + ic / MC;
+                        if (shared!.Claim(block)) { PackA(p, ic, pc, mc, kc, a, mr); shared.Done(block); }
                     }
                     float* c = p.C + (long)ic * p.Ldc + jc;
                     if (Use512) Macro512(a, b, mc, nc, kc, c, p.Ldc, overwrite, buf.Tile);

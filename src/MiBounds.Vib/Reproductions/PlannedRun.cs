@@ -58,10 +58,10 @@ public sealed class RunScheduler(string root, ImageData data, Action<string> log
         if (hasCheckpoint) trainer.Resume();
         if (trainer.EpochsDone >= run.Config.Epochs) { log($"{run.Name}: finished ({trainer.EpochsDone} epochs)"); return true; }
         string divergedFile = Path.Combine(dir, DivergedFile);
-        if (File.Exists(divergedFile))
+        if (Divergence(run) is { } earlier)
         {
             // Training again from the same checkpoint and seed would diverge at the same step.
-            log($"{run.Name}: kept at epoch {trainer.EpochsDone}: it diverged in an earlier run ({File.ReadAllText(divergedFile).Trim()}); delete {divergedFile} to train it again");
+            log($"{run.Name}: kept at epoch {trainer.EpochsDone}: it diverged in an earlier run ({earlier}); delete {divergedFile} to train it again");
             return true;
         }
         log(hasCheckpoint ? $"{run.Name}: resuming after epoch {trainer.EpochsDone}" : $"{run.Name}: training {run.Config.Epochs} epochs");

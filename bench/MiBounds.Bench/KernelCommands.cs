@@ -58,6 +58,11 @@ internal static class KernelCommands
             var x = P(7, 100, 32, 14, 14); var w = P(8, 64, 32, 4, 4); var b = P(9, 64);
             Add("conv hyp.conv2 f+b", () => Tensor.Conv2d(x, w, b, 2, 1), 3 * 2.0 * 100 * 49 * 64 * 512, [x, w, b]);
         }
+        // Hypothesis conv1: [100, 1, 28, 28] * [32, 1, 4, 4] stride 2 pad 1 → [100, 32, 14, 14]; no input gradient (images).
+        {
+            var x = R(14, 100, 1, 28, 28); var w = P(15, 32, 1, 4, 4); var b = P(16, 32);
+            Add("conv hyp.conv1 f+b", () => Tensor.Conv2d(x, w, b, 2, 1), 2 * 2.0 * 100 * 196 * 32 * 16, [w, b]);
+        }
         // Forward only (nothing requires a gradient): im2col, the product and the layout copy.
         {
             var x = R(7, 100, 32, 14, 14); var w = R(8, 64, 32, 4, 4); var b = R(9, 64);
@@ -73,8 +78,8 @@ internal static class KernelCommands
             var rm = Tensor.Zeros(c); var rv = Tensor.Zeros(c);
             Add(name, () => Tensor.BatchNorm(x, gamma, beta, rm, rv, training: true), 0, [x, gamma, beta]);
         }
-        // Linear layers at 100 rows (VIB encoder) and DIM's fc (64 × 6272 → 1024).
-        foreach (var (name, m, kIn, nOut) in new[] { ("linear 100x784->1024", 100, 784, 1024), ("linear 100x1024->1024", 100, 1024, 1024), ("linear 100x1024->512", 100, 1024, 512), ("linear 64x6272->1024", 64, 6272, 1024) })
+        // Linear layers at 100 rows (VIB encoder), DIM's fc (64 × 6272 → 1024) and the hypothesis network's fc1–fc3.
+        foreach (var (name, m, kIn, nOut) in new[] { ("linear 100x784->1024", 100, 784, 1024), ("linear 100x1024->1024", 100, 1024, 1024), ("linear 100x1024->512", 100, 1024, 512), ("linear 64x6272->1024", 64, 6272, 1024), ("linear 100x3136->512", 100, 3136, 512), ("linear 1000x512->256", 1000, 512, 256), ("linear 1000x256->128", 1000, 256, 128) })
         {
             var x = P(20, m, kIn); var w = P(21, nOut, kIn); var b = P(22, nOut);
             Add("linear " + name[7..] + " f+b", () => Tensor.Linear(x, w, b), 3 * 2.0 * m * kIn * nOut, [x, w, b]);
@@ -88,6 +93,11 @@ internal static class KernelCommands
             var avg = polyak ? new ParameterAverage(ps) : null;
             cases.Add((name + " (zero excluded)", () => { adam.Step(); avg?.Update(); }, 0));
             cases.Add(("zero grad " + name.Split(' ')[^2] + " " + name.Split(' ')[^1], adam.ZeroGrad, 0));
+        }
+        // The hypothesis network's factored first layer: image rows [100, 512] plus hypothesis rows [10, 512], every pair, ReLU.
+        {
+            var u = P(60, 100, 512); var v = P(61, 10, 512);
+            Add("hyp.fc1 pairs+relu f+b", () => (u.Reshape(100, 1, 512) + v.Reshape(1, 10, 512)).Reshape(1000, 512).Relu(), 0, [u, v]);
         }
         // DIM's local objective on [64, 49·64] scores, one op.
         {

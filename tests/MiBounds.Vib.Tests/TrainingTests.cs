@@ -247,6 +247,35 @@ public sealed class TrainingTests : IDisposable
     }
 
     [Fact]
+    public void PolyakZeroEvaluatesTheCurrentWeightsAndLeavesTrainingAlone()
+    {
+        var data = Synthetic.Data();
+        var config = Tiny(ModelKind.Deterministic) with { Polyak = 0.9 };
+        var averaged = new VibTrainer(config, data);
+        var off = new VibTrainer(config with { Polyak = 0 }, data);
+        var x = data.Train.Images.Slice(0, 0, 40).Detach();
+        var y = data.Train.Labels[..40];
+        // The first update of an average copies the weights, so after one step both evaluate the same weights.
+        Assert.Equal(averaged.Step(x, y), off.Step(x, y));
+        Assert.Equal(averaged.Evaluate(data.Test), off.Evaluate(data.Test));
+        for (int i = 0; i < 3; i++) Assert.Equal(averaged.Step(x, y), off.Step(x, y));
+        // Averaging never touches the trained weights ...
+        var a = averaged.Network.Parameters().ToArray();
+        var o = off.Network.Parameters().ToArray();
+        for (int i = 0; i < a.Length; i++) Assert.True(a[i].Values.SequenceEqual(o[i].Values), $"parameter {i} differs");
+        // ... but after four steps the average (0.9 of the old weights) evaluates differently from the current weights.
+        Assert.NotEqual(averaged.Evaluate(data.Test).IzyBits, off.Evaluate(data.Test).IzyBits);
+
+        // With averaging off no average is kept: the checkpoint holds none.
+        string withAverage = TempDir(), without = TempDir();
+        new VibTrainer(config, data, withAverage).Train();
+        new VibTrainer(config with { Polyak = 0 }, data, without).Train();
+        static bool HasAverage(string dir) => SafeTensors.Load(Path.Combine(dir, "checkpoint.safetensors")).Keys.Any(k => k.StartsWith("average.", StringComparison.Ordinal));
+        Assert.True(HasAverage(withAverage));
+        Assert.False(HasAverage(without));
+    }
+
+    [Fact]
     public void ADivergingRunStopsNamingTheStepAndEpoch()
     {
         var dir = TempDir();

@@ -37,7 +37,10 @@ public sealed record TrainConfig
     public double Decay { get; init; } = 0.97;
     /// <summary>Epochs between learning-rate decays.</summary>
     public int DecayEvery { get; init; } = 2;
-    /// <summary>Polyak (exponential moving average) factor of the evaluation weights.</summary>
+    /// <summary>
+    /// Polyak (exponential moving average) factor of the evaluation weights, in [0, 1); 0 turns the averaging off, so the
+    /// current weights are evaluated (what a decay of 0 would average to) and no average is kept or checkpointed.
+    /// </summary>
     public double Polyak { get; init; } = 0.999;
     /// <summary>Posterior samples averaged by the prediction rule.</summary>
     public int EvalSamples { get; init; } = 12;

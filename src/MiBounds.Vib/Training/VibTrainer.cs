@@ -27,7 +27,7 @@ public sealed class VibTrainer : EpochTrainer<EpochRecord>
     public const string CheckpointKind = "vib";
 
     private static readonly double Ln2 = Math.Log(2);
-    private readonly ParameterAverage _average;
+    private readonly ParameterAverage? _average; // null when TrainConfig.Polyak is 0
     private readonly Adam _adam;
     private readonly StepDecay _schedule;
     private readonly BarberAgakov _labelBound;
@@ -63,7 +63,8 @@ public sealed class VibTrainer : EpochTrainer<EpochRecord>
         Network = new VibNetwork(config.Kind, data.Train.Features, config.Bottleneck, data.Train.Classes, _rng, config.Hidden, dropoutRate: (float)config.DropoutRate, fullCovariance: config.FullCovariance, encoder: config.Encoder);
         _adam = new Adam(Network.Parameters(), (float)config.LearningRate, beta1: (float)config.AdamBeta1);
         _schedule = new StepDecay(_adam, config.DecayEvery, (float)config.Decay);
-        _average = new ParameterAverage(Network.Parameters(), (float)config.Polyak);
+        // A decay of 0 would average to the current weights: skip the pass instead.
+        _average = config.Polyak == 0 ? null : new ParameterAverage(Network.Parameters(), (float)config.Polyak);
         _mmdConstants = Mmd.Constants(config.Bottleneck, config.PriorSigma, config.MultiScale);
         // I(Z;Y) ≥ H(Y) + E log q(y|z): the Barber–Agakov bound with the categorical decoder and the label entropy.
         _labelBound = new BarberAgakov(Network.Decoder, BarberAgakov.LabelEntropy(data.Train.Labels));
@@ -175,13 +176,14 @@ public sealed class VibTrainer : EpochTrainer<EpochRecord>
     }
 
     /// <summary>
-    /// Runs <paramref name="body"/> with the Polyak-averaged weights in evaluation mode, parameters frozen (attacks
+    /// Runs <paramref name="body"/> with the Polyak-averaged weights (the current ones when <see cref="TrainConfig.Polyak"/>
+    /// is 0) in evaluation mode, parameters frozen (attacks
     /// differentiate to the images only); the mode and the trained weights are put back after.
     /// </summary>
     public T WithAveragedWeights<T>(Func<T> body)
     {
         bool training = Network.Training;
-        using var _ = _average.Apply();
+        using var _ = _average?.Apply();
         using var frozen = Network.FreezeParameters();
         Network.Eval();
         try { return body(); }

@@ -99,7 +99,8 @@ internal sealed class ModelWorkload
                 // torch_vib.py trains VIB only, one epoch of 600 steps, without Polyak averaging: "vib" does the same
                 // work (Polyak 0 skips the averaging pass); the other kinds train as the commands do, averaging.
                 bool asPeer = name == "vib";
-                var config = new TrainConfig { Kind = kind, Bottleneck = 256, Polyak = asPeer ? 0 : new TrainConfig().Polyak };
+                var config = new TrainConfig { Kind = kind, Bottleneck = 256 };
+                if (asPeer) config = config with { Polyak = 0 };
                 var trainer = new VibTrainer(config, new ImageData(train, train.Take(100), "bench"));
                 var rows = Batches(train, config.BatchSize);
                 return asPeer

@@ -152,6 +152,33 @@ public class ReproductionTests
     }
 
     [Fact]
+    public void WhereTrainingStandsGivesEachRunsBestEpochAndLastQuarterChange()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "repro-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var settings = new ReproductionSettings { Root = root, Report = Path.Combine(root, "docs", "vib.md"), Betas = [1e-3], Epochs = 4 };
+            var scheduler = new RunScheduler(root, Synthetic.Data(train: 40, test: 20), _ => { }, CancellationToken.None);
+            var alemi = new AlemiReproduction(settings, scheduler, _ => { });
+            var det = alemi.Plan().First(r => r.Config.Kind == ModelKind.Deterministic);
+            Assert.True(scheduler.Train(det with { Config = det.Config with { Hidden = 8, BatchSize = 20, LearningRate = 1e-2 } }));
+            alemi.WriteReport();
+            var md = File.ReadAllText(settings.Report);
+            var epochs = scheduler.Summary(det)!.Results.Epochs;
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            string Err(double acc) => (100 * (1 - acc)).ToString("F2", inv) + "%";
+            var best = epochs.MaxBy(e => e.TestAcc12)!;
+            double change = 100 * (epochs[2].TestAcc12 - epochs[3].TestAcc12); // a quarter of 4 epochs: epoch 3 → 4
+            var cells = md.Split('\n').Single(l => l.StartsWith("| deterministic | 4 |", StringComparison.Ordinal)).Split('|', StringSplitOptions.TrimEntries)[1..^1];
+            Assert.Equal(["deterministic", "4", Err(epochs[3].TestAcc12), $"{Err(best.TestAcc12)} ({best.Epoch})",
+                change.ToString("+0.00;−0.00;0.00", inv) + " (epochs 3→4)", Err(epochs[3].TrainAcc1)], cells);
+            Assert.Contains("| dropout | not started |", md);
+            Assert.True(File.Exists(Path.Combine(root, "docs", "vib", "fig_training_curves.png")));
+        }
+        finally { if (Directory.Exists(root)) Directory.Delete(root, recursive: true); }
+    }
+
+    [Fact]
     public void TheConvolutionalSigmaBetaStudyPlansTrainsAndReportsItsRuns()
     {
         var root = Path.Combine(Path.GetTempPath(), "repro-" + Guid.NewGuid().ToString("N"));

@@ -192,6 +192,9 @@ public sealed class AlemiReproduction(ReproductionSettings settings, RunSchedule
             md.AppendLine();
         }
 
+        TrainingCurves(md, [("deterministic", Deterministic), ("dropout", Dropout), ("label smoothing", Smoothed), ("confidence penalty", Penalized),
+            ("VIB β=1e-3", Vib(1e-3, 256)), ("VIB β=1e-2", Vib(1e-2, 256)), ("VIB K=2 β=1e-3", Vib(1e-3, 2))], "the paper trains 200 epochs");
+
         md.AppendLine("## Differences from the paper's protocol").AppendLine();
         md.AppendLine($"- Data: {Settings.DatasetName} instead of MNIST{(Settings.IsMnist ? " (none)" : "")}; the targeted pair is {Settings.ClassName(Settings.Source)} → {Settings.ClassName(Settings.Target)} instead of 0 → 1.");
         md.AppendLine(string.Create(inv, $"- Epochs: {Settings.Epochs} (the paper: 200). The per-run table above shows where each run stands."));

@@ -138,6 +138,10 @@ public sealed class CrescimannaReproduction(ReproductionSettings settings, RunSc
 
         ConvStudy(md);
 
+        TrainingCurves(md, [("baseline", Baseline()), ("VIB β=1e-3 σ=1", Model(ModelKind.Vib, 1e-3, 1)), ("VIB β=1e-4 σ=1", Model(ModelKind.Vib, 1e-4, 1)),
+            ("VIM β=1e-3 σ=1", Model(ModelKind.Vim, 1e-3, 1)), ("VIM β=1e-3 σ=2", Model(ModelKind.Vim, 1e-3, 2)), ("VIM K=2 β=1e-3 σ=1", Model(ModelKind.Vim, 1e-3, 1, 2))],
+            string.Create(inv, $"the MLP runs train {Settings.Epochs} epochs here (Alemi et al.'s protocol, which the MLP follows, trains 200)"));
+
         md.AppendLine("## Differences from the paper's protocol").AppendLine();
         md.AppendLine($"- Data: {Settings.DatasetName}{(Settings.IsMnist ? "" : " instead of MNIST")}; the targeted pair is {Settings.ClassName(Settings.Source)} → {Settings.ClassName(Settings.Target)}.");
         md.AppendLine(string.Create(inv, $"- Epochs: {Settings.Epochs}; the VIB paper's MLP and schedule with Adam lr 1e-4 (the paper's learning rate)."));

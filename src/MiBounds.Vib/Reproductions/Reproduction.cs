@@ -98,6 +98,46 @@ public abstract class Reproduction(ReproductionSettings settings, RunScheduler s
         if (summaries.Any(p => p.diverged is not null)) md.AppendLine();
     }
 
+    /// <summary>
+    /// "Where training stands": test error (12 samples) vs epoch of <paramref name="runs"/> as a figure, and a table of each
+    /// run's error at the end, its best epoch and the change over its last quarter of epochs (negative: still improving).
+    /// </summary>
+    protected void TrainingCurves(StringBuilder md, IReadOnlyList<(string Label, PlannedRun Run)> runs, string paperLength)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        md.AppendLine("## Where training stands").AppendLine();
+        md.AppendLine($"Test error (12 samples) after each epoch; {paperLength}. The last column is the error at the end minus the error a quarter of the epochs earlier, in points.").AppendLine();
+        md.AppendLine("| run | epochs | test err (12) | best (epoch) | last quarter | train err (1) |").AppendLine("|---|---|---|---|---|---|");
+        var series = new List<Series>();
+        int improving = 0, shown = 0;
+        foreach (var (label, run) in runs)
+        {
+            var epochs = Scheduler.Summary(run)?.Results.Epochs ?? [];
+            if (epochs.Count == 0) { md.AppendLine($"| {label} | not started | | | | |"); continue; }
+            var last = epochs[^1];
+            var best = epochs.MaxBy(e => e.TestAcc12)!;
+            int quarter = Math.Max(1, epochs.Count / 4);
+            double change = epochs.Count > quarter ? 100 * (epochs[^(quarter + 1)].TestAcc12 - last.TestAcc12) : double.NaN;
+            shown++;
+            if (change < -0.1) improving++;
+            string changeText = double.IsFinite(change) ? change.ToString("+0.00;−0.00;0.00", inv) + string.Create(inv, $" (epochs {epochs[^(quarter + 1)].Epoch}→{last.Epoch})") : "—";
+            md.AppendLine(string.Create(inv, $"| {label} | {last.Epoch} | {Fmt.Err(last.TestAcc12)} | {Fmt.Err(best.TestAcc12)} ({best.Epoch}) | {changeText} | {Fmt.Err(last.TrainAcc1)} |"));
+            // K = 2 errors sit far above K = 256's and would flatten their curves: those runs are in the table only.
+            if (run.Config.Bottleneck != 2) series.Add(new(label, epochs.Select(e => ((double)e.Epoch, 100 * (1 - e.TestAcc12))).ToList(), series.Count));
+        }
+        md.AppendLine();
+        if (series.Count > 0)
+        {
+            var (path, link) = Settings.Figure("fig_training_curves");
+            double lowest = series.SelectMany(s => s.Points).Min(p => p.Y);
+            ReproductionFigures.Lines(path, "Test error (12 samples) vs epoch", "epoch", "test error (%)", series, logX: false, yMin: Math.Max(0, Math.Floor(lowest) - 1));
+            md.AppendLine($"![test error vs epoch]({link})").AppendLine();
+            if (runs.Any(r => r.Run.Config.Bottleneck == 2)) md.AppendLine("(The K = 2 runs are in the table only: their errors are on another scale.)").AppendLine();
+        }
+        if (shown == 0) return;
+        md.AppendLine(string.Create(inv, $"- {improving} of {shown} runs lowered their test error by more than 0.1 point over their last quarter of epochs: {(improving == 0 ? "at this length the test curves have flattened" : "those have not converged at this length")}.")).AppendLine();
+    }
+
     /// <summary>A claim of the paper and whether it holds on our numbers (never tuned: a claim that fails is reported as failing).</summary>
     protected static string Claim(string claim, bool? holds, string numbers) =>
         $"- {claim}: **{(holds is null ? "not measured yet" : holds.Value ? "holds" : "does not hold")}** ({numbers})";

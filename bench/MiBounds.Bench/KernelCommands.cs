@@ -99,6 +99,12 @@ internal static class KernelCommands
             var u = P(60, 100, 512); var v = P(61, 10, 512);
             Add("hyp.fc1 pairs+relu f+b", () => (u.Reshape(100, 1, 512) + v.Reshape(1, 10, 512)).Reshape(1000, 512).Relu(), 0, [u, v]);
         }
+        // The hypothesis network's information-elimination regularizer on its [1000, 256] FC-256 outputs (median bandwidth).
+        {
+            var r = P(62, 1000, 256).Relu().Detach();
+            r.RequiresGrad = true;
+            Add("hyp.ie mmd 1000x256 f+b", () => MiBounds.Vib.Hypothesis.InformationElimination.Regularizer(r, 10), 3 * 2.0 * 1000 * 1000 * 256, [r]);
+        }
         // DIM's local objective on [64, 49·64] scores, one op.
         {
             var s = P(50, 64, 49 * 64);

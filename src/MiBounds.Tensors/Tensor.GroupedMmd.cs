@@ -18,7 +18,8 @@ public sealed partial class Tensor
     /// One product X·Xᵀ forward and one product backward: the gradient is −4·E·X for the symmetric matrix E of
     /// d(value)/d‖x_a − x_b‖² (diagonal: minus its row sums), kept from the forward pass. The median is found by a radix
     /// select over the upper triangle. Squared distances are (‖x_a‖² + ‖x_b‖²) − 2·x_a·x_b clamped at 0, and exactly 0 on
-    /// the diagonal. Serial apart from the products, so values do not depend on the thread count.
+    /// the diagonal. Each row's work and sums are its own and the sums are added in row order, so values do not depend on
+    /// the thread count.
     /// </remarks>
     public static (Tensor Value, double TwoSigmaSquared) GroupedGaussianMmd(Tensor x, int groups, double? twoSigmaSquared = null)
     {
@@ -32,51 +33,107 @@ public sealed partial class Tensor
         // Holds X·Xᵀ, then the squared distances, then (with a gradient) E; a pooled output when recorded.
         var e = NewOutputOverwritten(m, m);
         var xs = x.Values;
-        float[] norms = ArrayPool<float>.Shared.Rent(m), g = ArrayPool<float>.Shared.Rent(m);
+        var rows = MmdRows.Rent(e._data, m, groups, needGrad);
         try
         {
             Gemm.Multiply(false, true, m, m, d, xs, d, xs, d, e._data, m, accumulate: false);
-            for (int a = 0; a < m; a++) norms[a] = TensorPrimitives.SumOfSquares(xs.Slice(a * d, d));
-            var ns = norms.AsSpan(0, m);
-            for (int a = 0; a < m; a++)
-            {
-                // (n_a + n_b) − 2·P_ab: both operands are symmetric in (a, b), so the matrix is exactly symmetric.
-                var row = e._data.AsSpan(a * m, m);
-                var sum = g.AsSpan(0, m);
-                TensorPrimitives.Add(ns, norms[a], sum);
-                TensorPrimitives.MultiplyAdd(row, -2f, sum, row);
-                TensorPrimitives.Max(row, 0f, row);
-                row[a] = 0;
-            }
+            for (int a = 0; a < m; a++) rows.Norms[a] = TensorPrimitives.SumOfSquares(xs.Slice(a * d, d));
+            rows.RunPass(distances: true);
             double tau = twoSigmaSquared ?? Math.Max(UpperTriangleMedian(e._data, m), 1e-12);
-            double sameTotal = 0, allTotal = 0;
-            double mm = (double)m * m;
-            // d(value)/dD_ab = (C − C²·[same]) / M² · G_ab / τ, and 0 where the clamp cut D_ab to 0.
-            float other = (float)(groups / (mm * tau)), same = (float)((groups - (double)groups * groups) / (mm * tau));
-            for (int a = 0; a < m; a++)
-            {
-                var row = e._data.AsSpan(a * m, m);
-                var kernel = g.AsSpan(0, m);
-                TensorPrimitives.Multiply(row, (float)(-1 / tau), kernel);
-                TensorPrimitives.Exp(kernel, kernel);
-                allTotal += ExpMath.SumWide(kernel);
-                double sameRow = 0;
-                for (int b = a % groups; b < m; b += groups) sameRow += kernel[b];
-                sameTotal += sameRow;
-                if (!needGrad) continue;
-                PositiveTimes(row, kernel, other, row);
-                // A nonzero entry had D > 0 and G > 0; a zero stays zero under either weight.
-                for (int b = a % groups; b < m; b += groups) if (row[b] != 0) row[b] = kernel[b] * same;
-                row[a] = -(float)SumDouble(row);
-            }
+            rows.Tau = tau;
+            rows.RunPass(distances: false);
+            double sameTotal = 0, allTotal = 0, mm = (double)m * m;
+            for (int a = 0; a < m; a++) { sameTotal += rows.SameSums[a]; allTotal += rows.AllSums[a]; } // row order: any thread count
             var output = NewScalar((float)(groups * (sameTotal * groups / mm - allTotal / mm)));
             if (needGrad) RecordOp(output, static (node, up) => GroupedGaussianMmdBackward(node[0], node[1], up._data[0]), x, e);
             return (output, tau);
         }
-        finally
+        finally { rows.Return(); }
+    }
+
+    /// <summary>The row passes of <see cref="GroupedGaussianMmd"/>, split over the threads in fixed row ranges (each row's work and sums are its own).</summary>
+    private sealed class MmdRows : IPartWork
+    {
+        private const int Parts = 4;
+        private static readonly Stack<MmdRows> Pool = new();
+        private float[] _e = [];
+        private int _m, _groups;
+        private bool _grad, _distances;
+        public float[] Norms = [];
+        public double[] SameSums = [], AllSums = [];
+        public double Tau;
+
+        public static MmdRows Rent(float[] e, int m, int groups, bool grad)
         {
-            ArrayPool<float>.Shared.Return(norms);
-            ArrayPool<float>.Shared.Return(g);
+            MmdRows? r;
+            lock (Pool) r = Pool.Count > 0 ? Pool.Pop() : null;
+            r ??= new MmdRows();
+            r._e = e; r._m = m; r._groups = groups; r._grad = grad;
+            r.Norms = ArrayPool<float>.Shared.Rent(m);
+            r.SameSums = ArrayPool<double>.Shared.Rent(m);
+            r.AllSums = ArrayPool<double>.Shared.Rent(m);
+            return r;
+        }
+
+        public void Return()
+        {
+            ArrayPool<float>.Shared.Return(Norms);
+            ArrayPool<double>.Shared.Return(SameSums);
+            ArrayPool<double>.Shared.Return(AllSums);
+            Norms = []; SameSums = []; AllSums = []; _e = [];
+            lock (Pool) Pool.Push(this);
+        }
+
+        public void RunPass(bool distances)
+        {
+            _distances = distances;
+            // The passes stream the M×M matrix once each: worth a second thread only when it is large.
+            if ((long)_m * _m < 1 << 16) for (int p = 0; p < Parts; p++) RunPart(p);
+            else PartRunner.Run(this, Parts, Engine.MaxThreads);
+        }
+
+        public void RunPart(int part)
+        {
+            int m = _m, first = (int)((long)part * m / Parts), last = (int)((long)(part + 1) * m / Parts);
+            float[] buffer = ArrayPool<float>.Shared.Rent(m);
+            try
+            {
+                var scratch = buffer.AsSpan(0, m);
+                if (_distances) { for (int a = first; a < last; a++) DistanceRow(a, scratch); }
+                else for (int a = first; a < last; a++) KernelRow(a, scratch);
+            }
+            finally { ArrayPool<float>.Shared.Return(buffer); }
+        }
+
+        // (n_a + n_b) − 2·P_ab: both operands are symmetric in (a, b), so the matrix is exactly symmetric; 0 on the diagonal.
+        private void DistanceRow(int a, Span<float> sum)
+        {
+            var row = _e.AsSpan(a * _m, _m);
+            TensorPrimitives.Add(Norms.AsSpan(0, _m), Norms[a], sum);
+            TensorPrimitives.MultiplyAdd(row, -2f, sum, row);
+            TensorPrimitives.Max(row, 0f, row);
+            row[a] = 0;
+        }
+
+        // G_ab = exp(−D_ab/τ) and its sums; with a gradient, E_ab = (C − C²·[same]) / M² · G_ab / τ where D_ab > 0 (else
+        // 0), and E_aa = −Σ_{b≠a} E_ab.
+        private void KernelRow(int a, Span<float> kernel)
+        {
+            int m = _m, c = _groups;
+            var row = _e.AsSpan(a * m, m);
+            TensorPrimitives.Multiply(row, (float)(-1 / Tau), kernel);
+            TensorPrimitives.Exp(kernel, kernel);
+            AllSums[a] = ExpMath.SumWide(kernel);
+            double same = 0;
+            for (int b = a % c; b < m; b += c) same += kernel[b];
+            SameSums[a] = same;
+            if (!_grad) return;
+            double mm = (double)m * m;
+            PositiveTimes(row, kernel, (float)(c / (mm * Tau)), row);
+            float sameWeight = (float)((c - (double)c * c) / (mm * Tau));
+            // A nonzero entry had D > 0 and G > 0; a zero stays zero under either weight.
+            for (int b = a % c; b < m; b += c) if (row[b] != 0) row[b] = kernel[b] * sameWeight;
+            row[a] = -(float)SumDouble(row);
         }
     }
 

@@ -55,9 +55,10 @@ internal static class EvalCommands
                         () => trainer.WithAveragedWeights(() => AdversarialAttacks.AdversarialAccuracy(model, set.Images, set.Labels, AttackSpec.Pgd(0.1), rng)), "pgd40");
                 }
                 var cw = First(100);
-                var options = new CarliniWagnerOptions { Iterations = 100, BinarySearchSteps = 5 };
-                return new(name, $"untargeted C&W L2, {options.BinarySearchSteps} × {options.Iterations} iterations, on {cw.Count} images (12-sample model)",
-                    () => trainer.WithAveragedWeights(() => CarliniWagner.AdversarialAccuracy(model, cw.Images, cw.Labels, null, options)), null);
+                // No early abort: its stopping point depends on the weights, so the two sides would not do the same work.
+                var options = new CarliniWagnerOptions { Iterations = 100, BinarySearchSteps = 5, AbortEarly = false };
+                return new(name, $"untargeted C&W L2, {options.BinarySearchSteps} × {options.Iterations} iterations (no early abort), on {cw.Count} images (12-sample model)",
+                    () => trainer.WithAveragedWeights(() => CarliniWagner.AdversarialAccuracy(model, cw.Images, cw.Labels, null, options)), "cw");
             }
             case "dim-probe-linear" or "dim-probe-mlp":
             {

@@ -7,9 +7,13 @@ the work, not the weights, is measured. Pixels are scaled to [-1, 1], so radii i
                   batches of 500 without gradients
   --work pgd40    PGD (40 steps of 0.01 from a random start, radius 0.1) against the same 12-sample prediction on
                   1000 images in batches of 100, then the prediction on the adversaries
+  --work cw       untargeted Carlini-Wagner L2 against the same 12-sample prediction on 100 images: 5 binary-search
+                  steps over c from 1e-3 x 100 Adam iterations (lr 1e-2) in tanh space, confidence 0, no early abort
+                  (so both sides do exactly 500 forward and backward passes), then the prediction on the adversaries;
+                  the same algorithm as MiBounds' CarliniWagner.Attack
 The images are the first rows of the training split (only the timing is reported). Prints one JSON line
 {"work", "threads", "seconds", "accuracy"}.
-usage: torch_vib_eval.py --work test12|pgd40 [--threads 1] [--data DIR]
+usage: torch_vib_eval.py --work test12|pgd40|cw [--threads 1] [--data DIR]
 """
 import argparse, gzip, json, math, os, time
 import numpy as np
@@ -36,9 +40,46 @@ def images(directory, count):
     return torch.tensor(x, dtype=torch.float32) / 255 * 2 - 1, torch.tensor(y, dtype=torch.long)
 
 
+def carlini_wagner_accuracy(predict, clean, label, searches=5, iterations=100, lr=1e-2, c0=1e-3, kappa=0.0):
+    """Untargeted C&W L2 (x = tanh(w0 + delta) in [-1, 1]; Adam on delta; c binary-searched per image), then accuracy."""
+    n = clean.shape[0]
+    w0 = torch.atanh(clean.clamp(-1, 1) * 0.999999)
+    onehot = F.one_hot(label, 10).float()
+    c = torch.full((n,), c0, dtype=torch.float64)
+    lower = torch.zeros(n, dtype=torch.float64)
+    upper = torch.full((n,), 1e10, dtype=torch.float64)
+    best_l2 = torch.full((n,), math.inf)
+    best = clean.clone()
+    for _ in range(searches):
+        delta = torch.zeros_like(clean, requires_grad=True)
+        opt = torch.optim.Adam([delta], lr=lr)
+        ct = c.float()
+        succeeded = torch.zeros(n, dtype=torch.bool)
+        for _ in range(iterations):
+            opt.zero_grad()
+            x = torch.tanh(w0 + delta)
+            z = predict(x)
+            margin = z.gather(1, label[:, None]).squeeze(1) - (z - onehot * 1e9).max(1).values
+            f = (margin + kappa).relu() - kappa
+            dist = ((x - clean) ** 2).sum(1)
+            (dist + ct * f).sum().backward()
+            with torch.no_grad():
+                ok = margin < -kappa
+                succeeded |= ok
+                better = ok & (dist < best_l2)
+                best_l2 = torch.where(better, dist, best_l2)
+                best[better] = x[better]
+            opt.step()
+        upper = torch.where(succeeded, torch.minimum(upper, c), upper)
+        lower = torch.where(succeeded, lower, torch.maximum(lower, c))
+        c = torch.where(succeeded | (upper < 1e9), (lower + upper) / 2, c * 10)
+    with torch.no_grad():
+        return (predict(best).argmax(1) == label).sum().item() / n
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--work', choices=['test12', 'pgd40'], required=True)
+    ap.add_argument('--work', choices=['test12', 'pgd40', 'cw'], required=True)
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--data', default='/usr/share/datasets/fashion-mnist')
     ap.add_argument('--samples', type=int, default=12)
@@ -70,6 +111,11 @@ def main():
         x, y = images(a.data, 10000)
         t0 = time.perf_counter()
         acc = accuracy(x, y, 500)
+        dt = time.perf_counter() - t0
+    elif a.work == 'cw':
+        x, y = images(a.data, 100)
+        t0 = time.perf_counter()
+        acc = carlini_wagner_accuracy(predict, x, y)
         dt = time.perf_counter() - t0
     else:
         x, y = images(a.data, 1000)

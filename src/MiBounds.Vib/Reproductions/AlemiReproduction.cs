@@ -197,7 +197,7 @@ public sealed class AlemiReproduction(ReproductionSettings settings, RunSchedule
 
         md.AppendLine("## Differences from the paper's protocol").AppendLine();
         md.AppendLine($"- Data: {Settings.DatasetName} instead of MNIST{(Settings.IsMnist ? " (none)" : "")}; the targeted pair is {Settings.ClassName(Settings.Source)} → {Settings.ClassName(Settings.Target)} instead of 0 → 1.");
-        md.AppendLine(string.Create(inv, $"- Epochs: {Settings.Epochs} (the paper: 200). The per-run table above shows where each run stands."));
+        md.AppendLine(string.Create(inv, $"- Epochs: {Settings.Epochs} (the paper: 200). The per-run table above and \"Where training stands\" show where each run stands."));
         md.AppendLine("- Architecture and optimizer as the paper's (784-1024-1024-2K ReLU encoder, σ = softplus(· − 5), linear softmax decoder, Adam lr 1e-4 β1 0.5, ×0.97 every 2 epochs, Polyak 0.999, batch 100); the K = 2 encoder predicts μ and a Cholesky factor (K = 256 stays diagonal, as in the paper).");
         md.AppendLine($"- Table 1's baselines use our parameters (dropout 0.5, label smoothing {Smoothing.ToString(inv)}, confidence penalty {Penalty.ToString(inv)}); the paper's rows for them come from Pereyra et al. 2017 settings we could not confirm.");
         md.AppendLine($"- Ten-image targeted attack: {ReproductionSettings.Describe(Settings.TargetedAttack)}. The accuracy sweep: {ReproductionSettings.Describe(Settings.SweepAttack)} — fewer iterations than the original attack to fit the CPU budget, so its accuracies are upper bounds on the full attack's.");

@@ -147,7 +147,7 @@ public sealed class CrescimannaReproduction(ReproductionSettings settings, RunSc
         md.AppendLine(string.Create(inv, $"- Epochs: {Settings.Epochs}; the VIB paper's MLP and schedule with Adam lr 1e-4 (the paper's learning rate)."));
         md.AppendLine("- VIM's MMD uses the inverse multiquadric kernel with C = 2Kσ² (single scale); VIB's KL is to the same prior N(0, σ²I).");
         md.AppendLine("- The clustering index is our reading of the paper (k-means purity); the ARI is the standard index.");
-        md.AppendLine(string.Create(inv, $"- The σ × β study: {Settings.DatasetName} instead of CIFAR-10, {Settings.ConvEpochs} epochs. The paper's Table 4 layer list could not be consulted here, so the encoder is the library's convolutional one (the Guess-First trunk: conv 4×4/32 and 4×4/64, stride 2, batch-norm, ReLU; then FC 512, ReLU, → μ and σ of K = 256), with the paper's schedule (Adam 1e-3, halved every 30 epochs; β1 0.9 and Polyak 0.999 are ours)."));
+        md.AppendLine(string.Create(inv, $"- The σ × β study: {Settings.DatasetName} instead of CIFAR-10, {Settings.ConvEpochs} epochs. The paper's Table 4 layer list could not be consulted here, so the encoder is the library's convolutional one (the Guess-First trunk: conv 4×4/32 and 4×4/64, stride 2, batch-norm, ReLU; then FC 512, ReLU, → μ and σ of K = 256), with the paper's schedule (Adam 1e-3, halved every 30 epochs; β1 0.9 and Polyak 0.999 are ours){(Settings.ConvEpochs <= 30 ? "; at this length the rate was never halved" : "")}."));
         Save(md);
     }
 

@@ -29,6 +29,8 @@ public sealed partial class Tensor
         if (twoSigmaSquared is { } t && !(t > 0 && double.IsFinite(t)))
             throw new ArgumentOutOfRangeException(nameof(twoSigmaSquared), t, "GroupedGaussianMmd: the bandwidth 2σ² must be positive and finite");
         int m = x._shape[0], d = x._shape[1];
+        // The M×M matrix is one array.
+        if ((long)m * m > Array.MaxLength) throw new ArgumentException($"GroupedGaussianMmd: {m} rows need a {m}×{m} matrix, more than one array holds");
         bool needGrad = GradEnabled && x.RequiresGrad;
         // Holds X·Xᵀ, then the squared distances, then (with a gradient) E; a pooled output when recorded.
         var e = NewOutputOverwritten(m, m);

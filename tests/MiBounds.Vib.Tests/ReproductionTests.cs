@@ -174,6 +174,13 @@ public class ReproductionTests
                 change.ToString("+0.00;−0.00;0.00", inv) + " (epochs 3→4)", Err(epochs[3].TrainAcc1)], cells);
             Assert.Contains("| dropout | not started |", md);
             Assert.True(File.Exists(Path.Combine(root, "docs", "vib", "fig_training_curves.png")));
+            // The results the report was built from, beside its figures.
+            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(root, "docs", "vib", "results.json")));
+            var runs = json.RootElement.GetProperty("runs").EnumerateArray().ToList();
+            Assert.Equal(alemi.Plan().Count, runs.Count);
+            var detRun = runs.Single(r => r.GetProperty("name").GetString() == det.Name);
+            Assert.Equal(4, detRun.GetProperty("epochs").GetArrayLength());
+            Assert.Equal(epochs[3].TestAcc12, detRun.GetProperty("epochs")[3].GetProperty("test_acc12").GetDouble(), 6);
         }
         finally { if (Directory.Exists(root)) Directory.Delete(root, recursive: true); }
     }

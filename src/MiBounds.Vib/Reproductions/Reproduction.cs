@@ -76,7 +76,7 @@ public abstract class Reproduction(ReproductionSettings settings, RunScheduler s
         int finished = summaries.Count(p => p.s?.Last is { } l && l.Epoch >= p.r.Config.Epochs);
         var inv = CultureInfo.InvariantCulture;
         md.AppendLine($"# {title}").AppendLine();
-        md.AppendLine($"Reproduction of {paper}, written by `reproduce {Command}` from the JSON results in `{Settings.Root}` (rebuild with `--report-only`).").AppendLine();
+        md.AppendLine($"Reproduction of {paper}, written by `reproduce {Command}` from the JSON results in `{Settings.Root}` (rebuild with `--report-only`); the numbers it was built from are in `{Path.GetFileName(Settings.FigureFolder)}/results.json` beside it.").AppendLine();
         md.AppendLine($"- Data: **{Settings.DatasetName}**{(Settings.IsMnist ? "" : " (the papers use MNIST: their numbers are shown beside ours for orientation, not as a target)")}" +
             (Settings.TrainCount > 0 || Settings.TestCount > 0 ? string.Create(inv, $"; **subset**: {Settings.TrainCount} training / {Settings.TestCount} test images (a smoke run, not a result)") : ""));
         md.AppendLine(string.Create(inv, $"- Runs: {finished} of {runs.Count} finished (each at its epoch budget: {string.Join(", ", runs.Select(r => r.Config.Epochs).Distinct())}); training time {seconds / 3600:F2} h (sum of the epochs' seconds; analyses not included)"));
@@ -142,10 +142,32 @@ public abstract class Reproduction(ReproductionSettings settings, RunScheduler s
     protected static string Claim(string claim, bool? holds, string numbers) =>
         $"- {claim}: **{(holds is null ? "not measured yet" : holds.Value ? "holds" : "does not hold")}** ({numbers})";
 
-    /// <summary>Writes the Markdown file atomically (its folder created).</summary>
+    /// <summary>Writes the Markdown file atomically (its folder created), and beside its figures the results it was built from.</summary>
     protected void Save(StringBuilder md)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(Settings.Report))!);
         AtomicFile.WriteAllText(Settings.Report, md.ToString());
+        Directory.CreateDirectory(Settings.FigureFolder);
+        MiBounds.Data.JsonOutput.Write(Path.Combine(Settings.FigureFolder, "results.json"), CollectResults());
     }
+
+    /// <summary>
+    /// Per planned run: its epochs' records, its divergence, and the scalar results of its analyses (the targeted attack
+    /// per image without the adversarial pixels; K = 2 embeddings stay in the run folders).
+    /// </summary>
+    private object CollectResults() => new
+    {
+        Command = Settings.CommandLine(Command),
+        Runs = Plan().Select(r => new
+        {
+            r.Name,
+            Epochs = Scheduler.Summary(r)?.Results.Epochs ?? [],
+            Diverged = Scheduler.Divergence(r),
+            Targeted = Result<TargetedAttack>(r, TargetedAttack.File) is { } t
+                ? new { t.Source, t.Target, t.Options, Images = t.Images.Select(i => new { i.Index, i.Success, i.L0, i.L1, i.L2, i.LInf }).ToList() }
+                : null,
+            AttackAccuracy = Result<AttackAccuracy>(r, AttackAccuracy.File),
+            Representation = Result<Representation>(r, Representation.File),
+        }).ToList(),
+    };
 }
